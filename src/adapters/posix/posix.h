@@ -1,0 +1,40 @@
+// The posix adapter: the only code that reads environ, the disk, the host
+// name, opens sockets or execs. Everything else gets these facts as values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/env/snapshot.h"
+#include "core/error.h"
+#include "detect/detector.h"
+
+namespace rankwrap::posix {
+
+// The process environment (stage: detect). The one place environ is read.
+EnvSnapshot EnvironmentFromProcess();
+
+// gethostname(), or "" when it fails.
+std::string HostName();
+
+// getppid().
+std::uint64_t ParentPid();
+
+// Reads files from disk (PBS_NODEFILE, LSB_DJOB_RANKFILE).
+class DiskFileReader : public detect::FileReader {
+ public:
+  Result<std::string, detect::ReadError> Read(const std::string& path) const override;
+};
+
+// A TCP port that was free on this host a moment ago (bind to port 0,
+// read it back, close). Only for a world of one on this host.
+Result<std::uint16_t> FreeLocalPort();
+
+// Replaces this process with argv[0], looked up in PATH like execvp (no
+// shell), with exactly `env` as its environment. Signal dispositions are
+// reset to default and the signal mask emptied first. Returns only on
+// failure: 127 when the program is not found, 126 when it cannot be run.
+Error Exec(const std::vector<std::string>& argv, const EnvSnapshot& env);
+
+}  // namespace rankwrap::posix

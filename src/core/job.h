@@ -1,0 +1,56 @@
+// JobInfo: what a detector read from the launcher's environment (stage:
+// detect). Plain data; plan::Ranks turns it into the rank contract.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rankwrap {
+
+struct JobInfo {
+  std::string launcher;  // the detector's name: "slurm", "ompi", ...
+
+  std::uint64_t rank = 0;
+  std::uint64_t world_size = 0;
+  std::uint64_t local_rank = 0;
+  std::uint64_t local_world_size = 0;
+  std::uint64_t node_rank = 0;
+  std::uint64_t num_nodes = 0;
+
+  // Where each number came from ("SLURM_PROCID", "inferred: ..."), for
+  // --explain and for error messages that must name the variable.
+  struct Sources {
+    std::string rank, world_size, local_rank, local_world_size, node_rank, num_nodes;
+  } from;
+
+  // The host that runs global rank 0, when the environment tells.
+  std::optional<std::string> master_addr;
+  std::string master_addr_from;  // how it was found, or why it could not be
+
+  // A port the launcher reserved or an outer launcher already chose.
+  std::optional<std::uint16_t> master_port;
+  std::string master_port_from;
+
+  // Identifies this launch identically on every rank (job id, step id), so
+  // every rank computes the same MASTER_PORT without talking to the others.
+  // `job_numeric`/`step_numeric` are set when both ids are plain numbers.
+  std::string job_key;
+  std::optional<std::uint64_t> job_numeric;
+  std::optional<std::uint64_t> step_numeric;
+  // Single-process or local launches only: a free local port may be taken.
+  bool local_port_ok = false;
+
+  // Lines for --explain: inferences, leaked outer variables, assumptions.
+  std::vector<std::string> notes;
+};
+
+// One line of the --explain trace: a detector tried, its verdict, and why.
+struct TraceLine {
+  std::string detector;
+  std::string verdict;  // "chosen", "forced", "does not apply", ...
+  std::string reason;
+};
+
+}  // namespace rankwrap

@@ -1,0 +1,31 @@
+// Text forms of the pipeline's values (stage: launch): --print-env,
+// --dry-run, --json and the --explain trace. Pure string building; main
+// decides where the text goes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/plan/contract.h"
+
+namespace rankwrap::launch {
+
+// KEY=VALUE lines, sorted by key: exactly what rankwrap sets.
+std::string PrintEnv(const plan::RankContract& c);
+
+// One JSON object: launcher, rank, world_size, local_rank,
+// local_world_size, node_rank, num_nodes, master_addr, master_port, env,
+// argv, sources and notes.
+std::string Json(const plan::RankContract& c, const std::vector<std::string>& argv);
+
+// Human-readable --dry-run: the contract and the command, nothing run.
+std::string DryRun(const plan::RankContract& c, const std::vector<std::string>& argv);
+
+// The --explain trace: every detector tried and why, then where each value
+// came from.
+std::string Explain(const std::vector<TraceLine>& trace, const plan::RankContract* c);
+
+// A JSON string literal.
+std::string JsonString(const std::string& s);
+
+}  // namespace rankwrap::launch

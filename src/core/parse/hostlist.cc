@@ -1,0 +1,226 @@
+#include "core/parse/hostlist.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/parse/number.h"
+
+namespace rankwrap::parse {
+namespace {
+
+// Upper bound on hosts in one list: far above any machine, low enough that
+// counts never overflow while multiplying bracket groups.
+constexpr std::uint64_t kMaxHosts = std::uint64_t{1} << 40;
+// Widest number a range may have (fits in uint64 with room to spare).
+constexpr std::size_t kMaxDigits = 18;
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string Pad(std::uint64_t value, int width) {
+  std::string digits = std::to_string(value);
+  if (static_cast<int>(digits.size()) < width) {
+    digits.insert(0, static_cast<std::size_t>(width) - digits.size(), '0');
+  }
+  return digits;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Parsed<Hostlist::Item> Hostlist::ParseItem(std::string_view text, std::size_t offset) {
+  Item item;
+  std::string literal;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char c = text[i];
+    if (c == ']') return ParseError{offset + i, "']' without a matching '['"};
+    if (c != '[') {
+      literal += c;
+      ++i;
+      continue;
+    }
+    const std::size_t close = text.find(']', i + 1);
+    const std::size_t nested = text.find('[', i + 1);
+    if (close == std::string_view::npos) {
+      return ParseError{offset + i, "'[' is never closed (unbalanced bracket)"};
+    }
+    if (nested != std::string_view::npos && nested < close) {
+      return ParseError{offset + nested, "'[' inside brackets (nested brackets)"};
+    }
+    Group group;
+    std::string_view body = text.substr(i + 1, close - i - 1);
+    std::size_t body_offset = offset + i + 1;
+    if (Trim(body).empty()) return ParseError{offset + i, "empty brackets '[]'"};
+    std::size_t start = 0;
+    while (start <= body.size()) {
+      std::size_t comma = body.find(',', start);
+      if (comma == std::string_view::npos) comma = body.size();
+      const std::string_view part = body.substr(start, comma - start);
+      const std::size_t part_offset = body_offset + start;
+      if (Trim(part).empty()) return ParseError{part_offset, "empty range in brackets"};
+      const std::size_t dash = part.find('-');
+      // Slurm takes the width from the low bound as written, spaces included:
+      // "[089, 100]" gives "0100" (checked against scontrol 22.05).
+      const std::string_view lo_text = part.substr(0, dash);
+      const std::string_view hi_text =
+          dash == std::string_view::npos ? lo_text : part.substr(dash + 1);
+      Range range;
+      for (const std::string_view bound : {lo_text, hi_text}) {
+        const std::string_view digits = Trim(bound);
+        if (digits.empty()) return ParseError{part_offset, "range bound missing"};
+        if (digits.size() > kMaxDigits) {
+          return ParseError{part_offset, "number with more than 18 digits"};
+        }
+        for (char d : digits) {
+          if (!std::isdigit(static_cast<unsigned char>(d))) {
+            return ParseError{part_offset, std::string("'") + d +
+                                               "' in a range: only decimal "
+                                               "numbers are allowed in brackets"};
+          }
+        }
+      }
+      range.lo = Decimal(Trim(lo_text), UINT64_MAX).value();
+      range.hi = Decimal(Trim(hi_text), UINT64_MAX).value();
+      range.width = static_cast<int>(std::min(lo_text.size(), kMaxDigits + 2));
+      if (range.hi < range.lo) {
+        return ParseError{part_offset, "reversed range " + std::string(Trim(part)) +
+                                           " (the high bound is below the low bound)"};
+      }
+      const std::uint64_t n = range.hi - range.lo + 1;
+      if (n > kMaxHosts || group.count > kMaxHosts - n) {
+        return ParseError{part_offset, "too many hosts"};
+      }
+      group.count += n;
+      group.ranges.push_back(range);
+      start = comma + 1;
+    }
+    if (item.count > kMaxHosts / group.count) return ParseError{offset + i, "too many hosts"};
+    item.count *= group.count;
+    item.literals.push_back(std::move(literal));
+    literal.clear();
+    item.groups.push_back(std::move(group));
+    i = close + 1;
+  }
+  item.literals.push_back(std::move(literal));
+  return item;
+}
+
+Parsed<Hostlist> Hostlist::Parse(std::string_view text) {
+  Hostlist list;
+  std::size_t i = 0;
+  bool expect_item = false;  // set after a comma: an item must follow
+  while (true) {
+    while (i < text.size() && IsSpace(text[i])) ++i;
+    if (i == text.size()) {
+      if (expect_item) return ParseError{i, "empty item after ','"};
+      break;
+    }
+    if (text[i] == ',') return ParseError{i, "empty item before ','"};
+    // An item runs to the first ',' or space outside brackets.
+    std::size_t end = i;
+    int depth = 0;
+    while (end < text.size()) {
+      const char c = text[end];
+      if (c == '[') ++depth;
+      if (c == ']') --depth;
+      if (depth <= 0 && (c == ',' || IsSpace(c))) break;
+      ++end;
+    }
+    auto item = ParseItem(text.substr(i, end - i), i);
+    if (!item) return item.error();
+    if (list.size_ > kMaxHosts - item->count) return ParseError{i, "too many hosts"};
+    list.starts_.push_back(list.size_);
+    list.size_ += item->count;
+    list.items_.push_back(std::move(item).value());
+    i = end;
+    while (i < text.size() && IsSpace(text[i])) ++i;
+    expect_item = false;
+    if (i < text.size() && text[i] == ',') {
+      ++i;
+      expect_item = true;
+    }
+  }
+  if (list.size_ == 0) return ParseError{0, "empty host list"};
+  return list;
+}
+
+std::string Hostlist::ItemAt(const Item& item, std::uint64_t index) {
+  // Mixed radix: the first bracket group is the most significant digit, as
+  // Slurm expands "rack[1-2]-node[01-03]" outer to inner.
+  std::vector<std::uint64_t> digit(item.groups.size());
+  for (std::size_t g = item.groups.size(); g-- > 0;) {
+    digit[g] = index % item.groups[g].count;
+    index /= item.groups[g].count;
+  }
+  std::string out = item.literals[0];
+  for (std::size_t g = 0; g < item.groups.size(); ++g) {
+    std::uint64_t k = digit[g];
+    for (const Range& r : item.groups[g].ranges) {
+      const std::uint64_t n = r.hi - r.lo + 1;
+      if (k < n) {
+        out += Pad(r.lo + k, r.width);
+        break;
+      }
+      k -= n;
+    }
+    out += item.literals[g + 1];
+  }
+  return out;
+}
+
+std::string Hostlist::at(std::uint64_t i) const {
+  const auto it = std::upper_bound(starts_.begin(), starts_.end(), i) - 1;
+  const auto idx = static_cast<std::size_t>(it - starts_.begin());
+  return ItemAt(items_[idx], i - *it);
+}
+
+std::optional<std::uint64_t> Hostlist::Find(std::string_view host) const {
+  for (std::size_t n = 0; n < items_.size(); ++n) {
+    const Item& item = items_[n];
+    if (item.groups.empty()) {
+      if (item.literals[0] == host) return starts_[n];
+      continue;
+    }
+    if (item.groups.size() == 1) {
+      // Arithmetic match: prefix, digits, suffix; no expansion.
+      const std::string& pre = item.literals[0];
+      const std::string& post = item.literals[1];
+      if (host.size() <= pre.size() + post.size() || host.substr(0, pre.size()) != pre ||
+          host.substr(host.size() - post.size()) != post) {
+        continue;
+      }
+      const std::string_view digits =
+          host.substr(pre.size(), host.size() - pre.size() - post.size());
+      auto value = Decimal(digits, UINT64_MAX);
+      if (!value) continue;
+      std::uint64_t offset = 0;
+      for (const Range& r : item.groups[0].ranges) {
+        if (*value >= r.lo && *value <= r.hi && Pad(*value, r.width) == digits) {
+          return starts_[n] + offset + (*value - r.lo);
+        }
+        offset += r.hi - r.lo + 1;
+      }
+      continue;
+    }
+    for (std::uint64_t k = 0; k < item.count; ++k) {
+      if (ItemAt(item, k) == host) return starts_[n] + k;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Hostlist::Expand() const {
+  std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(size_));
+  for (const Item& item : items_) {
+    for (std::uint64_t k = 0; k < item.count; ++k) out.push_back(ItemAt(item, k));
+  }
+  return out;
+}
+
+}  // namespace rankwrap::parse

@@ -1,0 +1,59 @@
+// Slurm hostlist expressions ("nid[001-004,010],gpu[1-2]-[1-2]"), stage: detect.
+//
+// The list is parsed into ranges and never expanded as a whole: size(), at(i)
+// and Find(name) work on the ranges, so a rank of a 100,000-node job does
+// O(length of the expression) work, not O(nodes) string building.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace rankwrap::parse {
+
+class Hostlist {
+ public:
+  // Parses the Slurm grammar: items separated by ',' (outside brackets) or
+  // whitespace; an item is literal text with any number of bracket groups
+  // "[a,b-c]"; each number is zero-padded to the width of the range's low
+  // bound as written; text after the last ']' is kept (Slurm >= 23.02.5).
+  // Rejects unbalanced or nested brackets, reversed or empty ranges,
+  // letters inside brackets and empty items, with the offset of the fault.
+  static Parsed<Hostlist> Parse(std::string_view text);
+
+  std::uint64_t size() const { return size_; }
+  // The i-th host (0-based) in list order. Requires i < size().
+  std::string at(std::uint64_t i) const;
+  // The position of `host` in the list, or nullopt. Compares whole names.
+  std::optional<std::uint64_t> Find(std::string_view host) const;
+  // Every host, in order. For tests and small lists only.
+  std::vector<std::string> Expand() const;
+
+ private:
+  struct Range {
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;
+    int width = 0;
+  };
+  struct Group {
+    std::vector<Range> ranges;
+    std::uint64_t count = 0;
+  };
+  struct Item {
+    std::vector<std::string> literals;  // groups.size() + 1 pieces of text
+    std::vector<Group> groups;
+    std::uint64_t count = 1;
+  };
+  static Parsed<Item> ParseItem(std::string_view text, std::size_t offset);
+  static std::string ItemAt(const Item& item, std::uint64_t index);
+
+  std::vector<Item> items_;
+  std::vector<std::uint64_t> starts_;  // first list index of each item
+  std::uint64_t size_ = 0;
+};
+
+}  // namespace rankwrap::parse

@@ -1,0 +1,43 @@
+#include "core/parse/number.h"
+
+#include <string>
+
+namespace rankwrap::parse {
+namespace {
+
+int DigitValue(char c, int base) {
+  int v = -1;
+  if (c >= '0' && c <= '9') v = c - '0';
+  else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+  else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+  return v < base ? v : -1;
+}
+
+Parsed<std::uint64_t> Number(std::string_view text, std::uint64_t max, int base) {
+  if (text.empty()) return ParseError{0, "empty, expected a number"};
+  std::uint64_t value = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const int d = DigitValue(text[i], base);
+    if (d < 0) {
+      return ParseError{i, std::string("'") + text[i] + "' is not a " +
+                               (base == 10 ? "decimal" : "hexadecimal") + " digit"};
+    }
+    if (value > (max - static_cast<std::uint64_t>(d)) / static_cast<std::uint64_t>(base)) {
+      return ParseError{i, "larger than " + std::to_string(max)};
+    }
+    value = value * static_cast<std::uint64_t>(base) + static_cast<std::uint64_t>(d);
+  }
+  return value;
+}
+
+}  // namespace
+
+Parsed<std::uint64_t> Decimal(std::string_view text, std::uint64_t max) {
+  return Number(text, max, 10);
+}
+
+Parsed<std::uint64_t> Hex(std::string_view text, std::uint64_t max) {
+  return Number(text, max, 16);
+}
+
+}  // namespace rankwrap::parse

@@ -1,0 +1,18 @@
+// Strict decimal and hexadecimal parsing for launcher variables (stage: detect).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace rankwrap::parse {
+
+// Parses a non-negative decimal integer: digits only, no sign, no spaces,
+// at most `max`. Returns the value or where and why it is not one.
+Parsed<std::uint64_t> Decimal(std::string_view text, std::uint64_t max = UINT32_MAX);
+
+// Parses hexadecimal digits (either case), at most `max`.
+Parsed<std::uint64_t> Hex(std::string_view text, std::uint64_t max = UINT32_MAX);
+
+}  // namespace rankwrap::parse

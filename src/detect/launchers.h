@@ -1,0 +1,21 @@
+// One factory per launcher; each lives in its own file (slurm.cc, ompi.cc,
+// ...). The order they are tried in is the registry table (registry.cc).
+#pragma once
+
+#include "detect/detector.h"
+
+namespace rankwrap::detect {
+
+Detector TorchrunDetector();
+Detector OmpiDetector();
+Detector MvapichDetector();
+Detector HydraDetector();
+Detector PalsDetector();
+Detector FluxDetector();
+Detector LsfDetector();
+Detector SlurmDetector();
+Detector PbsDetector();
+Detector InheritedDetector();
+Detector StandaloneDetector();
+
+}  // namespace rankwrap::detect

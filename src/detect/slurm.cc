@@ -1,0 +1,264 @@
+// slurm: a task of an srun step, including heterogeneous steps.
+//
+// Step-level variables (SLURM_STEP_*) are preferred to job-level ones: with
+// `srun --preserve-env`, or a step smaller than the job, only the step ones
+// describe the tasks that run (env-facts.md 1.2; pain-points.md 2). The batch
+// step and salloc/ssh shells carry job variables and even SLURM_PROCID=0
+// without being a task of any step: they are refused, not taken as rank 0.
+#include <string>
+
+#include "core/parse/counts.h"
+#include "core/parse/hostlist.h"
+#include "core/parse/number.h"
+#include "detect/detector.h"
+#include "detect/launchers.h"
+
+namespace rankwrap::detect {
+namespace {
+
+constexpr std::string_view kHint = "launch the program with srun, e.g. 'srun rankwrap PROGRAM'";
+
+// Slurm prints special step ids with %d: SLURM_BATCH_SCRIPT (0xfffffffb) is
+// -5, SLURM_INTERACTIVE_STEP (0xfffffffa) is -6, SLURM_EXTERN_CONT is -4.
+bool IsSpecialStep(std::string_view id) {
+  return id == "-5" || id == "-6" || id == "-4" || id == "4294967291" || id == "4294967290" ||
+         id == "4294967292";
+}
+
+Probe ProbeSlurm(const DetectContext& ctx) {
+  const std::string var = FirstSet(ctx, {"SLURM_JOB_ID", "SLURM_JOBID"});
+  if (var.empty()) return {false, "SLURM_JOB_ID is not set"};
+  return {true, var + "=" + std::string(*ctx.env.Get(var)) + " is set"};
+}
+
+struct Layout {
+  parse::Hostlist hosts;
+  parse::Counts tasks;
+  std::uint64_t num_nodes = 0;
+  std::uint64_t num_tasks = 0;
+  std::string hosts_var, tasks_var, nodes_var, ntasks_var;
+};
+
+Result<parse::Hostlist> ParseHostsVar(const DetectContext& ctx, const std::string& var) {
+  const std::string text(*ctx.env.Get(var));
+  auto list = parse::Hostlist::Parse(text);
+  if (!list) {
+    return EnvError(var + "='" + text + "'",
+                    "malformed host list at offset " + std::to_string(list.error().pos) + ": " +
+                        list.error().message + "; expected Slurm's form, e.g. 'nid[001-004,010]'",
+                    "this value comes from Slurm: check that the job script does not overwrite " +
+                        var);
+  }
+  return std::move(list).value();
+}
+
+Result<parse::Counts> ParseCountsVar(const DetectContext& ctx, const std::string& var) {
+  const std::string text(*ctx.env.Get(var));
+  auto counts = parse::Counts::Parse(text);
+  if (!counts) {
+    return EnvError(var + "='" + text + "'",
+                    "malformed task counts at offset " + std::to_string(counts.error().pos) +
+                        ": " + counts.error().message + "; expected e.g. '4(x2),2'",
+                    "this value comes from Slurm: check that the job script does not overwrite " +
+                        var);
+  }
+  return std::move(counts).value();
+}
+
+// Reads one step layout, from `suffix`ed variables ("" or "_HET_GROUP_1").
+Result<Layout> ReadLayout(const DetectContext& ctx, const std::string& suffix) {
+  Layout l;
+  l.hosts_var = FirstSet(ctx, {"SLURM_STEP_NODELIST" + suffix});
+  l.tasks_var = FirstSet(ctx, {"SLURM_STEP_TASKS_PER_NODE" + suffix});
+  l.nodes_var = FirstSet(ctx, {"SLURM_STEP_NUM_NODES" + suffix});
+  l.ntasks_var = FirstSet(ctx, {"SLURM_STEP_NUM_TASKS" + suffix});
+  if (suffix.empty()) {
+    // Older Slurm or unusual plugins: fall back to job-level names, noted.
+    if (l.tasks_var.empty()) l.tasks_var = FirstSet(ctx, {"SLURM_TASKS_PER_NODE"});
+    if (l.nodes_var.empty()) l.nodes_var = FirstSet(ctx, {"SLURM_NNODES", "SLURM_JOB_NUM_NODES"});
+    if (l.ntasks_var.empty()) l.ntasks_var = FirstSet(ctx, {"SLURM_NTASKS", "SLURM_NPROCS"});
+  }
+  for (const std::string* v : {&l.hosts_var, &l.tasks_var}) {
+    if (v->empty()) {
+      return EnvError("SLURM_STEP_" + std::string(v == &l.hosts_var ? "NODELIST" : "TASKS_PER_NODE") +
+                          suffix + " is not set",
+                      "every task of an srun step has it", std::string(kHint));
+    }
+  }
+  auto hosts = ParseHostsVar(ctx, l.hosts_var);
+  if (!hosts) return hosts.error();
+  auto tasks = ParseCountsVar(ctx, l.tasks_var);
+  if (!tasks) return tasks.error();
+  l.hosts = std::move(hosts).value();
+  l.tasks = std::move(tasks).value();
+  if (!l.nodes_var.empty()) {
+    auto nnodes = RequireUint(ctx, l.nodes_var, "the step's node count", kHint);
+    if (!nnodes) return nnodes.error();
+    l.num_nodes = *nnodes;
+    if (l.num_nodes != l.hosts.size()) {
+      return EnvError(l.nodes_var + "=" + std::to_string(l.num_nodes) + " but " + l.hosts_var +
+                          " names " + std::to_string(l.hosts.size()) + " hosts",
+                      "the node count and the node list must agree",
+                      "do not overwrite Slurm's variables in the job script");
+    }
+  } else {
+    l.num_nodes = l.hosts.size();
+    l.nodes_var = "hosts in " + l.hosts_var;
+  }
+  // The count list may be longer than the node list (PRRTE's Slurm parser
+  // notes 'srun -A -N 30 -w odin001' giving 4(x30)): only the first
+  // num_nodes entries count.
+  if (l.tasks.size() < l.num_nodes) {
+    return EnvError(l.tasks_var + "='" + std::string(*ctx.env.Get(l.tasks_var)) + "'",
+                    "gives counts for " + std::to_string(l.tasks.size()) + " nodes but the step has " +
+                        std::to_string(l.num_nodes) + " (" + l.nodes_var + ")",
+                    "do not overwrite Slurm's variables in the job script");
+  }
+  const std::uint64_t sum = l.tasks.SumFirst(l.num_nodes);
+  if (l.ntasks_var.empty()) {
+    if (suffix.empty()) {
+      return EnvError("SLURM_STEP_NUM_TASKS is not set", "every task of an srun step has it",
+                      std::string(kHint));
+    }
+    l.num_tasks = sum;  // a het component's count: the sum of its nodes' counts
+    l.ntasks_var = "sum of " + l.tasks_var;
+    return l;
+  }
+  auto ntasks = RequireUint(ctx, l.ntasks_var, "the step's task count", kHint);
+  if (!ntasks) return ntasks.error();
+  l.num_tasks = *ntasks;
+  if (sum != l.num_tasks) {
+    return EnvError(l.tasks_var + "='" + std::string(*ctx.env.Get(l.tasks_var)) +
+                        "' adds up to " + std::to_string(sum) + " tasks",
+                    "but " + l.ntasks_var + "=" + std::to_string(l.num_tasks) +
+                        "; the per-node task counts must add up to the world size",
+                    "do not overwrite Slurm's variables in the job script");
+  }
+  return l;
+}
+
+Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
+  JobInfo job;
+  job.launcher = "slurm";
+  const std::string job_var = FirstSet(ctx, {"SLURM_JOB_ID", "SLURM_JOBID"});
+  const std::string job_id(*ctx.env.Get(job_var));
+  const std::string step_var = FirstSet(ctx, {"SLURM_STEP_ID", "SLURM_STEPID"});
+  const std::string step_id = step_var.empty() ? "" : std::string(*ctx.env.Get(step_var));
+  if (step_var.empty() || IsSpecialStep(step_id) || !ctx.env.Has("SLURM_STEP_NODELIST")) {
+    std::string where = step_var.empty() ? "SLURM_STEP_ID is not set (an salloc or ssh shell)"
+                        : step_id == "-5" || step_id == "4294967291"
+                            ? step_var + "=" + step_id + " (the batch script)"
+                        : IsSpecialStep(step_id) ? step_var + "=" + step_id + " (not a task step)"
+                                                 : "SLURM_STEP_NODELIST is not set";
+    return EnvError(job_var + "=" + job_id + " is set but this process is not a task of an srun step: " +
+                        where,
+                    "a rank needs a step task; the batch step and salloc/ssh shells have job "
+                    "variables (even SLURM_PROCID=0) but are not ranks",
+                    std::string(kHint));
+  }
+
+  auto rank = RequireUint(ctx, "SLURM_PROCID", "the task's global rank", kHint);
+  if (!rank) return rank.error();
+  auto local = RequireUint(ctx, "SLURM_LOCALID", "the task's node-local rank", kHint);
+  if (!local) return local.error();
+  auto node = RequireUint(ctx, "SLURM_NODEID", "the task's node index in the step", kHint);
+  if (!node) return node.error();
+  job.rank = *rank;
+  job.local_rank = *local;
+  job.node_rank = *node;
+  job.from.rank = "SLURM_PROCID";
+  job.from.local_rank = "SLURM_LOCALID";
+  job.from.node_rank = "SLURM_NODEID";
+
+  // Heterogeneous steps: one layout per component in the step, in component
+  // order; SLURM_PROCID and SLURM_NODEID already count across components.
+  std::vector<Layout> parts;
+  if (auto het = ctx.env.Get("SLURM_HET_SIZE")) {
+    auto size = OptionalUint(ctx, "SLURM_HET_SIZE", "the number of het components", kHint);
+    if (!size) return size.error();
+    for (std::uint64_t c = 0; c < **size && c < 1024; ++c) {
+      const std::string suffix = "_HET_GROUP_" + std::to_string(c);
+      if (!ctx.env.Has("SLURM_STEP_NODELIST" + suffix)) continue;
+      auto l = ReadLayout(ctx, suffix);
+      if (!l) return l.error();
+      parts.push_back(std::move(l).value());
+    }
+    job.notes.push_back("heterogeneous job, SLURM_HET_SIZE=" + std::string(*het) + "; " +
+                        std::to_string(parts.size()) + " component(s) in this step" +
+                        (parts.empty() ? " named by _HET_GROUP_ variables: one component" : ""));
+  }
+  if (parts.empty()) {
+    auto l = ReadLayout(ctx, "");
+    if (!l) return l.error();
+    parts.push_back(std::move(l).value());
+  }
+  std::uint64_t nodes = 0, tasks = 0;
+  for (const Layout& l : parts) {
+    nodes += l.num_nodes;
+    tasks += l.num_tasks;
+  }
+  job.num_nodes = nodes;
+  job.from.num_nodes = parts.size() == 1 ? parts[0].nodes_var : "sum of the components' node counts";
+  job.world_size = tasks;
+  job.from.world_size = parts.size() == 1 ? parts[0].ntasks_var : "sum of the components' task counts";
+  if (parts.size() > 1) {
+    if (auto whole = ctx.env.Get("SLURM_STEP_NUM_TASKS")) {
+      auto n = RequireUint(ctx, "SLURM_STEP_NUM_TASKS", "the step's task count", kHint);
+      if (!n) return n.error();
+      if (*n != tasks) {
+        return EnvError("SLURM_STEP_NUM_TASKS=" + std::string(*whole),
+                        "but the het components' task counts add up to " + std::to_string(tasks),
+                        "do not overwrite Slurm's variables in the job script");
+      }
+    }
+  }
+  if (job.from.world_size != "SLURM_STEP_NUM_TASKS" && parts.size() == 1) {
+    job.notes.push_back("world size from the job-level " + job.from.world_size +
+                        " (no SLURM_STEP_NUM_TASKS)");
+  }
+  if (job.node_rank >= job.num_nodes) {
+    return EnvError("SLURM_NODEID=" + std::to_string(job.node_rank),
+                    "must be below the step's node count " + std::to_string(job.num_nodes) + " (" +
+                        job.from.num_nodes + ")",
+                    "do not overwrite Slurm's variables in the job script");
+  }
+  std::uint64_t first = 0;
+  for (const Layout& l : parts) {
+    if (job.node_rank < first + l.num_nodes) {
+      job.local_world_size = l.tasks.at(job.node_rank - first);
+      job.from.local_world_size = l.tasks_var + " at SLURM_NODEID";
+      break;
+    }
+    first += l.num_nodes;
+  }
+  // Task 0 is placed on the step's first node (block, cyclic and plane
+  // distributions alike); the list is in node-index order.
+  job.master_addr = parts[0].hosts.at(0);
+  job.master_addr_from = "first host of " + parts[0].hosts_var;
+  if (auto dist = ctx.env.Get("SLURM_DISTRIBUTION"); dist && dist->starts_with("arbitrary")) {
+    job.notes.push_back("SLURM_DISTRIBUTION=arbitrary: rank 0 may not be on the first node; "
+                        "pass --master-addr if it is not");
+  }
+  if (auto ports = ctx.env.Get("SLURM_STEP_RESV_PORTS")) {
+    const std::string text(*ports);
+    auto p = parse::Decimal(text.substr(0, text.find('-')), 65535);
+    if (!p || *p == 0) {
+      return EnvError("SLURM_STEP_RESV_PORTS='" + text + "'",
+                      "expected a port range such as '12000-12003'",
+                      "this value comes from Slurm's MpiParams=ports; do not overwrite it");
+    }
+    job.master_port = static_cast<std::uint16_t>(*p);
+    job.master_port_from = "first port of SLURM_STEP_RESV_PORTS";
+  }
+  SetJobKey(ctx, job, step_id);
+  return job;
+}
+
+}  // namespace
+
+Detector SlurmDetector() {
+  return {"slurm", Layer::kScheduler, "a task of a Slurm srun step (also heterogeneous steps)",
+          &ProbeSlurm, &ParseSlurm};
+}
+
+}  // namespace rankwrap::detect

@@ -1,0 +1,129 @@
+#include "tools/options.h"
+
+#include <boost/program_options.hpp>
+#include <sstream>
+
+#include "core/parse/number.h"
+#include "detect/registry.h"
+
+namespace po = boost::program_options;
+
+namespace rankwrap::tools {
+namespace {
+
+po::options_description Describe() {
+  po::options_description d("Options (each also as RANKWRAP_<OPTION>, e.g. RANKWRAP_MASTER_PORT)");
+  // clang-format off
+  d.add_options()
+      ("help,h", po::bool_switch(), "print this help and exit")
+      ("version", po::bool_switch(), "print the version and exit")
+      ("explain", po::bool_switch(), "print to stderr every launcher tried, why it was taken or not, and where each value came from")
+      ("launcher", po::value<std::string>(), "use this launcher's variables instead of detecting (see the list below)")
+      ("master-addr", po::value<std::string>(), "host of rank 0 (MASTER_ADDR); overrides what the environment says")
+      ("master-port", po::value<std::string>(), "rendezvous port (MASTER_PORT), 1-65535, the same on every rank")
+      ("dry-run", po::bool_switch(), "print what would be done and run nothing")
+      ("print-env", po::bool_switch(), "print the variables rankwrap sets (KEY=VALUE, sorted) and exit 0; PROGRAM may be omitted")
+      ("json", po::bool_switch(), "with --dry-run (implied): print one JSON object");
+  // clang-format on
+  return d;
+}
+
+Error Usage(std::string what, std::string why) {
+  return Error{kExitUsage, "usage", std::move(what), std::move(why), "see 'rankwrap --help'"};
+}
+
+std::string EnvName(const std::string& option) {
+  std::string out = "RANKWRAP_";
+  for (char c : option) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+std::string HelpText() {
+  std::ostringstream out;
+  out << "usage: rankwrap [OPTIONS] [--] PROGRAM [ARGS...]\n\n"
+         "Derives the rank contract (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, NODE_RANK,\n"
+         "GROUP_RANK, NUM_NODES, MASTER_ADDR, MASTER_PORT, RANKWRAP_LAUNCHER) from the launcher\n"
+         "that started this process and execs PROGRAM with it. No shell is involved.\n\n"
+      << Describe() << "\nLaunchers, tried in this order (innermost first):\n";
+  for (const auto& d : detect::Registry()) out << "  " << d.name << ": " << d.describes << "\n";
+  out << "\nExit codes: 2 usage, 3 environment not understood or inconsistent, 126 PROGRAM not\n"
+         "executable, 127 PROGRAM not found; otherwise PROGRAM's own (docs/exit-codes.md).\n";
+  return out.str();
+}
+
+Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSnapshot& env) {
+  const po::options_description desc = Describe();
+  // Split: our options, then the program. "-x" words before the program are
+  // ours; an option that takes a value consumes the next word.
+  std::vector<std::string> ours;
+  Options o;
+  int i = 1;
+  for (; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a.empty() || a[0] != '-' || a == "-") break;
+    ours.push_back(a);
+    if (a.starts_with("--") && a.find('=') == std::string::npos) {
+      const po::option_description* od = desc.find_nothrow(a.substr(2), false);
+      if (od != nullptr && od->semantic()->max_tokens() > 0 && i + 1 < argc) ours.push_back(argv[++i]);
+    }
+  }
+  for (; i < argc; ++i) o.program.emplace_back(argv[i]);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(ours).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return Usage(e.what(), "expected the options listed by --help before PROGRAM");
+  }
+
+  // Environment forms, used only where the flag was not given.
+  for (const auto& od : desc.options()) {
+    const std::string name = od->long_name();
+    if (name == "launcher" || name == "help" || name == "version") continue;
+    const std::string var = EnvName(name);
+    auto v = env.Get(var);
+    if (!v) continue;
+    const bool is_switch = od->semantic()->max_tokens() == 0;
+    if (is_switch) {
+      if (vm[name].as<bool>()) continue;
+      if (*v == "1" || *v == "true" || *v == "yes" || *v == "on") {
+        vm.at(name).value() = true;
+      } else if (!(*v == "0" || *v == "false" || *v == "no" || *v == "off" || v->empty())) {
+        return Usage(var + "='" + std::string(*v) + "'", "expected 1/true/yes/on or 0/false/no/off");
+      }
+    } else if (!vm.count(name)) {
+      vm.insert({name, po::variable_value(std::string(*v), false)});
+    }
+  }
+  o.help = vm["help"].as<bool>();
+  o.version = vm["version"].as<bool>();
+  o.explain = vm["explain"].as<bool>();
+  o.dry_run = vm["dry-run"].as<bool>();
+  o.print_env = vm["print-env"].as<bool>();
+  o.json = vm["json"].as<bool>();
+  if (o.json) o.dry_run = true;
+  if (vm.count("launcher")) o.launcher = vm["launcher"].as<std::string>();
+  if (vm.count("master-addr")) {
+    o.master_addr = vm["master-addr"].as<std::string>();
+    if (o.master_addr->empty()) return Usage("--master-addr ''", "expected a host name or address");
+  }
+  if (vm.count("master-port")) {
+    const std::string p = vm["master-port"].as<std::string>();
+    auto n = parse::Decimal(p, 65535);
+    if (!n || *n == 0) return Usage("--master-port '" + p + "'", "expected a TCP port 1-65535");
+    o.master_port = static_cast<std::uint16_t>(*n);
+  }
+  if (!o.help && !o.version && !o.print_env && !o.dry_run && o.program.empty()) {
+    return Usage("no PROGRAM given", "rankwrap runs PROGRAM [ARGS...] with the rank contract");
+  }
+  return o;
+}
+
+}  // namespace rankwrap::tools

@@ -1,0 +1,37 @@
+// The command line (Boost.Program_options lives here only).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/env/snapshot.h"
+#include "core/error.h"
+
+namespace rankwrap::tools {
+
+struct Options {
+  bool help = false;
+  bool version = false;
+  bool explain = false;
+  bool dry_run = false;
+  bool print_env = false;
+  bool json = false;
+  std::string launcher;
+  std::optional<std::string> master_addr;
+  std::optional<std::uint16_t> master_port;
+  std::vector<std::string> program;  // PROGRAM [ARGS...]
+};
+
+// Parses `rankwrap [OPTIONS] [--] PROGRAM [ARGS...]`. Options stop at the
+// first word that is not an option (or at "--"): everything after belongs
+// to the program. Every option may also come from RANKWRAP_<OPTION> in
+// `env` (the flag wins), except --launcher: RANKWRAP_LAUNCHER is what
+// rankwrap exports to the program.
+Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSnapshot& env);
+
+// The --help text.
+std::string HelpText();
+
+}  // namespace rankwrap::tools

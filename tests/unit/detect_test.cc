@@ -1,0 +1,197 @@
+// Detector tests on recorded environments: a table of expected contracts for
+// the launchers, a table of malformed environments and the message each must
+// give, and golden files (tests/data/env/NAME.golden) holding the full
+// outcome of every fixture. RANKWRAP_UPDATE_GOLDEN=1 rewrites the goldens.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/launch/report.h"
+#include "core/plan/contract.h"
+#include "detect/registry.h"
+#include "fixture.h"
+
+namespace rankwrap {
+namespace {
+
+const std::string kData = RANKWRAP_TEST_DATA "/env/";
+
+Result<plan::RankContract> Detect(const testing::Fixture& f, std::string_view forced = "") {
+  auto job = detect::Run(detect::Registry(), f.Context(), forced, nullptr);
+  if (!job) return job.error();
+  return plan::Ranks(*job, {}, f.env, [] { return Result<std::uint16_t>(std::uint16_t{29999}); });
+}
+
+std::string Render(const Result<plan::RankContract>& r) {
+  if (!r) {
+    const Error& e = r.error();
+    return "exit=" + std::to_string(e.exit_code) + "\nerror: " + e.stage + ": " + e.what + ": " +
+           e.why + "\nhint: " + e.hint + "\n";
+  }
+  std::string out = launch::PrintEnv(*r);
+  for (const auto& w : r->warnings) out += "warning: " + w + "\n";
+  return out;
+}
+
+struct Expect {
+  const char* fixture;
+  const char* launcher;
+  std::uint64_t rank, world, local, local_size, node, nodes;
+  const char* master;
+};
+
+class DetectTable : public ::testing::TestWithParam<Expect> {};
+
+TEST_P(DetectTable, DerivesTheContract) {
+  const Expect& e = GetParam();
+  auto f = testing::LoadFixture(kData + e.fixture + ".env");
+  auto c = Detect(f);
+  ASSERT_TRUE(c.ok()) << e.fixture << ": " << Render(c);
+  const JobInfo& j = c->job;
+  EXPECT_EQ(j.launcher, e.launcher);
+  EXPECT_EQ(j.rank, e.rank);
+  EXPECT_EQ(j.world_size, e.world);
+  EXPECT_EQ(j.local_rank, e.local);
+  EXPECT_EQ(j.local_world_size, e.local_size);
+  EXPECT_EQ(j.node_rank, e.node);
+  EXPECT_EQ(j.num_nodes, e.nodes);
+  EXPECT_EQ(c->master_addr, e.master);
+  EXPECT_EQ(c->env.at("RANK"), std::to_string(e.rank));
+  EXPECT_EQ(c->env.at("GROUP_RANK"), c->env.at("NODE_RANK"));
+  EXPECT_EQ(c->env.at("RANKWRAP_LAUNCHER"), e.launcher);
+  const int port = std::stoi(c->env.at("MASTER_PORT"));
+  EXPECT_GT(port, 0);
+  EXPECT_LT(port, 65536);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Launchers, DetectTable,
+    ::testing::Values(
+        Expect{"slurm_even_rank3", "slurm", 3, 4, 1, 2, 1, 2, "node1"},
+        Expect{"slurm_uneven_rank6", "slurm", 6, 7, 0, 1, 3, 4, "gpu-b04-09"},
+        Expect{"slurm_multibracket_rank5", "slurm", 5, 6, 0, 1, 5, 6, "rack1-node01"},
+        Expect{"slurm_het_rank2", "slurm", 2, 3, 0, 1, 2, 3, "nid00001"},
+        Expect{"slurm_stale_rank", "slurm", 3, 4, 1, 2, 1, 2, "node1"},
+        Expect{"ompi_alone_rank2", "ompi", 2, 4, 2, 4, 0, 1, "vm"},
+        Expect{"ompi_in_sbatch_node2", "ompi", 3, 4, 0, 1, 1, 2, "node1"},
+        Expect{"hydra_alone_rank2", "hydra", 2, 4, 2, 4, 0, 1, "vm"},
+        Expect{"hydra_in_sbatch_node2", "hydra", 3, 4, 0, 1, 1, 2, "node1"},
+        Expect{"mvapich_rank1", "mvapich", 1, 2, 1, 2, 0, 1, "vm"},
+        Expect{"pals_pbs_rank5", "pals", 5, 8, 1, 4, 1, 2, "x3005c0s13b0n0"},
+        Expect{"pals_slurm_cray_shasta", "pals", 9, 16, 1, 8, 1, 2, "nid001000"},
+        Expect{"pbs_pbsdsh_task", "pbs", 1, 3, 0, 1, 1, 3, "cn01"},
+        Expect{"flux_single_node", "flux", 3, 4, 3, 4, 0, 1, "fluke1"},
+        Expect{"lsf_jsrun_rank3", "lsf", 3, 4, 1, 2, 1, 2, "a01n01"},
+        Expect{"torchrun_worker", "torchrun", 3, 4, 1, 2, 1, 2, "node1"},
+        Expect{"standalone", "standalone", 0, 1, 0, 1, 0, 1, "127.0.0.1"}),
+    [](const auto& p) { return std::string(p.param.fixture); });
+
+struct ExpectError {
+  const char* fixture;
+  int exit_code;
+  const char* must_contain;  // in what + why: the variable and its value
+};
+
+class DetectErrors : public ::testing::TestWithParam<ExpectError> {};
+
+TEST_P(DetectErrors, RefuseWithAMessageNamingTheVariable) {
+  const ExpectError& e = GetParam();
+  auto f = testing::LoadFixture(kData + e.fixture + ".env");
+  auto c = Detect(f);
+  ASSERT_FALSE(c.ok()) << e.fixture << " was accepted:\n" << Render(c);
+  EXPECT_EQ(c.error().exit_code, e.exit_code);
+  const std::string text = c.error().what + ": " + c.error().why;
+  EXPECT_NE(text.find(e.must_contain), std::string::npos) << e.fixture << ": " << text;
+  EXPECT_FALSE(c.error().hint.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Malformed, DetectErrors,
+    ::testing::Values(
+        ExpectError{"slurm_batch_step", 3, "SLURM_STEP_ID=-5 (the batch script)"},
+        ExpectError{"slurm_salloc_shell", 3, "SLURM_STEP_ID is not set"},
+        ExpectError{"pbs_job_script", 3, "PBS_TASKNUM='1'"},
+        ExpectError{"hydra_pmi_port_mode", 3, "PMI_SIZE is not set"},
+        ExpectError{"ompi_multihost_no_scheduler", 3, "MASTER_ADDR cannot be derived"},
+        ExpectError{"flux_two_nodes", 3, "MASTER_ADDR cannot be derived"},
+        ExpectError{"bad_hostlist_unbalanced", 3, "SLURM_STEP_NODELIST='node[1-2'"},
+        ExpectError{"bad_hostlist_reversed", 3, "reversed range"},
+        ExpectError{"bad_hostlist_empty_item", 3, "empty item"},
+        ExpectError{"bad_count_x_empty", 3, "SLURM_STEP_TASKS_PER_NODE='2(x)'"},
+        ExpectError{"bad_count_no_value", 3, "SLURM_STEP_TASKS_PER_NODE='(x3)'"},
+        ExpectError{"bad_count_negative", 3, "SLURM_STEP_TASKS_PER_NODE='-1'"},
+        ExpectError{"bad_rank_too_big", 3, "SLURM_PROCID=4"},
+        ExpectError{"bad_local_too_big", 3, "SLURM_LOCALID=2"},
+        ExpectError{"bad_node_too_big", 3, "SLURM_NODEID=2"},
+        ExpectError{"bad_counts_sum", 3, "must add up"},
+        ExpectError{"bad_non_numeric", 3, "SLURM_PROCID='three'"},
+        ExpectError{"bad_nodes_mismatch", 3, "SLURM_STEP_NUM_NODES=3"},
+        ExpectError{"bad_pbs_nodefile_missing", 3, "PBS_NODEFILE='/var/spool/pbs/aux/gone'"},
+        ExpectError{"bad_pbs_nodefile_empty", 3, "empty"},
+        ExpectError{"bad_pals_node_too_big", 3, "PALS_NODEID=2"},
+        ExpectError{"bad_two_world_sizes", 3, "two launchers claim different world sizes"}),
+    [](const auto& p) { return std::string(p.param.fixture); });
+
+TEST(Detect, EveryFixtureMatchesItsGolden) {
+  const bool update = std::getenv("RANKWRAP_UPDATE_GOLDEN") != nullptr;
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(kData)) {
+    if (entry.path().extension() != ".env") continue;
+    auto f = testing::LoadFixture(entry.path().string());
+    const std::string got = Render(Detect(f));
+    std::filesystem::path golden = entry.path();
+    golden.replace_extension(".golden");
+    if (update) {
+      std::ofstream(golden) << got;
+    } else {
+      ASSERT_TRUE(std::filesystem::exists(golden)) << golden << " missing";
+      EXPECT_EQ(got, testing::ReadText(golden.string())) << entry.path().filename();
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 30);
+}
+
+TEST(Detect, InnermostLauncherWinsAndTheTraceSaysSo) {
+  auto f = testing::LoadFixture(kData + "ompi_in_sbatch_node2.env");
+  std::vector<TraceLine> trace;
+  auto job = detect::Run(detect::Registry(), f.Context(), "", &trace);
+  ASSERT_TRUE(job.ok());
+  bool slurm_ignored = false;
+  for (const auto& t : trace) {
+    if (t.detector == "ompi") {
+      EXPECT_EQ(t.verdict, "chosen");
+    }
+    if (t.detector == "slurm") slurm_ignored = t.verdict.find("inner launcher (ompi) wins") != std::string::npos;
+  }
+  EXPECT_TRUE(slurm_ignored);
+  bool noted = false;
+  for (const auto& n : job->notes) noted |= n.find("SLURM_PROCID") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+TEST(Detect, ForcedLauncherIsUsedAndUnknownNamesAreUsageErrors) {
+  auto f = testing::LoadFixture(kData + "torchrun_worker.env");
+  auto job = detect::Run(detect::Registry(), f.Context(), "slurm", nullptr);
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->launcher, "slurm");
+  EXPECT_EQ(job->rank, 1u);
+  auto bad = detect::Run(detect::Registry(), f.Context(), "sge", nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().exit_code, 2);
+  EXPECT_NE(bad.error().why.find("slurm"), std::string::npos);
+}
+
+TEST(Detect, StaleInheritedRankIsReplacedWithAWarning) {
+  auto f = testing::LoadFixture(kData + "slurm_stale_rank.env");
+  auto c = Detect(f);
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->warnings.size(), 2u);
+  EXPECT_NE(c->warnings[0].find("MASTER_ADDR=localhost replaced by node1"), std::string::npos);
+  EXPECT_NE(c->warnings[1].find("RANK=0 replaced by 3"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rankwrap
