@@ -1,1 +1,107 @@
-exit 0
+#!/usr/bin/env bash
+# The command line of the real binary: help, version, usage errors, the
+# environment forms of options, --print-env, --dry-run --json, --explain, and
+# malformed launcher environments that must stop before anything runs.
+source "$(dirname "$0")/lib.sh"
+RW=$RANKWRAP
+
+# expect_exit CODE NAME COMMAND...: stdout+stderr in $OUT.
+expect_exit() {
+  local code=$1 name=$2; shift 2
+  set +e; OUT=$("$@" 2>&1); local rc=$?; set -e
+  if [ "$rc" -eq "$code" ]; then pass "$name (exit $rc)"; else fail "$name: exit $rc, expected $code: $OUT"; fi
+}
+contains() { local name=$1 needle=$2; [[ "$OUT" == *"$needle"* ]] && pass "$name" || fail "$name: no '$needle' in: $OUT"; }
+
+expect_exit 0 "--help" clean_env "$RW" --help
+contains "help lists the launchers" "ompi: Open MPI"
+expect_exit 0 "--version" clean_env "$RW" --version
+contains "version" "rankwrap 0."
+expect_exit 2 "no program" clean_env "$RW"
+contains "usage error format" "rankwrap[?@"
+contains "usage error hint" "hint: "
+expect_exit 2 "bad --master-port" clean_env "$RW" --master-port 70000 true
+contains "names the port" "--master-port '70000'"
+expect_exit 2 "unknown option" clean_env "$RW" --frobnicate true
+expect_exit 2 "unknown launcher" clean_env "$RW" --launcher sge --print-env
+contains "lists launchers" "expected one of: torchrun, ompi"
+expect_exit 2 "bad env switch" clean_env RANKWRAP_DRY_RUN=maybe "$RW" true
+contains "names the variable" "RANKWRAP_DRY_RUN='maybe'"
+
+# --print-env: exactly the contract, sorted, program optional.
+expect_exit 0 "--print-env standalone" clean_env "$RW" --print-env
+keys=$(printf '%s\n' "$OUT" | cut -d= -f1 | tr '\n' ' ')
+[ "$keys" = "GROUP_RANK LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT NODE_RANK NUM_NODES RANK RANKWRAP_LAUNCHER WORLD_SIZE " ] \
+  && pass "print-env keys sorted" || fail "print-env keys: $keys"
+contains "standalone is a world of one" "WORLD_SIZE=1"
+
+# Environment forms of options; the flag wins.
+expect_exit 0 "RANKWRAP_MASTER_PORT" clean_env RANKWRAP_MASTER_PORT=23456 "$RW" --print-env
+contains "env option used" "MASTER_PORT=23456"
+expect_exit 0 "flag beats env" clean_env RANKWRAP_MASTER_PORT=23456 "$RW" --master-port 24000 --print-env
+contains "flag wins" "MASTER_PORT=24000"
+expect_exit 0 "RANKWRAP_PRINT_ENV=1" clean_env RANKWRAP_PRINT_ENV=1 "$RW" true
+contains "env switch used" "RANKWRAP_LAUNCHER=standalone"
+
+# --dry-run --json: one JSON object with the documented keys, nothing run.
+SLURM=(SLURM_JOB_ID=17 SLURM_STEP_ID=0 SLURM_PROCID=3 SLURM_LOCALID=1 SLURM_NODEID=1
+       "SLURM_STEP_NODELIST=node[1-2]" SLURM_STEP_NUM_NODES=2 SLURM_STEP_NUM_TASKS=4
+       "SLURM_STEP_TASKS_PER_NODE=2(x2)")
+expect_exit 0 "--dry-run --json" clean_env "${SLURM[@]}" "$RW" --dry-run --json -- touch "$WORK/ran"
+printf '%s' "$OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+want = dict(launcher="slurm", rank=3, world_size=4, local_rank=1, local_world_size=2,
+            node_rank=1, num_nodes=2, master_addr="node1")
+bad = {k: (d.get(k), v) for k, v in want.items() if d.get(k) != v}
+assert not bad, bad
+assert 20000 <= d["master_port"] <= 32767, d["master_port"]
+assert d["env"]["RANK"] == "3" and d["argv"][0] == "touch", d
+' && pass "json contract" || fail "json contract: $OUT"
+[ ! -e "$WORK/ran" ] && pass "dry-run ran nothing" || fail "dry-run ran the program"
+
+# --explain: every detector and where each value came from, on stderr.
+set +e; err=$(clean_env "${SLURM[@]}" "$RW" --explain --print-env 2>&1 >/dev/null); set -e
+for needle in "ompi: does not apply: OMPI_COMM_WORLD_RANK is not set" "slurm: chosen" \
+              "rank = 3  <- SLURM_PROCID" "master_addr = node1  <- first host of SLURM_STEP_NODELIST"; do
+  [[ "$err" == *"$needle"* ]] && pass "explain: $needle" || fail "explain lacks '$needle': $err"
+done
+
+# Malformed environments: own message naming the variable, exit 3, no exec.
+bad_case() {  # NAME NEEDLE VAR=VALUE...
+  local name=$1 needle=$2; shift 2
+  rm -f "$WORK/ran"
+  expect_exit 3 "$name" clean_env "$@" "$RW" -- touch "$WORK/ran"
+  contains "$name: message" "$needle"
+  [ ! -e "$WORK/ran" ] && pass "$name: program not run" || fail "$name: program ran"
+}
+bad_case "unbalanced bracket" "SLURM_STEP_NODELIST='node[1-2'" "${SLURM[@]}" "SLURM_STEP_NODELIST=node[1-2"
+bad_case "reversed range" "reversed range" "${SLURM[@]}" "SLURM_STEP_NODELIST=node[2-1]"
+bad_case "empty item" "empty item" "${SLURM[@]}" "SLURM_STEP_NODELIST=node1,,node2"
+bad_case "count 2(x)" "SLURM_STEP_TASKS_PER_NODE='2(x)'" "${SLURM[@]}" "SLURM_STEP_TASKS_PER_NODE=2(x)"
+bad_case "count (x3)" "SLURM_STEP_TASKS_PER_NODE='(x3)'" "${SLURM[@]}" "SLURM_STEP_TASKS_PER_NODE=(x3)"
+bad_case "count -1" "SLURM_STEP_TASKS_PER_NODE='-1'" "${SLURM[@]}" "SLURM_STEP_TASKS_PER_NODE=-1"
+bad_case "rank >= world" "SLURM_PROCID=4" "${SLURM[@]}" SLURM_PROCID=4
+bad_case "local >= local size" "SLURM_LOCALID=2" "${SLURM[@]}" SLURM_LOCALID=2
+bad_case "node >= nodes" "SLURM_NODEID=2" "${SLURM[@]}" SLURM_NODEID=2
+bad_case "counts do not add up" "must add up" "${SLURM[@]}" SLURM_STEP_NUM_TASKS=5
+bad_case "non-numeric" "SLURM_PROCID='x'" "${SLURM[@]}" SLURM_PROCID=x
+bad_case "batch step" "hint: launch the program with srun" SLURM_JOB_ID=5 SLURM_STEP_ID=-5 SLURM_PROCID=0
+bad_case "nodefile missing" "PBS_NODEFILE='$WORK/none'" PALS_RANKID=0 PALS_LOCAL_RANKID=0 PALS_NODEID=0 \
+  PALS_LOCAL_SIZE=1 PMI_SIZE=2 "PBS_NODEFILE=$WORK/none"
+: > "$WORK/empty"
+bad_case "nodefile empty" "it is empty" PALS_RANKID=0 PALS_LOCAL_RANKID=0 PALS_NODEID=0 \
+  PALS_LOCAL_SIZE=1 PMI_SIZE=2 "PBS_NODEFILE=$WORK/empty"
+bad_case "two world sizes" "two launchers claim different world sizes" \
+  OMPI_COMM_WORLD_RANK=0 OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_LOCAL_RANK=0 OMPI_COMM_WORLD_LOCAL_SIZE=2 \
+  MV2_COMM_WORLD_RANK=0 MV2_COMM_WORLD_SIZE=3 MV2_COMM_WORLD_LOCAL_RANK=0 MV2_COMM_WORLD_LOCAL_SIZE=3
+bad_case "no master addr" "pass --master-addr" OMPI_COMM_WORLD_RANK=3 OMPI_COMM_WORLD_SIZE=4 \
+  OMPI_COMM_WORLD_LOCAL_RANK=1 OMPI_COMM_WORLD_LOCAL_SIZE=2 OMPI_MCA_ess_base_jobid=9
+
+# A real PBS_NODEFILE through the binary (PALS replay; no PBS server here).
+printf 'cn01\ncn01\ncn02\ncn02\n' > "$WORK/nodefile"
+expect_exit 0 "PALS replay" clean_env PBS_JOBID=1.pbs "PBS_NODEFILE=$WORK/nodefile" PALS_RANKID=3 \
+  PALS_LOCAL_RANKID=1 PALS_NODEID=1 PALS_LOCAL_SIZE=2 PMI_SIZE=4 PALS_APID=abc "$RW" --print-env
+contains "PALS master is the first nodefile host" "MASTER_ADDR=cn01"
+contains "PALS node rank" "NODE_RANK=1"
+finish

@@ -1,0 +1,30 @@
+// Fuzzes the hostlist parser, and checks that size/at/Find/Expand agree on
+// every list small enough to expand.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "core/parse/hostlist.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto list = rankwrap::parse::Hostlist::Parse(text);
+  if (!list) {
+    if (list.error().pos > size) std::abort();  // the fault offset lies in the input
+    return 0;
+  }
+  if (list->size() == 0) std::abort();
+  if (list->size() > 2000) {
+    (void)list->at(list->size() - 1);
+    return 0;
+  }
+  const auto all = list->Expand();
+  if (all.size() != list->size()) std::abort();
+  for (std::uint64_t i = 0; i < all.size(); ++i) {
+    if (list->at(i) != all[i]) std::abort();
+    auto found = list->Find(all[i]);
+    // Duplicates are allowed; Find returns the first occurrence.
+    if (!found || *found > i || all[*found] != all[i]) std::abort();
+  }
+  return 0;
+}
