@@ -23,7 +23,16 @@ po::options_description Describe() {
       ("master-port", po::value<std::string>(), "rendezvous port (MASTER_PORT), 1-65535, the same on every rank")
       ("dry-run", po::bool_switch(), "print what would be done and run nothing")
       ("print-env", po::bool_switch(), "print the variables rankwrap sets (KEY=VALUE, sorted) and exit 0; PROGRAM may be omitted")
-      ("json", po::bool_switch(), "with --dry-run (implied): print one JSON object");
+      ("json", po::bool_switch(), "with --dry-run (implied), or with 'plan': print one JSON object")
+      ("bind", po::value<std::string>()->default_value("auto"), "auto, or none: no GPU, CPU or memory binding at all")
+      ("gpu-bind", po::value<std::string>()->default_value("closest"), "closest (GPUs by locality, shared evenly), map:I,J,... (GPU per local rank), none")
+      ("gpu-visibility", po::value<std::string>()->default_value("single"), "single (only the rank's GPUs visible) or reorder (all the node's GPUs, the rank's own first)")
+      ("cpu-bind", po::value<std::string>()->default_value("auto"), "gpu (cores local to the rank's GPU; the default with GPUs), numa, cores (the default without GPUs), none")
+      ("mem-bind", po::value<std::string>()->default_value("local"), "local (memory on the rank's NUMA node) or none")
+      ("topology", po::value<std::string>(), "plan from this hwloc XML file instead of this machine (CPU/memory binding is then not applied)")
+      ("report", po::bool_switch(), "print this rank's binding to stderr")
+      ("ranks-per-node", po::value<unsigned>(), "plan: local ranks to plan for (default: the GPUs, or 1)")
+      ("svg", po::value<std::string>(), "plan: also write a picture of the node plan to this SVG file");
   // clang-format on
   return d;
 }
@@ -42,7 +51,8 @@ std::string EnvName(const std::string& option) {
 
 std::string HelpText() {
   std::ostringstream out;
-  out << "usage: rankwrap [OPTIONS] [--] PROGRAM [ARGS...]\n\n"
+  out << "usage: rankwrap [OPTIONS] [--] PROGRAM [ARGS...]\n"
+         "       rankwrap plan [--ranks-per-node N] [--topology FILE] [BINDING OPTIONS] [--json] [--svg FILE]\n\n"
          "Derives the rank contract (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, NODE_RANK,\n"
          "GROUP_RANK, NUM_NODES, MASTER_ADDR, MASTER_PORT, RANKWRAP_LAUNCHER) from the launcher\n"
          "that started this process and execs PROGRAM with it. No shell is involved.\n\n"
@@ -60,6 +70,10 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
   std::vector<std::string> ours;
   Options o;
   int i = 1;
+  if (argc > 1 && std::string(argv[1]) == "plan") {
+    o.plan_command = true;
+    i = 2;
+  }
   for (; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--") {
@@ -98,8 +112,16 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
       } else if (!(*v == "0" || *v == "false" || *v == "no" || *v == "off" || v->empty())) {
         return Usage(var + "='" + std::string(*v) + "'", "expected 1/true/yes/on or 0/false/no/off");
       }
-    } else if (!vm.count(name)) {
-      vm.insert({name, po::variable_value(std::string(*v), false)});
+    } else if (!vm.count(name) || vm[name].defaulted()) {
+      if (name == "ranks-per-node") {
+        auto n = parse::Decimal(*v, 1u << 20);
+        if (!n) return Usage(var + "='" + std::string(*v) + "'", "expected a number of ranks");
+        vm.erase(name);
+        vm.insert({name, po::variable_value(static_cast<unsigned>(*n), false)});
+      } else {
+        vm.erase(name);
+        vm.insert({name, po::variable_value(std::string(*v), false)});
+      }
     }
   }
   o.help = vm["help"].as<bool>();
@@ -109,7 +131,22 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
   o.print_env = vm["print-env"].as<bool>();
   o.json = vm["json"].as<bool>();
   if (o.json) o.dry_run = true;
+  o.report = vm["report"].as<bool>();
   if (vm.count("launcher")) o.launcher = vm["launcher"].as<std::string>();
+  o.bind = vm["bind"].as<std::string>();
+  o.gpu_bind = vm["gpu-bind"].as<std::string>();
+  o.gpu_visibility = vm["gpu-visibility"].as<std::string>();
+  o.cpu_bind = vm["cpu-bind"].as<std::string>();
+  o.mem_bind = vm["mem-bind"].as<std::string>();
+  if (vm.count("topology")) o.topology = vm["topology"].as<std::string>();
+  if (vm.count("ranks-per-node")) {
+    o.ranks_per_node = vm["ranks-per-node"].as<unsigned>();
+    if (*o.ranks_per_node == 0) return Usage("--ranks-per-node 0", "expected at least 1");
+  }
+  if (vm.count("svg")) o.svg = vm["svg"].as<std::string>();
+  if (o.plan_command && !o.program.empty()) {
+    return Usage("'" + o.program.front() + "' after 'rankwrap plan'", "plan runs no program");
+  }
   if (vm.count("master-addr")) {
     o.master_addr = vm["master-addr"].as<std::string>();
     if (o.master_addr->empty()) return Usage("--master-addr ''", "expected a host name or address");
@@ -120,7 +157,7 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
     if (!n || *n == 0) return Usage("--master-port '" + p + "'", "expected a TCP port 1-65535");
     o.master_port = static_cast<std::uint16_t>(*n);
   }
-  if (!o.help && !o.version && !o.print_env && !o.dry_run && o.program.empty()) {
+  if (!o.plan_command && !o.help && !o.version && !o.print_env && !o.dry_run && o.program.empty()) {
     return Usage("no PROGRAM given", "rankwrap runs PROGRAM [ARGS...] with the rank contract");
   }
   return o;

@@ -29,10 +29,17 @@ expect_exit 2 "bad env switch" clean_env RANKWRAP_DRY_RUN=maybe "$RW" true
 contains "names the variable" "RANKWRAP_DRY_RUN='maybe'"
 
 # --print-env: exactly the contract, sorted, program optional.
-expect_exit 0 "--print-env standalone" clean_env "$RW" --print-env
+expect_exit 0 "--print-env standalone" clean_env "$RW" --bind none --print-env
 keys=$(printf '%s\n' "$OUT" | cut -d= -f1 | tr '\n' ' ')
 [ "$keys" = "GROUP_RANK LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT NODE_RANK NUM_NODES RANK RANKWRAP_LAUNCHER WORLD_SIZE " ] \
-  && pass "print-env keys sorted" || fail "print-env keys: $keys"
+  && pass "print-env keys sorted (--bind none)" || fail "print-env keys: $keys"
+# With binding (this machine has no GPU): the OpenMP variables join, unless set.
+expect_exit 0 "--print-env with binding" clean_env "$RW" --print-env
+keys=$(printf '%s\n' "$OUT" | cut -d= -f1 | tr '\n' ' ')
+[ "$keys" = "GROUP_RANK LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT NODE_RANK NUM_NODES OMP_NUM_THREADS OMP_PLACES OMP_PROC_BIND RANK RANKWRAP_LAUNCHER WORLD_SIZE " ] \
+  && pass "print-env keys with binding" || fail "print-env keys with binding: $keys"
+expect_exit 0 "user OMP_NUM_THREADS kept" clean_env OMP_NUM_THREADS=3 "$RW" --print-env
+[[ "$OUT" != *OMP_NUM_THREADS* ]] && pass "OMP_NUM_THREADS set by the user is not printed (not changed)" || fail "OMP_NUM_THREADS changed: $OUT"
 contains "standalone is a world of one" "WORLD_SIZE=1"
 
 # Environment forms of options; the flag wins.

@@ -1,0 +1,70 @@
+// The node plan (stage: bind): where every local rank of a node runs. Pure
+// and deterministic: every local rank computes the same plan from the same
+// topology and applies its own line.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/bind/visible.h"
+#include "core/env/snapshot.h"
+#include "core/error.h"
+#include "core/topo/topology.h"
+
+namespace rankwrap::bind {
+
+struct BindOptions {
+  enum class Gpu { kClosest, kMap, kNone } gpu = Gpu::kClosest;
+  std::vector<unsigned> map;  // --gpu-bind=map:LIST, positions in the visible list
+  enum class Visibility { kSingle, kReorder } visibility = Visibility::kSingle;
+  enum class Cpu { kAuto, kGpu, kNuma, kCores, kNone } cpu = Cpu::kAuto;
+  enum class Mem { kLocal, kNone } mem = Mem::kLocal;
+};
+
+// Parses the option values ("closest", "map:0,1", "none"; "single",
+// "reorder"; "gpu", "numa", "cores", "none"; "local", "none"). `bind` is
+// --bind ("auto" or "none": everything off). Errors are usage errors.
+Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::string& visibility,
+                                     const std::string& cpu_bind, const std::string& mem_bind,
+                                     const std::string& bind);
+
+struct RankLine {
+  unsigned local_rank = 0;
+  std::vector<unsigned> gpus;   // topology GPU indices
+  std::vector<unsigned> cpus;   // OS PU indices (whole cores)
+  unsigned cores = 0;           // number of cores in `cpus`
+  std::vector<unsigned> numa;   // OS NUMA indices for memory binding
+  std::vector<std::string> nics;
+  std::vector<std::string> warnings;
+};
+
+struct NodePlan {
+  BindOptions options;
+  VisibleGpus visible;
+  std::vector<RankLine> ranks;
+  std::vector<std::string> warnings;
+};
+
+// Plans `local_ranks` ranks on `topo`. Errors (exit 4): no rank, a map
+// entry outside the visible GPUs, --cpu-bind gpu for a rank without GPU, no
+// allowed core.
+Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
+                          const VisibleGpus& visible, const BindOptions& opts);
+
+// The variables one rank gets from the plan: the visible-devices variable
+// (+ CUDA_DEVICE_ORDER=PCI_BUS_ID), OMP_NUM_THREADS/OMP_PLACES/
+// OMP_PROC_BIND and NCCL_IB_HCA/UCX_NET_DEVICES, each of the last five only
+// when `inherited` does not set it already.
+std::map<std::string, std::string> RankEnv(const NodePlan& plan, const RankLine& line,
+                                           const topo::Topology& topo, const EnvSnapshot& inherited);
+
+// The plan as a table, as JSON ({"ranks": [...], "warnings": [...]}) and as
+// an SVG picture of the node.
+std::string Table(const NodePlan& plan, const topo::Topology& topo);
+std::string Json(const NodePlan& plan, const topo::Topology& topo);
+std::string Svg(const NodePlan& plan, const topo::Topology& topo);
+// One rank's line: "local rank 1: GPU 0000:4e:00.0 [0], cpus 42-55,154-167, numa 3, nic mlx5_0".
+std::string Describe(const RankLine& line, const topo::Topology& topo);
+
+}  // namespace rankwrap::bind
