@@ -237,8 +237,10 @@ Result<topo::Topology> Load(const std::string& xml) {
                        "give the path of an hwloc XML file (lstopo --of xml FILE writes one)");
     }
     if (hwloc_topology_set_xml(h.t, xml.c_str()) != 0) {
-      return BindError("topology file '" + xml + "' cannot be used", std::strerror(errno),
-                       "give the path of an hwloc XML file (lstopo --of xml FILE writes one)");
+      return BindError("topology file '" + xml + "' does not load",
+                       std::string("hwloc could not parse it as an hwloc 1.x or 2.x XML topology (") +
+                           std::strerror(errno) + ")",
+                       "give an hwloc XML file ('lstopo --of xml FILE' writes one)");
     }
   }
   hwloc_topology_set_io_types_filter(h.t, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);

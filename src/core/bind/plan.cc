@@ -52,8 +52,10 @@ void Split(const topo::Topology& topo, const std::vector<unsigned>& cores,
   }
 }
 
-std::pair<int, std::size_t> Distance(const std::vector<topo::Ancestor>& a,
-                                     const std::vector<topo::Ancestor>& b) {
+}  // namespace
+
+std::pair<int, std::size_t> DeviceDistance(const std::vector<topo::Ancestor>& a,
+                                           const std::vector<topo::Ancestor>& b) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     for (std::size_t j = 0; j < b.size(); ++j) {
       if (a[i].id == b[j].id) return {static_cast<int>(a[i].level), i + j};
@@ -61,8 +63,6 @@ std::pair<int, std::size_t> Distance(const std::vector<topo::Ancestor>& a,
   }
   return {static_cast<int>(topo::Level::kMachine) + 1, a.size() + b.size()};
 }
-
-}  // namespace
 
 Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::string& visibility,
                                      const std::string& cpu_bind, const std::string& mem_bind,
@@ -300,10 +300,10 @@ Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
       const topo::Gpu& gpu = topo.gpus[line.gpus.front()];
       std::pair<int, std::size_t> best{1 << 30, 0};
       for (const topo::Nic& nic : topo.nics) {
-        if (!any_rdma || nic.infiniband) best = std::min(best, Distance(gpu.path, nic.path));
+        if (!any_rdma || nic.infiniband) best = std::min(best, DeviceDistance(gpu.path, nic.path));
       }
       for (const topo::Nic& nic : topo.nics) {
-        if ((!any_rdma || nic.infiniband) && Distance(gpu.path, nic.path) == best) {
+        if ((!any_rdma || nic.infiniband) && DeviceDistance(gpu.path, nic.path) == best) {
           line.nics.push_back(nic.name);
         }
       }

@@ -52,6 +52,12 @@ struct NodePlan {
 Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
                           const VisibleGpus& visible, const BindOptions& opts);
 
+// How far apart two I/O devices are in the tree: the level of their lowest
+// common ancestor (same PCIe switch < host bridge < NUMA node < package <
+// machine), then the number of edges. Smaller is nearer.
+std::pair<int, std::size_t> DeviceDistance(const std::vector<topo::Ancestor>& a,
+                                           const std::vector<topo::Ancestor>& b);
+
 // The variables one rank gets from the plan: the visible-devices variable
 // (+ CUDA_DEVICE_ORDER=PCI_BUS_ID), OMP_NUM_THREADS/OMP_PLACES/
 // OMP_PROC_BIND and NCCL_IB_HCA/UCX_NET_DEVICES, each of the last five only

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Binding through the real binary: cores applied under a real mpirun, plans
+# from recorded topologies (hwloc 2.x files and a 1.x export), the SVG, and
+# bad input that must stop before exec.
+source "$(dirname "$0")/lib.sh"
+RW=$RANKWRAP
+TOPO=${RANKWRAP_TOPOLOGIES:-$RANKWRAP_SOURCE_DIR/../shared/topologies}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+MPIRUN=(mpirun.openmpi --oversubscribe --mca oob_tcp_if_include lo --mca btl_tcp_if_include lo)
+
+# 1. --cpu-bind cores under mpirun --bind-to none: each rank on its own core,
+#    as the program sees it.
+out=$(clean_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 \
+      "${MPIRUN[@]}" -np 2 --bind-to none --tag-output "$RW" --cpu-bind cores -- \
+      grep Cpus_allowed_list /proc/self/status)
+r0=$(printf '%s\n' "$out" | awk -F'\t' '/^\[1,0\]/ {print $2}')
+r1=$(printf '%s\n' "$out" | awk -F'\t' '/^\[1,1\]/ {print $2}')
+ncpu=$(nproc --all)
+if [ "$ncpu" -ge 2 ]; then
+  [ -n "$r0" ] && [ -n "$r1" ] && [ "$r0" != "$r1" ] && pass "ranks on different cores: rank0=$r0 rank1=$r1" \
+    || fail "cores: rank0='$r0' rank1='$r1' ($out)"
+  [[ "$r0" != *,* && "$r0" != *-* ]] && pass "rank 0 bound to one core ($r0)" || fail "rank 0 not narrowed: $r0"
+else
+  echo "SKIP: one CPU only: cannot show two ranks on different cores"
+fi
+
+# 2. --report prints this rank's line.
+err=$(clean_env "$RW" --report --cpu-bind cores true 2>&1)
+[[ "$err" == *"binding: local rank 0: GPU none, cpus "* ]] && pass "--report" || fail "--report: $err"
+
+if [ ! -d "$TOPO" ]; then
+  echo "SKIP: recorded topologies not found in $TOPO (set RANKWRAP_TOPOLOGIES); plan checks skipped"
+  finish
+  exit 0
+fi
+
+# 3. A file written in hwloc 1.x format plans like the 2.x original.
+if command -v lstopo-no-graphics >/dev/null; then
+  lstopo-no-graphics -i "$TOPO/juwels-booster-4xa100-epyc7402.xml" --of xml --export-xml-flags v1 "$WORK/v1.xml"
+  if head -3 "$WORK/v1.xml" | grep -q 'version="2'; then fail "export is not v1"; fi
+  a=$("$RW" plan --topology "$TOPO/juwels-booster-4xa100-epyc7402.xml" --json | python3 -c 'import json,sys; print([(r["gpus"], r["cpus"], r["nics"]) for r in json.load(sys.stdin)["ranks"]])')
+  b=$("$RW" plan --topology "$WORK/v1.xml" --json | python3 -c 'import json,sys; print([(r["gpus"], r["cpus"], r["nics"]) for r in json.load(sys.stdin)["ranks"]])')
+  [ "$a" = "$b" ] && pass "hwloc 1.x XML gives the same plan" || fail "v1 plan differs: $a vs $b"
+fi
+
+# 4. The SVG renders and names every rank.
+"$RW" plan --topology "$TOPO/hpe-cray-ex235a-tioga-4xmi250x.xml" --ranks-per-node 8 --svg "$WORK/tioga.svg" >/dev/null
+if command -v rsvg-convert >/dev/null; then
+  rsvg-convert "$WORK/tioga.svg" -o "$WORK/tioga.png" && [ -s "$WORK/tioga.png" ] \
+    && pass "SVG renders with rsvg-convert" || fail "rsvg-convert failed"
+else
+  fail "rsvg-convert missing (apt-get install librsvg2-bin)"
+fi
+missing=""
+for r in 0 1 2 3 4 5 6 7; do grep -q ">rank $r (" "$WORK/tioga.svg" || missing="$missing $r"; done
+[ -z "$missing" ] && pass "SVG names ranks 0-7" || fail "SVG lacks ranks:$missing"
+
+# 5. The wrapper with a recorded topology: GPU visibility exported, CPU
+#    binding not applied to this machine (and it says so).
+OMPI4=(OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=4 OMPI_COMM_WORLD_LOCAL_RANK=1
+       OMPI_COMM_WORLD_LOCAL_SIZE=4 OMPI_MCA_ess_base_jobid=42)
+set +e
+out=$(clean_env "${OMPI4[@]}" "$RW" --topology "$TOPO/dell-xe8640-4xh100-spr.xml" \
+      printenv CUDA_VISIBLE_DEVICES CUDA_DEVICE_ORDER NCCL_IB_HCA OMP_NUM_THREADS 2>"$WORK/err")
+set -e
+[ "$out" = $'0\nPCI_BUS_ID\nmlx5_0,mlx5_1\n14' ] && pass "H100 local rank 1 gets cuda0 (NUMA 3) and its NICs" || fail "H100 env: $out"
+grep -q "not applied" "$WORK/err" && pass "says the binding was not applied" || fail "no 'not applied' warning"
+
+# 6. Bad input: clear error, exit 4 (or 2 for usage), program not run.
+bad() {  # NAME CODE NEEDLE ARGS...
+  local name=$1 code=$2 needle=$3; shift 3
+  rm -f "$WORK/ran"
+  set +e; out=$("$@" -- touch "$WORK/ran" 2>&1); rc=$?; set -e
+  [ "$rc" -eq "$code" ] && pass "$name: exit $rc" || fail "$name: exit $rc, expected $code: $out"
+  [[ "$out" == *"$needle"* ]] && pass "$name: message" || fail "$name: no '$needle' in: $out"
+  [ ! -e "$WORK/ran" ] && pass "$name: not run" || fail "$name: program ran"
+}
+printf '<topology><object type="Machine"' > "$WORK/broken.xml"
+bad "missing XML" 4 "topology file '$WORK/none.xml' cannot be read" clean_env "$RW" --topology "$WORK/none.xml"
+bad "broken XML" 4 "does not load" clean_env "$RW" --topology "$WORK/broken.xml"
+bad "map out of range" 4 "map entry 9" clean_env "${OMPI4[@]}" "$RW" --topology "$TOPO/dell-xe8640-4xh100-spr.xml" --gpu-bind=map:0,9
+bad "map malformed" 2 "--gpu-bind 'map:x'" clean_env "${OMPI4[@]}" "$RW" --gpu-bind=map:x
+bad "GPU the node lacks" 4 "CUDA_VISIBLE_DEVICES='0,7' names GPU 7" clean_env "${OMPI4[@]}" CUDA_VISIBLE_DEVICES=0,7 \
+    "$RW" --topology "$TOPO/dell-xe8640-4xh100-spr.xml"
+bad "cpu-bind gpu without GPU" 4 "--cpu-bind gpu" clean_env "$RW" --topology "$TOPO/nvidia-gh200-quanta-noio.xml" --cpu-bind gpu
+finish
