@@ -271,6 +271,20 @@ TEST(Visible, LauncherListsMapToPhysicalGpus) {
   ASSERT_FALSE(uuid.ok());
 }
 
+TEST(Visible, NoGpuInTheTopologyLeavesTheLauncherListAlone) {
+  REQUIRE_TOPOLOGIES();
+  auto t = LoadOrDie("nvidia-gh200-quanta-noio.xml");
+  auto env = EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=1"});
+  auto v = MapVisible(t, env);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->passthrough);
+  auto plan = PlanOrDie(t, 2, env);
+  ASSERT_EQ(plan.warnings.size(), 1u);
+  EXPECT_NE(plan.warnings[0].find("shows no GPU"), std::string::npos);
+  EXPECT_FALSE(RankEnv(plan, plan.ranks[1], t, env).count("CUDA_VISIBLE_DEVICES"));
+  EXPECT_EQ(topo::ListString(plan.ranks[1].cpus), "36-71");
+}
+
 TEST(Bind, MapAndReorder) {
   REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");

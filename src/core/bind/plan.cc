@@ -137,6 +137,7 @@ Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
     return BindError("0 ranks on this node", "a node plan needs at least one rank",
                      "check --ranks-per-node");
   }
+  plan.warnings = visible.warnings;
   plan.ranks.resize(local_ranks);
   for (unsigned r = 0; r < local_ranks; ++r) plan.ranks[r].local_rank = r;
 

@@ -44,6 +44,12 @@ Result<VisibleGpus> MapVisible(const topo::Topology& topo, const EnvSnapshot& en
                     "unset " + v.var + " or fix its value");
   }
   v.from = v.var + "='" + text + "'";
+  if (same_vendor.empty() && !list->empty()) {
+    v.passthrough = true;
+    v.warnings.push_back(topo.source + " shows no GPU, so " + v.from +
+                         " is left as the launcher set it and CPUs are bound without GPU locality");
+    return v;
+  }
   // Global ids for local indices (Slurm with ConstrainDevices=yes).
   std::vector<parse::GpuRef> global;
   std::string global_var;
@@ -90,6 +96,8 @@ Result<VisibleGpus> MapVisible(const topo::Topology& topo, const EnvSnapshot& en
   if (v.passthrough) {
     v.gpus.clear();
     v.tokens.clear();
+    v.warnings.push_back(v.from + " holds MIG instances: left as the launcher set it, CPUs bound "
+                         "without GPU locality");
   }
   return v;
 }

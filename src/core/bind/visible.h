@@ -17,13 +17,17 @@ struct VisibleGpus {
   std::vector<std::string> tokens;  // what to write for each, valid in this process's device namespace
   std::string from;                 // for --explain / warnings
   bool passthrough = false;         // MIG or other ids rankwrap cannot place: left as they are
+  std::vector<std::string> warnings;
 };
 
 // CUDA_VISIBLE_DEVICES (NVIDIA), ROCR_VISIBLE_DEVICES (AMD) or
 // ZE_AFFINITY_MASK (Intel), as the launcher left it: indices, UUIDs, "" or
 // "-1" (none). Under device cgroups the indices are local while
 // SLURM_STEP_GPUS / SLURM_JOB_GPUS hold the global ones: those map them.
-// Unset: every GPU of the topology. A GPU the node does not have is an error.
+// Unset: every GPU of the topology. A GPU the node does not have is an error,
+// except when the topology shows no GPU at all (hwloc without PCI access, as
+// in some containers): then the list is left as the launcher set it, with a
+// warning. MIG UUIDs are left as they are too (their GPU is not known here).
 Result<VisibleGpus> MapVisible(const topo::Topology& topo, const EnvSnapshot& env);
 
 }  // namespace rankwrap::bind
