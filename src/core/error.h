@@ -15,7 +15,8 @@ enum ExitCode : int {
   kExitUsage = 2,        // bad command line
   kExitEnvironment = 3,  // launcher environment not understood or inconsistent
   kExitBinding = 4,      // binding cannot be planned or applied
-  kExitBootstrap = 5,    // bootstrap consistency check failed
+  kExitBootstrap = 5,    // bootstrap failed: the job is inconsistent, or NCCL/MPI unusable
+  kExitBootstrapTimeout = 6,  // bootstrap: a rank waited past --bootstrap-timeout
   kExitNotExecutable = 126,
   kExitNotFound = 127,
 };
@@ -29,6 +30,7 @@ struct Error {
   std::string what;   // the thing that is wrong, naming the variable/file and value
   std::string why;    // what was expected instead
   std::string hint;   // one concrete fix
+  bool quiet = false; // already reported once for the whole job (rank 0's table): not printed again
 };
 
 // What a parser reports: where in its input it stopped and why. The caller

@@ -1,20 +1,18 @@
 // rankwrap: the thin main. The pipeline, in order:
 //   env      = the process environment, read once
-//   job      = detect::Run(registry, env)          -> JobInfo (+ --explain trace)
-//   contract = plan::Ranks(job, options)           -> the rank contract
-//   topo     = hwloc::Load(--topology)             -> Topology (plain data)
-//   node     = bind::PlanNode(topo, local size)    -> this node's plan; this rank's line
-//   exec     = hwloc::Apply(line) + posix::Exec(program, env + contract + binding)
+//   prepared = app::Prepare(options, env)        detect -> contract -> topology -> node plan
+//   exec       hwloc::Apply(this rank's line), then posix::Exec(program, env + contract + binding)
+//   or         app::MpiBootstrap (--nccl-bootstrap=mpi): fork, MPI exchange, release, supervise
 // Only this file prints errors and chooses the exit code.
 #include <fstream>
 #include <iostream>
 
 #include "adapters/hwloc/hwloc_topology.h"
+#include "adapters/posix/child.h"
 #include "adapters/posix/posix.h"
-#include "core/bind/plan.h"
+#include "app/bootstrap.h"
+#include "app/pipeline.h"
 #include "core/launch/report.h"
-#include "core/plan/contract.h"
-#include "detect/registry.h"
 #include "tools/options.h"
 #include "version.h"
 
@@ -23,49 +21,15 @@ namespace {
 using namespace rankwrap;
 
 int Report(const Error& e, const std::string& rank, const std::string& host) {
-  std::cerr << "rankwrap[" << rank << "@" << host << "]: error: " << e.stage << ": " << e.what
-            << ": " << e.why << "\nhint: " << e.hint << "\n";
+  if (!e.quiet) {
+    std::cerr << "rankwrap[" << rank << "@" << host << "]: error: " << e.stage << ": " << e.what
+              << ": " << e.why << "\nhint: " << e.hint << "\n";
+  }
   return e.exit_code;
 }
 
-struct Binding {
-  topo::Topology topo;
-  bind::NodePlan plan;
-  std::optional<bind::RankLine> line;  // unset with --bind none
-  std::map<std::string, std::string> env;
-};
-
-// The bind stage: topology, visible GPUs, node plan, this rank's line.
-Result<Binding> PlanBinding(const tools::Options& o, unsigned local_ranks, unsigned local_rank,
-                            const EnvSnapshot& env) {
-  Binding b;
-  auto opts = bind::ParseBindOptions(o.gpu_bind, o.gpu_visibility, o.cpu_bind, o.mem_bind, o.bind);
-  if (!opts) return opts.error();
-  if (o.bind == "none") return b;
-  auto topo = hwloc::Load(o.topology);
-  if (!topo) return topo.error();
-  b.topo = std::move(topo).value();
-  bind::VisibleGpus visible;
-  if (opts->gpu != bind::BindOptions::Gpu::kNone) {
-    auto v = bind::MapVisible(b.topo, env);
-    if (!v) return v.error();
-    visible = std::move(v).value();
-  }
-  if (o.plan_command && !o.ranks_per_node) {
-    local_ranks = visible.gpus.empty() ? 1u : static_cast<unsigned>(visible.gpus.size());
-  }
-  auto plan = bind::PlanNode(b.topo, local_ranks, visible, *opts);
-  if (!plan) return plan.error();
-  b.plan = std::move(plan).value();
-  if (!o.plan_command) {
-    b.line = b.plan.ranks.at(local_rank);
-    b.env = bind::RankEnv(b.plan, *b.line, b.topo, env);
-  }
-  return b;
-}
-
 int RunPlan(const tools::Options& o, const EnvSnapshot& env, const std::string& host) {
-  auto b = PlanBinding(o, o.ranks_per_node.value_or(1), 0, env);
+  auto b = app::PlanBinding(o, o.ranks_per_node.value_or(1), 0, env);
   if (!b) return Report(b.error(), "?", host);
   std::cout << (o.json ? bind::Json(b->plan, b->topo) : bind::Table(b->plan, b->topo));
   if (!o.svg.empty()) {
@@ -97,65 +61,68 @@ int main(int argc, char** argv) {
   }
   if (opts->plan_command) return RunPlan(*opts, env, host);
 
-  const posix::DiskFileReader files;
-  const detect::DetectContext ctx{env, files, host, posix::ParentPid()};
   std::vector<TraceLine> trace;
-  auto job = detect::Run(detect::Registry(), ctx, opts->launcher, &trace);
-  if (!job) {
-    if (opts->explain) std::cerr << launch::Explain(trace, nullptr);
-    return Report(job.error(), "?", host);
-  }
-  const std::string rank = std::to_string(job->rank);
-
-  auto contract = plan::Ranks(*job, {opts->master_addr, opts->master_port}, env,
-                              [] { return posix::FreeLocalPort(); });
-  if (opts->explain) std::cerr << launch::Explain(trace, contract ? &*contract : nullptr);
-  if (!contract) return Report(contract.error(), rank, host);
-
-  auto binding = PlanBinding(*opts, static_cast<unsigned>(job->local_world_size),
-                             static_cast<unsigned>(job->local_rank), env);
-  if (!binding) return Report(binding.error(), rank, host);
-  auto warn = [&](const std::string& w) {
+  auto prepared = app::Prepare(*opts, env, host, &trace);
+  if (opts->explain) std::cerr << launch::Explain(trace, prepared ? &prepared->contract : nullptr);
+  if (!prepared) return Report(prepared.error(), "?", host);
+  app::Prepared& p = *prepared;
+  const std::string rank = std::to_string(p.job.rank);
+  for (const auto& w : p.warnings) {
     std::cerr << "rankwrap[" << rank << "@" << host << "]: warning: " << w << "\n";
-  };
-  for (const auto& w : contract->warnings) warn(w);
-  if (job->local_rank == 0) {
-    for (const auto& w : binding->plan.warnings) warn(w);  // node-wide: once per node
   }
-  if (binding->line) {
-    for (const auto& w : binding->line->warnings) warn(w);
-    if (opts->report) {
-      std::cerr << "rankwrap[" << rank << "@" << host << "]: binding: "
-                << bind::Describe(*binding->line, binding->topo) << "\n";
-    }
+  if (opts->report && p.binding.line) {
+    std::cerr << "rankwrap[" << rank << "@" << host << "]: binding: "
+              << bind::Describe(*p.binding.line, p.binding.topo) << "\n";
   }
-  for (const auto& [k, v] : binding->env) contract->env[k] = v;
-
   if (opts->print_env) {
-    std::cout << launch::PrintEnv(*contract);
+    std::cout << launch::PrintEnv(p.contract);
     return 0;
   }
   if (opts->dry_run) {
-    std::cout << (opts->json ? launch::Json(*contract, opts->program)
-                             : launch::DryRun(*contract, opts->program));
+    std::cout << (opts->json ? launch::Json(p.contract, opts->program)
+                             : launch::DryRun(p.contract, opts->program));
     return 0;
   }
-  if (binding->line) {
+
+  // Bind this process; the program (exec'd or forked) inherits it.
+  if (p.binding.line) {
     if (!opts->topology.empty()) {
-      warn("CPU and memory binding not applied: planned for " + opts->topology + ", not this machine");
+      std::cerr << "rankwrap[" << rank << "@" << host << "]: warning: CPU and memory binding not applied: planned for "
+                << opts->topology << ", not this machine\n";
     } else {
       // Memory binding matters only with several NUMA nodes; with one it is
       // a no-op, and skipping it keeps kernels without NUMA policy support
       // (set_mempolicy: ENOSYS in some sandboxes) working.
-      const auto& l = *binding->line;
-      const bool mem = binding->plan.options.mem == bind::BindOptions::Mem::kLocal &&
-                       binding->topo.numa.size() > 1;
+      const auto& l = *p.binding.line;
+      const bool mem = p.binding.plan.options.mem == bind::BindOptions::Mem::kLocal && p.binding.topo.numa.size() > 1;
       auto applied = hwloc::Apply(l.cpus, mem ? l.numa : std::vector<unsigned>{});
       if (!applied) return Report(applied.error(), rank, host);
     }
   }
+
+  if (opts->nccl_bootstrap == "mpi") {
+    auto boot = app::MpiBootstrap::Start(*opts, p, env, host);
+    if (!boot) {
+      Report(boot.error(), rank, host);
+      return app::MpiBootstrap::EndAfterError(boot.error());
+    }
+    const posix::ExitStatus status = (*boot)->child().Wait();
+    if (status.code == 0 && status.signal == 0) return (*boot)->Finalize();
+    if (status.signal != 0 && status.signal == posix::LastForwardedSignal()) {
+      // Stopped from outside (the launcher tearing the job down, scancel):
+      // not this rank's failure, so no report and no second abort.
+      return status.WrapperCode();
+    }
+    std::cerr << "rankwrap[" << rank << "@" << host << "]: error: program: rank " << rank << " on " << host
+              << (status.signal ? " was killed by " + posix::SignalName(status.signal)
+                                : " exited with code " + std::to_string(status.code))
+              << ": ending the whole job (MPI_Abort)\n";
+    std::cerr.flush();
+    (*boot)->Abort(status.WrapperCode());
+  }
+
   EnvSnapshot child = env;
-  for (const auto& [k, v] : contract->env) child.Set(k, v);
+  for (const auto& [k, v] : p.contract.env) child.Set(k, v);
   std::cout.flush();
   std::cerr.flush();
   return Report(posix::Exec(opts->program, child), rank, host);

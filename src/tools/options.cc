@@ -31,6 +31,9 @@ po::options_description Describe() {
       ("mem-bind", po::value<std::string>()->default_value("local"), "local (memory on the rank's NUMA node) or none")
       ("topology", po::value<std::string>(), "plan from this hwloc XML file instead of this machine (CPU/memory binding is then not applied)")
       ("report", po::bool_switch(), "print this rank's binding to stderr")
+      ("nccl-bootstrap", po::value<std::string>()->default_value("none"), "mpi: rank 0 creates the NCCL unique id, MPI broadcasts it (RANKWRAP_NCCL_UNIQUE_ID), the job is checked, and rankwrap stays the program's parent; none")
+      ("bootstrap-timeout", po::value<std::string>(), "seconds the MPI bootstrap waits for the other ranks (default 60 + 0.01 per rank)")
+      ("nccl-comm-id", po::bool_switch(), "export NCCL_COMM_ID=MASTER_ADDR:MASTER_PORT (single-communicator programs only; unsafe for PyTorch)")
       ("ranks-per-node", po::value<unsigned>(), "plan: local ranks to plan for (default: the GPUs, or 1)")
       ("svg", po::value<std::string>(), "plan: also write a picture of the node plan to this SVG file");
   // clang-format on
@@ -144,6 +147,23 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
     if (*o.ranks_per_node == 0) return Usage("--ranks-per-node 0", "expected at least 1");
   }
   if (vm.count("svg")) o.svg = vm["svg"].as<std::string>();
+  o.nccl_bootstrap = vm["nccl-bootstrap"].as<std::string>();
+  if (o.nccl_bootstrap != "none" && o.nccl_bootstrap != "mpi") {
+    return Usage("--nccl-bootstrap '" + o.nccl_bootstrap + "'", "expected mpi or none");
+  }
+  o.nccl_comm_id = vm["nccl-comm-id"].as<bool>();
+  if (o.nccl_comm_id && o.nccl_bootstrap == "mpi") {
+    return Usage("--nccl-comm-id with --nccl-bootstrap=mpi", "pick one way to bootstrap NCCL");
+  }
+  if (vm.count("bootstrap-timeout")) {
+    const std::string t = vm["bootstrap-timeout"].as<std::string>();
+    char* end = nullptr;
+    const double secs = std::strtod(t.c_str(), &end);
+    if (t.empty() || *end != '\0' || !(secs > 0) || secs > 86400) {
+      return Usage("--bootstrap-timeout '" + t + "'", "expected seconds, e.g. 60 or 2.5");
+    }
+    o.bootstrap_timeout = secs;
+  }
   if (o.plan_command && !o.program.empty()) {
     return Usage("'" + o.program.front() + "' after 'rankwrap plan'", "plan runs no program");
   }

@@ -30,6 +30,10 @@ struct Options {
   std::string cpu_bind = "auto";
   std::string mem_bind = "local";
   std::string topology;  // --topology FILE.xml; empty: this machine
+  // Bootstrap.
+  std::string nccl_bootstrap = "none";  // none | mpi
+  std::optional<double> bootstrap_timeout;  // seconds
+  bool nccl_comm_id = false;
   // `rankwrap plan` only.
   std::optional<unsigned> ranks_per_node;
   std::string svg;

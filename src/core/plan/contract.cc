@@ -42,6 +42,8 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
   } else if (job.master_addr) {
     c.master_addr = *job.master_addr;
     c.master_addr_from = job.master_addr_from;
+  } else if (opts.bootstrap_fills_master) {
+    c.master_addr_from = "rank 0's host, from the MPI bootstrap";
   } else {
     return Error{kExitEnvironment, "plan",
                  "MASTER_ADDR cannot be derived under " + job.launcher + ": " + job.master_addr_from,
@@ -53,6 +55,8 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
   if (opts.master_port) {
     c.master_port = *opts.master_port;
     c.master_port_from = "--master-port";
+  } else if (opts.bootstrap_fills_master) {
+    c.master_port_from = "a free port bound by rank 0, from the MPI bootstrap";
   } else if (job.master_port) {
     c.master_port = *job.master_port;
     c.master_port_from = job.master_port_from;

@@ -19,6 +19,9 @@ namespace rankwrap::plan {
 struct ContractOptions {
   std::optional<std::string> master_addr;   // --master-addr
   std::optional<std::uint16_t> master_port; // --master-port
+  // The MPI bootstrap answers MASTER_ADDR/MASTER_PORT exactly: an address
+  // or port the environment cannot tell is left empty instead of an error.
+  bool bootstrap_fills_master = false;
 };
 
 struct RankContract {

@@ -1,0 +1,17 @@
+// Loads the MPI adapter module for one MPI flavour (stage: bootstrap).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "adapters/mpi/mpi_api.h"
+#include "core/error.h"
+
+namespace rankwrap::mpi {
+
+// dlopens librankwrap_mpi_<flavor>.so ("openmpi" or "mpich") from
+// `override_path` if given, else next to the rankwrap binary, else from
+// ../lib/rankwrap/ beside it. Errors (exit 5) list the paths tried.
+Result<const RankwrapMpiApi*> Load(const std::string& flavor, const std::string& override_path);
+
+}  // namespace rankwrap::mpi

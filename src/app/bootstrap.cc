@@ -1,0 +1,211 @@
+#include "app/bootstrap.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "adapters/mpi/mpi_loader.h"
+#include "adapters/nccl/nccl_loader.h"
+#include "adapters/posix/posix.h"
+#include "core/boot/exchange.h"
+
+namespace rankwrap::app {
+namespace {
+
+const RankwrapMpiApi* g_started = nullptr;  // set once MPI_Init succeeded
+
+double Now() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+Error BootError(int code, std::string what, std::string why, std::string hint) {
+  return Error{code, "bootstrap", std::move(what), std::move(why), std::move(hint)};
+}
+
+// Binds a free TCP port on all interfaces and keeps it until Close(), so no
+// other process takes it between the choice and the program's own bind.
+class HeldPort {
+ public:
+  Result<std::uint16_t> Open() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return BootError(kExitBootstrap, "socket() for MASTER_PORT failed", std::strerror(errno), "pass --master-port");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      return BootError(kExitBootstrap, "no free port for MASTER_PORT", std::strerror(errno), "pass --master-port");
+    }
+    return static_cast<std::uint16_t>(ntohs(a.sin_port));
+  }
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  ~HeldPort() { Close(); }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string Flavor(const std::string& launcher) {
+  if (launcher == "hydra") return "mpich";
+  if (launcher == "ompi") return "openmpi";
+  return RANKWRAP_MPI_DEFAULT;
+}
+
+}  // namespace
+
+double DefaultBootstrapTimeout(std::uint64_t world_size) {
+  return 60.0 + 0.01 * static_cast<double>(world_size);
+}
+
+Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& o, Prepared& p,
+                                                          const EnvSnapshot& env, const std::string& host) {
+  // 1. The child first, before MPI exists in this process.
+  auto child = posix::WaitingChild::Fork(o.program);
+  if (!child) return child.error();
+  auto abandon = [&](Error e) {
+    child->Abandon();
+    return e;
+  };
+  // 2. MPI, from the module built for the launcher's MPI.
+  const std::string flavor = Flavor(p.job.launcher);
+  auto api = mpi::Load(flavor, std::string(env.Get("RANKWRAP_MPI_MODULE").value_or("")));
+  if (!api) return abandon(api.error());
+  int mpi_rank = 0, mpi_size = 0;
+  char why[512] = {};
+  if ((*api)->init(&mpi_rank, &mpi_size, why, sizeof why) != 0) {
+    return abandon(BootError(kExitBootstrap, "MPI_Init failed (" + std::string((*api)->library()) + ")", why,
+                             "check that the launcher and rankwrap's MPI module are the same MPI"));
+  }
+  g_started = *api;
+  const double timeout = o.bootstrap_timeout.value_or(DefaultBootstrapTimeout(static_cast<std::uint64_t>(mpi_size)));
+  const double deadline = Now() + timeout;
+  auto timed_out = [&](const char* w) {
+    return abandon(BootError(kExitBootstrapTimeout,
+                             "timed out after " + std::to_string(static_cast<int>(timeout)) + " s", w,
+                             "a rank died or never started: look for the first failure in the job's "
+                             "output; raise --bootstrap-timeout for very large or slow-starting jobs"));
+  };
+
+  // 3. Every rank's record to rank 0.
+  boot::RankRecord mine;
+  mine.mpi_rank = static_cast<std::uint64_t>(mpi_rank);
+  mine.rank = p.job.rank;
+  mine.world_size = p.job.world_size;
+  mine.local_rank = p.job.local_rank;
+  mine.local_world_size = p.job.local_world_size;
+  mine.num_nodes = p.job.num_nodes;
+  mine.host = host;
+  const posix::DiskFileReader files;
+  if (auto b = files.Read("/proc/sys/kernel/random/boot_id")) {
+    mine.boot_id = *b;
+    while (!mine.boot_id.empty() && mine.boot_id.back() == '\n') mine.boot_id.pop_back();
+  }
+  if (p.binding.line) {
+    for (unsigned g : p.binding.line->gpus) {
+      const auto& gpu = p.binding.topo.gpus[g];
+      mine.gpus += (mine.gpus.empty() ? "" : ",") + gpu.bus_id + (gpu.sub ? "/" + std::to_string(gpu.sub) : "");
+    }
+  }
+  mine.master_addr = p.contract.master_addr;
+  const auto record = boot::Encode(mine);
+  std::vector<char> all(mpi_rank == 0 ? static_cast<std::size_t>(mpi_size) * boot::kRecordBytes : 0);
+  const int g = (*api)->gather(record.data(), record.size(), all.data(), deadline, why, sizeof why);
+  if (g == 1) return timed_out(why);
+  if (g != 0) return abandon(BootError(kExitBootstrap, "MPI gather failed", why, "check the MPI installation"));
+
+  // 4. Rank 0 checks, creates the id and the port; everyone gets the verdict.
+  boot::Verdict verdict;
+  std::string table;
+  HeldPort port;
+  if (mpi_rank == 0) {
+    std::vector<boot::RankRecord> records;
+    for (int r = 0; r < mpi_size; ++r) records.push_back(boot::Decode(all.data() + static_cast<std::size_t>(r) * boot::kRecordBytes));
+    if (auto bad = boot::Check(records, mpi_size)) {
+      table = *bad;
+      verdict.reason = "rank 0 found the job inconsistent";
+    } else {
+      auto id = nccl::GetUniqueId(nccl::Candidates(std::string(env.Get("CUDA_HOME").value_or(""))));
+      if (!id) {
+        table = id.error().what + ": " + id.error().why;
+        verdict.reason = "rank 0 could not create the NCCL unique id";
+      } else {
+        verdict.id = *id;
+        verdict.master_addr = boot::MasterAddr(records);
+        if (o.master_port) {
+          verdict.master_port = *o.master_port;
+        } else {
+          auto pnum = port.Open();
+          if (!pnum) return abandon(pnum.error());
+          verdict.master_port = *pnum;
+        }
+        verdict.ok = true;
+      }
+    }
+  }
+  auto wire = boot::Encode(verdict);
+  const int b = (*api)->bcast(wire.data(), wire.size(), deadline, why, sizeof why);
+  if (b == 1) return timed_out(why);
+  if (b != 0) return abandon(BootError(kExitBootstrap, "MPI broadcast failed", why, "check the MPI installation"));
+  verdict = boot::DecodeVerdict(wire.data());
+  if (!verdict.ok) {
+    Error e = BootError(kExitBootstrap, verdict.reason,
+                        mpi_rank == 0 ? "\n" + table : std::string("see rank 0's report"),
+                        verdict.reason.find("NCCL") != std::string::npos
+                            ? "set CUDA_HOME to the CUDA toolkit that holds NCCL"
+                            : "fix the launch so every rank gets its own rank, local rank and GPU "
+                              "(docs/nccl-bootstrap.md)");
+    e.quiet = mpi_rank != 0;
+    return abandon(e);
+  }
+  // 5. Some MPI stacks defer a broadcast's progress: a barrier makes sure
+  // every rank has the id before any program starts.
+  const int br = (*api)->barrier(deadline, why, sizeof why);
+  if (br == 1) return timed_out(why);
+  if (br != 0) return abandon(BootError(kExitBootstrap, "MPI barrier failed", why, "check the MPI installation"));
+
+  // 6. The child's environment; rank 0 lets go of the port just before.
+  p.contract.master_addr = verdict.master_addr;
+  p.contract.master_port = verdict.master_port;
+  p.contract.env["MASTER_ADDR"] = verdict.master_addr;
+  p.contract.env["MASTER_PORT"] = std::to_string(verdict.master_port);
+  p.contract.env["RANKWRAP_NCCL_UNIQUE_ID"] = boot::ToHex(verdict.id);
+  EnvSnapshot child_env = env;
+  for (const auto& [k, v] : p.contract.env) child_env.Set(k, v);
+  port.Close();
+  if (auto released = child->Release(child_env); !released) return released.error();
+  posix::ForwardSignals(child->pid());
+  return std::make_unique<MpiBootstrap>(std::move(child).value(), *api);
+}
+
+int MpiBootstrap::Finalize() {
+  api_->finalize();
+  return 0;
+}
+
+void MpiBootstrap::Abort(int code) {
+  api_->abort_job(code);
+  _exit(code);  // MPI_Abort does not return; this is for MPIs that do
+}
+
+int MpiBootstrap::EndAfterError(const Error& e) {
+  if (g_started == nullptr) return e.exit_code;
+  if (e.exit_code == kExitBootstrap) {
+    g_started->finalize();  // every rank took the same verdict: a clean stop
+    return e.exit_code;
+  }
+  g_started->abort_job(e.exit_code);
+  return e.exit_code;
+}
+
+}  // namespace rankwrap::app

@@ -1,0 +1,50 @@
+// --nccl-bootstrap=mpi (stage: bootstrap). The order is forced by three
+// facts: MPI can be initialised once per process, even across exec; the
+// process that calls ncclGetUniqueId hosts NCCL's bootstrap root and must
+// stay alive; fork after MPI_Init is fragile. So: fork the program's process
+// first (it waits on a pipe), then MPI_Init here, exchange, check, broadcast
+// the id, release the child with its environment, and stay its parent.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "adapters/mpi/mpi_api.h"
+#include "adapters/posix/child.h"
+#include "app/pipeline.h"
+#include "core/env/snapshot.h"
+#include "core/error.h"
+#include "tools/options.h"
+
+namespace rankwrap::app {
+
+class MpiBootstrap {
+ public:
+  // Runs the whole exchange and releases the child. Errors: 5 (job
+  // inconsistent, NCCL or MPI unusable; rank 0's table is in the error of
+  // rank 0 only, the others' errors are quiet), 6 (timeout), 126/127 (exec).
+  // After an error, call EndAfterError.
+  static Result<std::unique_ptr<MpiBootstrap>> Start(const tools::Options& o, Prepared& p,
+                                                     const EnvSnapshot& env, const std::string& host);
+  posix::WaitingChild& child() { return child_; }
+  // The program ended well: MPI_Finalize, exit code 0.
+  int Finalize();
+  // The program failed: MPI_Abort with its code, so the whole job ends now.
+  [[noreturn]] void Abort(int code);
+
+  // Ends MPI after an error from Start, if MPI was started: MPI_Finalize for
+  // a failed check (every rank stops the same way), MPI_Abort otherwise.
+  static int EndAfterError(const Error& e);
+
+  MpiBootstrap(posix::WaitingChild child, const RankwrapMpiApi* api)
+      : child_(std::move(child)), api_(api) {}
+
+ private:
+  posix::WaitingChild child_;
+  const RankwrapMpiApi* api_;
+};
+
+// The default --bootstrap-timeout: 60 s plus 10 ms per rank.
+double DefaultBootstrapTimeout(std::uint64_t world_size);
+
+}  // namespace rankwrap::app

@@ -1,0 +1,68 @@
+#include "app/pipeline.h"
+
+#include "adapters/hwloc/hwloc_topology.h"
+#include "adapters/posix/posix.h"
+#include "detect/registry.h"
+
+namespace rankwrap::app {
+
+Result<Binding> PlanBinding(const tools::Options& o, unsigned local_ranks, unsigned local_rank,
+                            const EnvSnapshot& env) {
+  Binding b;
+  auto opts = bind::ParseBindOptions(o.gpu_bind, o.gpu_visibility, o.cpu_bind, o.mem_bind, o.bind);
+  if (!opts) return opts.error();
+  if (o.bind == "none") return b;
+  auto topo = hwloc::Load(o.topology);
+  if (!topo) return topo.error();
+  b.topo = std::move(topo).value();
+  bind::VisibleGpus visible;
+  if (opts->gpu != bind::BindOptions::Gpu::kNone) {
+    auto v = bind::MapVisible(b.topo, env);
+    if (!v) return v.error();
+    visible = std::move(v).value();
+  }
+  if (o.plan_command && !o.ranks_per_node) {
+    local_ranks = visible.gpus.empty() ? 1u : static_cast<unsigned>(visible.gpus.size());
+  }
+  auto plan = bind::PlanNode(b.topo, local_ranks, visible, *opts);
+  if (!plan) return plan.error();
+  b.plan = std::move(plan).value();
+  if (!o.plan_command) {
+    b.line = b.plan.ranks.at(local_rank);
+    b.env = bind::RankEnv(b.plan, *b.line, b.topo, env);
+  }
+  return b;
+}
+
+Result<Prepared> Prepare(const tools::Options& o, const EnvSnapshot& env, const std::string& host,
+                         std::vector<TraceLine>* trace) {
+  const posix::DiskFileReader files;
+  const detect::DetectContext ctx{env, files, host, posix::ParentPid()};
+  auto job = detect::Run(detect::Registry(), ctx, o.launcher, trace);
+  if (!job) return job.error();
+  plan::ContractOptions copts{o.master_addr, o.master_port, o.nccl_bootstrap == "mpi"};
+  auto contract = plan::Ranks(*job, copts, env, [] { return posix::FreeLocalPort(); });
+  if (!contract) return contract.error();
+  Prepared p{*job, std::move(contract).value(), {}, {}};
+  auto binding = PlanBinding(o, static_cast<unsigned>(job->local_world_size),
+                             static_cast<unsigned>(job->local_rank), env);
+  if (!binding) return binding.error();
+  p.binding = std::move(binding).value();
+  p.warnings = p.contract.warnings;
+  if (job->local_rank == 0) {
+    for (const auto& w : p.binding.plan.warnings) p.warnings.push_back(w);  // once per node
+  }
+  if (p.binding.line) {
+    for (const auto& w : p.binding.line->warnings) p.warnings.push_back(w);
+  }
+  for (const auto& [k, v] : p.binding.env) p.contract.env[k] = v;
+  if (o.nccl_comm_id) {
+    // NCCL_COMM_ID makes rank 0 run NCCL's bootstrap root inside
+    // ncclCommInitRank at this address: right for one communicator, wrong
+    // for programs that create several (PyTorch: one per process group).
+    p.contract.env["NCCL_COMM_ID"] = p.contract.master_addr + ":" + std::to_string(p.contract.master_port);
+  }
+  return p;
+}
+
+}  // namespace rankwrap::app
