@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "adapters/mpi/mpi_loader.h"
@@ -18,6 +20,10 @@ namespace rankwrap::app {
 namespace {
 
 const RankwrapMpiApi* g_started = nullptr;  // set once MPI_Init succeeded
+
+constexpr const char* kNcclHint = "set CUDA_HOME to the CUDA toolkit that holds NCCL";
+constexpr const char* kCheckHint =
+    "fix the launch so every rank gets its own rank, local rank and GPU (docs/nccl-bootstrap.md)";
 
 double Now() {
   timespec ts{};
@@ -64,12 +70,28 @@ std::string Flavor(const std::string& launcher) {
 
 }  // namespace
 
+const char* const kMpiProgramHint =
+    "run without --nccl-bootstrap=mpi and create the NCCL id inside the program from its own MPI "
+    "communicator (bindings/cpp/rankwrap/nccl.h: rankwrap::nccl::CommFromMpi; "
+    "docs/nccl-bootstrap.md)";
+
 double DefaultBootstrapTimeout(std::uint64_t world_size) {
   return 60.0 + 0.01 * static_cast<double>(world_size);
 }
 
 Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& o, Prepared& p,
                                                           const EnvSnapshot& env, const std::string& host) {
+  // 0. Does the program use MPI itself? (Its direct ELF dependencies; Python
+  // and other dynamic loads are watched for while it runs.)
+  std::string program_mpi;
+  if (!o.program.empty()) {
+    auto resolved = posix::ResolveProgram(o.program[0], std::string(env.Get("PATH").value_or("/usr/bin:/bin")));
+    if (resolved) {
+      for (const std::string& lib : posix::NeededLibraries(*resolved)) {
+        if (posix::IsMpiLibrary(lib)) program_mpi = lib;
+      }
+    }
+  }
   // 1. The child first, before MPI exists in this process.
   auto child = posix::WaitingChild::Fork(o.program);
   if (!child) return child.error();
@@ -88,6 +110,17 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& 
                              "check that the launcher and rankwrap's MPI module are the same MPI"));
   }
   g_started = *api;
+  // Test hook (tests/integration/nccl_bootstrap.sh): this rank stalls before
+  // the exchange, as a rank that hangs or is killed would.
+  if (auto stall = env.Get("RANKWRAP_TEST_STALL_RANK"); stall && *stall == std::to_string(mpi_rank)) {
+    if (auto pidfile = env.Get("RANKWRAP_TEST_STALL_PIDFILE")) {
+      if (FILE* f = std::fopen(std::string(*pidfile).c_str(), "w")) {
+        std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+        std::fclose(f);
+      }
+    }
+    sleep(static_cast<unsigned>(std::atoi(std::string(env.Get("RANKWRAP_TEST_STALL_SECONDS").value_or("30")).c_str())));
+  }
   const double timeout = o.bootstrap_timeout.value_or(DefaultBootstrapTimeout(static_cast<std::uint64_t>(mpi_size)));
   const double deadline = Now() + timeout;
   auto timed_out = [&](const char* w) {
@@ -118,6 +151,7 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& 
     }
   }
   mine.master_addr = p.contract.master_addr;
+  mine.program_mpi = program_mpi;
   const auto record = boot::Encode(mine);
   std::vector<char> all(mpi_rank == 0 ? static_cast<std::size_t>(mpi_size) * boot::kRecordBytes : 0);
   const int g = (*api)->gather(record.data(), record.size(), all.data(), deadline, why, sizeof why);
@@ -131,7 +165,11 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& 
   if (mpi_rank == 0) {
     std::vector<boot::RankRecord> records;
     for (int r = 0; r < mpi_size; ++r) records.push_back(boot::Decode(all.data() + static_cast<std::size_t>(r) * boot::kRecordBytes));
-    if (auto bad = boot::Check(records, mpi_size)) {
+    const std::string mpi_problem = boot::MpiProgramProblem(records);
+    if (!mpi_problem.empty()) {
+      table = mpi_problem;
+      verdict.reason = "the program uses MPI itself";
+    } else if (auto bad = boot::Check(records, mpi_size)) {
       table = *bad;
       verdict.reason = "rank 0 found the job inconsistent";
     } else {
@@ -161,10 +199,9 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& 
   if (!verdict.ok) {
     Error e = BootError(kExitBootstrap, verdict.reason,
                         mpi_rank == 0 ? "\n" + table : std::string("see rank 0's report"),
-                        verdict.reason.find("NCCL") != std::string::npos
-                            ? "set CUDA_HOME to the CUDA toolkit that holds NCCL"
-                            : "fix the launch so every rank gets its own rank, local rank and GPU "
-                              "(docs/nccl-bootstrap.md)");
+                        verdict.reason.find("NCCL") != std::string::npos ? std::string(kNcclHint)
+                        : verdict.reason.find("MPI itself") != std::string::npos ? std::string(kMpiProgramHint)
+                                                                                 : std::string(kCheckHint));
     e.quiet = mpi_rank != 0;
     return abandon(e);
   }

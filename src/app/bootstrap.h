@@ -44,6 +44,9 @@ class MpiBootstrap {
   const RankwrapMpiApi* api_;
 };
 
+// The fix for a program that uses MPI itself.
+extern const char* const kMpiProgramHint;
+
 // The default --bootstrap-timeout: 60 s plus 10 ms per rank.
 double DefaultBootstrapTimeout(std::uint64_t world_size);
 

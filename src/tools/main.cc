@@ -4,6 +4,9 @@
 //   exec       hwloc::Apply(this rank's line), then posix::Exec(program, env + contract + binding)
 //   or         app::MpiBootstrap (--nccl-bootstrap=mpi): fork, MPI exchange, release, supervise
 // Only this file prints errors and chooses the exit code.
+#include <signal.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 
@@ -20,10 +23,21 @@ namespace {
 
 using namespace rankwrap;
 
+// One write(2) per message, so lines of ranks sharing a terminal or a
+// launcher's pipe never interleave mid-line.
+void Print(const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = write(2, text.data() + done, text.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
 int Report(const Error& e, const std::string& rank, const std::string& host) {
   if (!e.quiet) {
-    std::cerr << "rankwrap[" << rank << "@" << host << "]: error: " << e.stage << ": " << e.what
-              << ": " << e.why << "\nhint: " << e.hint << "\n";
+    Print("rankwrap[" + rank + "@" + host + "]: error: " + e.stage + ": " + e.what + ": " + e.why +
+          "\nhint: " + e.hint + "\n");
   }
   return e.exit_code;
 }
@@ -63,16 +77,13 @@ int main(int argc, char** argv) {
 
   std::vector<TraceLine> trace;
   auto prepared = app::Prepare(*opts, env, host, &trace);
-  if (opts->explain) std::cerr << launch::Explain(trace, prepared ? &prepared->contract : nullptr);
+  if (opts->explain) Print(launch::Explain(trace, prepared ? &prepared->contract : nullptr));
   if (!prepared) return Report(prepared.error(), "?", host);
   app::Prepared& p = *prepared;
   const std::string rank = std::to_string(p.job.rank);
-  for (const auto& w : p.warnings) {
-    std::cerr << "rankwrap[" << rank << "@" << host << "]: warning: " << w << "\n";
-  }
+  for (const auto& w : p.warnings) Print("rankwrap[" + rank + "@" + host + "]: warning: " + w + "\n");
   if (opts->report && p.binding.line) {
-    std::cerr << "rankwrap[" << rank << "@" << host << "]: binding: "
-              << bind::Describe(*p.binding.line, p.binding.topo) << "\n";
+    Print("rankwrap[" + rank + "@" + host + "]: binding: " + bind::Describe(*p.binding.line, p.binding.topo) + "\n");
   }
   if (opts->print_env) {
     std::cout << launch::PrintEnv(p.contract);
@@ -87,8 +98,8 @@ int main(int argc, char** argv) {
   // Bind this process; the program (exec'd or forked) inherits it.
   if (p.binding.line) {
     if (!opts->topology.empty()) {
-      std::cerr << "rankwrap[" << rank << "@" << host << "]: warning: CPU and memory binding not applied: planned for "
-                << opts->topology << ", not this machine\n";
+      Print("rankwrap[" + rank + "@" + host + "]: warning: CPU and memory binding not applied: planned for " +
+            opts->topology + ", not this machine\n");
     } else {
       // Memory binding matters only with several NUMA nodes; with one it is
       // a no-op, and skipping it keeps kernels without NUMA policy support
@@ -106,18 +117,30 @@ int main(int argc, char** argv) {
       Report(boot.error(), rank, host);
       return app::MpiBootstrap::EndAfterError(boot.error());
     }
-    const posix::ExitStatus status = (*boot)->child().Wait();
+    // A program that loads MPI at run time (mpi4py) cannot work either: say
+    // so once, and end the job before it hangs or fails obscurely.
+    const pid_t pid = (*boot)->child().pid();
+    const posix::ExitStatus status = (*boot)->child().Wait([&] {
+      const std::string lib = posix::MappedMpiLibrary(pid);
+      if (lib.empty()) return;
+      Report(Error{kExitBootstrap, "bootstrap", "rank " + rank + "'s program loaded " + lib,
+                   "it uses MPI itself, and this rank's MPI was already initialised by rankwrap "
+                   "(MPI allows one MPI_Init per rank, even across exec)",
+                   app::kMpiProgramHint},
+             rank, host);
+      kill(-pid, SIGKILL);
+      (*boot)->Abort(kExitBootstrap);
+    });
     if (status.code == 0 && status.signal == 0) return (*boot)->Finalize();
     if (status.signal != 0 && status.signal == posix::LastForwardedSignal()) {
       // Stopped from outside (the launcher tearing the job down, scancel):
       // not this rank's failure, so no report and no second abort.
       return status.WrapperCode();
     }
-    std::cerr << "rankwrap[" << rank << "@" << host << "]: error: program: rank " << rank << " on " << host
-              << (status.signal ? " was killed by " + posix::SignalName(status.signal)
-                                : " exited with code " + std::to_string(status.code))
-              << ": ending the whole job (MPI_Abort)\n";
-    std::cerr.flush();
+    Print("rankwrap[" + rank + "@" + host + "]: error: program: rank " + rank + " on " + host +
+          (status.signal ? " was killed by " + posix::SignalName(status.signal)
+                         : " exited with code " + std::to_string(status.code)) +
+          ": ending the whole job (MPI_Abort)\n");
     (*boot)->Abort(status.WrapperCode());
   }
 

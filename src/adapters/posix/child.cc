@@ -197,6 +197,21 @@ ExitStatus WaitingChild::Wait() {
 
 int LastForwardedSignal() { return g_forwarded; }
 
+ExitStatus WaitingChild::Wait(const std::function<void()>& probe) {
+  timespec nap{0, 100 * 1000 * 1000};
+  while (true) {
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      if (WIFSIGNALED(status)) return ExitStatus{0, WTERMSIG(status)};
+      return ExitStatus{WEXITSTATUS(status), 0};
+    }
+    if (r < 0 && errno != EINTR) return ExitStatus{1, 0};
+    probe();
+    nanosleep(&nap, nullptr);
+  }
+}
+
 void ForwardSignals(pid_t pgid) {
   g_pgid = static_cast<sig_atomic_t>(pgid);
   struct sigaction sa {};

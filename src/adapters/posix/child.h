@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,8 @@ class WaitingChild {
   pid_t pid() const { return pid_; }
   // Waits for the child to end. Signals forwarded meanwhile: see ForwardSignals.
   ExitStatus Wait();
+  // Waits, calling `probe` about every 100 ms while the child runs.
+  ExitStatus Wait(const std::function<void()>& probe);
 
  private:
   WaitingChild(pid_t pid, int go_fd, int err_fd) : pid_(pid), go_fd_(go_fd), err_fd_(err_fd) {}

@@ -102,18 +102,11 @@ void ResetSignals() {
 
 }  // namespace
 
-Error Exec(const std::vector<std::string>& argv, const EnvSnapshot& env) {
-  if (argv.empty()) {
-    return Error{kExitUsage, "usage", "no program given", "rankwrap runs PROGRAM [ARGS...]",
-                 "rankwrap [OPTIONS] -- PROGRAM [ARGS...]"};
-  }
-  const std::string& prog = argv[0];
-  std::string path;
+Result<std::string> ResolveProgram(const std::string& prog, const std::string& search) {
   int err = ENOENT;
   if (prog.find('/') != std::string::npos) {
-    if (IsExecutableFile(prog, &err)) path = prog;
+    if (IsExecutableFile(prog, &err)) return prog;
   } else {
-    const std::string search(env.Get("PATH").value_or("/usr/local/bin:/usr/bin:/bin"));
     bool denied = false;
     std::size_t start = 0;
     while (start <= search.size()) {
@@ -123,29 +116,31 @@ Error Exec(const std::vector<std::string>& argv, const EnvSnapshot& env) {
       if (dir.empty()) dir = ".";
       const std::string candidate = dir + "/" + prog;
       int e = 0;
-      if (IsExecutableFile(candidate, &e)) {
-        path = candidate;
-        break;
-      }
+      if (IsExecutableFile(candidate, &e)) return candidate;
       if (e == EACCES) denied = true;
       start = colon + 1;
     }
     err = denied ? EACCES : ENOENT;
   }
-  if (path.empty()) {
-    if (err == EACCES) {
-      return Error{kExitNotExecutable, "exec", "'" + prog + "' cannot be executed",
-                   "it exists but is not an executable regular file (permission denied)",
-                   "chmod +x the file, or run it through its interpreter (e.g. 'python3 " + prog +
-                       "')"};
-    }
-    return Error{kExitNotFound, "exec", "'" + prog + "' not found",
-                 prog.find('/') != std::string::npos
-                     ? std::string("no such file")
-                     : "no executable of that name in PATH=" +
-                           std::string(env.Get("PATH").value_or("(unset)")),
-                 "give the full path, or fix PATH"};
+  if (err == EACCES) {
+    return Error{kExitNotExecutable, "exec", "'" + prog + "' cannot be executed",
+                 "it exists but is not an executable regular file (permission denied)",
+                 "chmod +x the file, or run it through its interpreter (e.g. 'python3 " + prog + "')"};
   }
+  return Error{kExitNotFound, "exec", "'" + prog + "' not found",
+               prog.find('/') != std::string::npos ? std::string("no such file")
+                                                   : "no executable of that name in PATH=" + search,
+               "give the full path, or fix PATH"};
+}
+
+Error Exec(const std::vector<std::string>& argv, const EnvSnapshot& env) {
+  if (argv.empty()) {
+    return Error{kExitUsage, "usage", "no program given", "rankwrap runs PROGRAM [ARGS...]",
+                 "rankwrap [OPTIONS] -- PROGRAM [ARGS...]"};
+  }
+  auto resolved = ResolveProgram(argv[0], std::string(env.Get("PATH").value_or("/usr/local/bin:/usr/bin:/bin")));
+  if (!resolved) return resolved.error();
+  const std::string path = *resolved;
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : env.vars()) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
@@ -166,6 +161,76 @@ Error Exec(const std::vector<std::string>& argv, const EnvSnapshot& env) {
   return Error{e == ENOENT ? kExitNotFound : kExitNotExecutable, "exec",
                "'" + path + "' cannot be executed", std::strerror(e),
                "check the file and its interpreter ('#!' line)"};
+}
+
+bool IsMpiLibrary(const std::string& name) {
+  const std::string base = name.substr(name.rfind('/') + 1);
+  for (const char* prefix : {"libmpi.so", "libmpi_", "libmpich", "libmpicxx", "libmpifort", "libmpi_mpifh"}) {
+    if (base.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> NeededLibraries(const std::string& path) {
+  // ELF64 little-endian only (every Linux target rankwrap runs on). Reads
+  // the section headers, finds SHT_DYNAMIC and its string table.
+  std::vector<std::string> out;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  struct stat st {};
+  std::string data;
+  if (fstat(fd, &st) == 0 && st.st_size > 64 && st.st_size < (1LL << 31)) {
+    data.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t got = 0;
+    while (got < data.size()) {
+      const ssize_t n = read(fd, data.data() + got, data.size() - got);
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    data.resize(got);
+  }
+  close(fd);
+  auto u16 = [&](std::size_t off) -> std::uint64_t {
+    return off + 2 <= data.size() ? static_cast<unsigned char>(data[off]) | (static_cast<unsigned char>(data[off + 1]) << 8) : 0;
+  };
+  auto u32 = [&](std::size_t off) -> std::uint64_t { return u16(off) | (u16(off + 2) << 16); };
+  auto u64 = [&](std::size_t off) -> std::uint64_t { return u32(off) | (u32(off + 4) << 32); };
+  if (data.size() < 64 || data.compare(0, 4, "\x7f" "ELF") != 0 || data[4] != 2 || data[5] != 1) return out;
+  const std::uint64_t shoff = u64(0x28), shentsize = u16(0x3a), shnum = u16(0x3c);
+  if (shentsize < 64 || shoff == 0 || shoff + shnum * shentsize > data.size()) return out;
+  for (std::uint64_t i = 0; i < shnum; ++i) {
+    const std::size_t sh = static_cast<std::size_t>(shoff + i * shentsize);
+    if (u32(sh + 4) != 6) continue;  // SHT_DYNAMIC
+    const std::uint64_t off = u64(sh + 0x18), size = u64(sh + 0x20), link = u32(sh + 0x28);
+    if (link >= shnum) return out;
+    const std::size_t strsh = static_cast<std::size_t>(shoff + link * shentsize);
+    const std::uint64_t stroff = u64(strsh + 0x18), strsize = u64(strsh + 0x20);
+    if (off + size > data.size() || stroff + strsize > data.size()) return out;
+    for (std::uint64_t d = off; d + 16 <= off + size; d += 16) {
+      const std::uint64_t tag = u64(static_cast<std::size_t>(d)), val = u64(static_cast<std::size_t>(d + 8));
+      if (tag == 0) break;
+      if (tag == 1 && val < strsize) {  // DT_NEEDED
+        out.emplace_back(data.c_str() + stroff + val);
+      }
+    }
+  }
+  return out;
+}
+
+std::string MappedMpiLibrary(int pid) {
+  DiskFileReader files;
+  auto maps = files.Read("/proc/" + std::to_string(pid) + "/maps");
+  if (!maps) return {};
+  std::size_t start = 0;
+  while (start < maps->size()) {
+    std::size_t end = maps->find('\n', start);
+    if (end == std::string::npos) end = maps->size();
+    const std::string line = maps->substr(start, end - start);
+    const std::size_t slash = line.rfind('/');
+    if (slash != std::string::npos && IsMpiLibrary(line.substr(slash))) return line.substr(slash + 1);
+    start = end + 1;
+  }
+  return {};
 }
 
 }  // namespace rankwrap::posix

@@ -31,6 +31,20 @@ class DiskFileReader : public detect::FileReader {
 // read it back, close). Only for a world of one on this host.
 Result<std::uint16_t> FreeLocalPort();
 
+// The path execvp would run for `program` with this PATH (no shell), or
+// the 127/126 error naming it.
+Result<std::string> ResolveProgram(const std::string& program, const std::string& path_var);
+
+// The DT_NEEDED entries of an ELF executable ("libmpi.so.40", ...), empty
+// for scripts and anything that is not a readable ELF file.
+std::vector<std::string> NeededLibraries(const std::string& path);
+
+// The MPI library mapped into process `pid` ("libmpi.so.40"), or "".
+std::string MappedMpiLibrary(int pid);
+
+// True for the file names of MPI libraries (libmpi.so*, libmpich*.so*, ...).
+bool IsMpiLibrary(const std::string& name);
+
 // Replaces this process with argv[0], looked up in PATH like execvp (no
 // shell), with exactly `env` as its environment. Signal dispositions are
 // reset to default and the signal mask emptied first. Returns only on

@@ -86,6 +86,7 @@ std::array<char, kRecordBytes> Encode(const RankRecord& r) {
   w.Str(r.boot_id, 63);
   w.Str(r.gpus, 300);
   w.Str(r.master_addr, 255);
+  w.Str(r.program_mpi, 64);
   return buf;
 }
 
@@ -102,7 +103,19 @@ RankRecord Decode(const char* bytes) {
   r.boot_id = rd.Str();
   r.gpus = rd.Str();
   r.master_addr = rd.Str();
+  r.program_mpi = rd.Str();
   return r;
+}
+
+std::string MpiProgramProblem(const std::vector<RankRecord>& records) {
+  for (const RankRecord& r : records) {
+    if (!r.program_mpi.empty()) {
+      return "rank " + std::to_string(r.mpi_rank) + "'s program links " + r.program_mpi +
+             ": it would initialise MPI a second time for a rank whose MPI rankwrap already "
+             "initialised (MPI allows one MPI_Init per rank, even across exec)";
+    }
+  }
+  return {};
 }
 
 std::array<char, kVerdictBytes> Encode(const Verdict& v) {
@@ -209,14 +222,27 @@ std::optional<std::string> Check(const std::vector<RankRecord>& records, int mpi
     }
   }
   if (problems.empty()) return std::nullopt;
-  // The table: one row per rank, then what disagrees.
-  std::string t = "  mpi_rank  RANK  LOCAL_RANK  LOCAL_WORLD_SIZE  WORLD_SIZE  NUM_NODES  host  gpus\n";
-  for (const RankRecord& r : records) {
-    t += "  " + std::to_string(r.mpi_rank) + "  " + std::to_string(r.rank) + "  " +
-         std::to_string(r.local_rank) + "  " + std::to_string(r.local_world_size) + "  " +
-         std::to_string(r.world_size) + "  " + std::to_string(r.num_nodes) + "  " + r.host + "  " +
-         (r.gpus.empty() ? "-" : r.gpus) + "\n";
+  // The table: one row per rank (the first 64), then what disagrees.
+  std::vector<std::vector<std::string>> rows = {
+      {"mpi_rank", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "WORLD_SIZE", "NUM_NODES", "host", "gpus"}};
+  for (std::size_t i = 0; i < records.size() && i < 64; ++i) {
+    const RankRecord& r = records[i];
+    rows.push_back({std::to_string(r.mpi_rank), std::to_string(r.rank), std::to_string(r.local_rank),
+                    std::to_string(r.local_world_size), std::to_string(r.world_size),
+                    std::to_string(r.num_nodes), r.host, r.gpus.empty() ? "-" : r.gpus});
   }
+  std::vector<std::size_t> width(rows[0].size(), 0);
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string t;
+  for (const auto& row : rows) {
+    std::string line = " ";
+    for (std::size_t c = 0; c < row.size(); ++c) line += " " + row[c] + std::string(width[c] - row[c].size(), ' ');
+    while (line.back() == ' ') line.pop_back();
+    t += line + "\n";
+  }
+  if (records.size() > 64) t += "  ... " + std::to_string(records.size() - 64) + " more rank(s)\n";
   const std::size_t shown = std::min<std::size_t>(problems.size(), 20);
   for (std::size_t i = 0; i < shown; ++i) t += "  disagreement: " + problems[i] + "\n";
   if (problems.size() > shown) t += "  ... and " + std::to_string(problems.size() - shown) + " more\n";

@@ -28,6 +28,7 @@ struct RankRecord {
   std::string boot_id;              // /proc/sys/kernel/random/boot_id: tells apart hosts with one name
   std::string gpus;                 // this rank's GPU bus ids, comma-separated
   std::string master_addr;          // what this rank derived ("" if it could not)
+  std::string program_mpi;          // the MPI library the program links, if any
 };
 inline constexpr std::size_t kRecordBytes = 1024;
 std::array<char, kRecordBytes> Encode(const RankRecord& r);
@@ -51,6 +52,10 @@ Verdict DecodeVerdict(const char* bytes);
 // GPU; MASTER_ADDR names the host rank 0 runs on. Returns nullopt when all
 // agree, else the table of the disagreement (printed by rank 0).
 std::optional<std::string> Check(const std::vector<RankRecord>& records, int mpi_size);
+
+// Non-empty when a rank's program links an MPI library: it would call
+// MPI_Init a second time for this rank, which no MPI allows.
+std::string MpiProgramProblem(const std::vector<RankRecord>& records);
 
 // The MASTER_ADDR every rank will use: what the ranks derived if rank 0's
 // host agrees, else rank 0's host name (where the environment could not tell).
