@@ -1,0 +1,88 @@
+// The Python module `rankwrap`: the contract as the program sees it, and
+// rankwrap's own detection callable from Python. detect() runs the same
+// pipeline as `rankwrap --print-env` (app::Prepare), so the two agree.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "adapters/posix/posix.h"
+#include "app/pipeline.h"
+#include "rankwrap/contract.h"
+
+namespace py = pybind11;
+
+namespace {
+
+// Raised with rankwrap's own error text (variable, value, expected, fix).
+struct RankwrapError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::map<std::string, std::string> Detect(const std::map<std::string, std::string>& options) {
+  // The same command-line parser as the binary, so RANKWRAP_<OPTION>
+  // variables and option values behave exactly as for `rankwrap --print-env`.
+  std::vector<std::string> args = {"rankwrap", "--print-env"};
+  for (const auto& [k, v] : options) {
+    std::string flag = "--" + k;
+    for (char& c : flag) c = c == '_' ? '-' : c;
+    args.push_back(flag + "=" + v);
+  }
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  const rankwrap::EnvSnapshot env = rankwrap::posix::EnvironmentFromProcess();
+  auto o = rankwrap::tools::ParseCommandLine(static_cast<int>(argv.size()), argv.data(), env);
+  auto fail = [](const rankwrap::Error& e) {
+    return RankwrapError(e.stage + ": " + e.what + ": " + e.why + "\nhint: " + e.hint);
+  };
+  if (!o) throw fail(o.error());
+  auto p = rankwrap::app::Prepare(*o, env, rankwrap::posix::HostName(), nullptr);
+  if (!p) throw fail(p.error());
+  return p->contract.env;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(rankwrap, m) {
+  m.doc() = "rankwrap: the rank contract for distributed jobs (see `rankwrap --help`)";
+  py::register_exception<RankwrapError>(m, "RankwrapError", PyExc_RuntimeError);
+
+  m.def("detect", [](py::kwargs kwargs) {
+          std::map<std::string, std::string> options;
+          for (auto item : kwargs) options[py::str(item.first)] = py::str(item.second);
+          return Detect(options);
+        },
+        "Runs rankwrap's detection on this process's environment and returns exactly the "
+        "variables `rankwrap --print-env` would print, as a dict. Keyword options: launcher, "
+        "master_addr, master_port, bind, gpu_bind, gpu_visibility, cpu_bind, mem_bind, topology.");
+
+  py::class_<rankwrap::Contract>(m, "Contract")
+      .def_readonly("rank", &rankwrap::Contract::rank)
+      .def_readonly("world_size", &rankwrap::Contract::world_size)
+      .def_readonly("local_rank", &rankwrap::Contract::local_rank)
+      .def_readonly("local_world_size", &rankwrap::Contract::local_world_size)
+      .def_readonly("node_rank", &rankwrap::Contract::node_rank)
+      .def_readonly("num_nodes", &rankwrap::Contract::num_nodes)
+      .def_readonly("master_addr", &rankwrap::Contract::master_addr)
+      .def_readonly("master_port", &rankwrap::Contract::master_port)
+      .def_readonly("launcher", &rankwrap::Contract::launcher)
+      .def("__repr__", [](const rankwrap::Contract& c) {
+        return "Contract(rank=" + std::to_string(c.rank) + ", world_size=" + std::to_string(c.world_size) +
+               ", local_rank=" + std::to_string(c.local_rank) + ", master=" + c.master_addr + ":" +
+               std::to_string(c.master_port) + ")";
+      });
+
+  m.def("contract", [] {
+          std::string error;
+          auto c = rankwrap::ContractFromEnv(&error);
+          if (!c) throw RankwrapError(error);
+          return *c;
+        },
+        "The contract rankwrap exported to this program (RANK, WORLD_SIZE, ...).");
+
+  m.def("nccl_unique_id", [] {
+          std::string error;
+          auto id = rankwrap::NcclIdBytesFromEnv(&error);
+          if (!id) throw RankwrapError(error);
+          return py::bytes(reinterpret_cast<const char*>(id->data()), id->size());
+        },
+        "The 128-byte NCCL unique id from RANKWRAP_NCCL_UNIQUE_ID (rankwrap --nccl-bootstrap=mpi).");
+}
