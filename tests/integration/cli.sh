@@ -105,6 +105,14 @@ bad_case "two world sizes" "two launchers claim different world sizes" \
 bad_case "no master addr" "pass --master-addr" OMPI_COMM_WORLD_RANK=3 OMPI_COMM_WORLD_SIZE=4 \
   OMPI_COMM_WORLD_LOCAL_RANK=1 OMPI_COMM_WORLD_LOCAL_SIZE=2 OMPI_MCA_ess_base_jobid=9
 
+# --nccl-comm-id: NCCL_COMM_ID=MASTER_ADDR:MASTER_PORT, nothing else.
+expect_exit 0 "--nccl-comm-id" clean_env "${SLURM[@]}" "$RW" --bind none --nccl-comm-id --master-port 29400 --print-env
+contains "NCCL_COMM_ID exported" "NCCL_COMM_ID=node1:29400"
+expect_exit 2 "--nccl-comm-id with the MPI bootstrap" clean_env "$RW" --nccl-comm-id --nccl-bootstrap=mpi true
+expect_exit 2 "bad --nccl-bootstrap" clean_env "$RW" --nccl-bootstrap=pmix true
+contains "names the value" "--nccl-bootstrap 'pmix'"
+expect_exit 2 "bad --bootstrap-timeout" clean_env "$RW" --bootstrap-timeout -1 true
+
 # A real PBS_NODEFILE through the binary (PALS replay; no PBS server here).
 printf 'cn01\ncn01\ncn02\ncn02\n' > "$WORK/nodefile"
 expect_exit 0 "PALS replay" clean_env PBS_JOBID=1.pbs "PBS_NODEFILE=$WORK/nodefile" PALS_RANKID=3 \
