@@ -65,23 +65,21 @@ Result<parse::Counts> ParseCountsVar(const DetectContext& ctx, const std::string
   return std::move(counts).value();
 }
 
-// Reads one step layout, from `suffix`ed variables ("" or "_HET_GROUP_1").
-Result<Layout> ReadLayout(const DetectContext& ctx, const std::string& suffix) {
+// Reads the step's layout: step-level variables, job-level names only where
+// a step one is missing (older Slurm), which --explain notes.
+Result<Layout> ReadLayout(const DetectContext& ctx) {
   Layout l;
-  l.hosts_var = FirstSet(ctx, {"SLURM_STEP_NODELIST" + suffix});
-  l.tasks_var = FirstSet(ctx, {"SLURM_STEP_TASKS_PER_NODE" + suffix});
-  l.nodes_var = FirstSet(ctx, {"SLURM_STEP_NUM_NODES" + suffix});
-  l.ntasks_var = FirstSet(ctx, {"SLURM_STEP_NUM_TASKS" + suffix});
-  if (suffix.empty()) {
-    // Older Slurm or unusual plugins: fall back to job-level names, noted.
-    if (l.tasks_var.empty()) l.tasks_var = FirstSet(ctx, {"SLURM_TASKS_PER_NODE"});
-    if (l.nodes_var.empty()) l.nodes_var = FirstSet(ctx, {"SLURM_NNODES", "SLURM_JOB_NUM_NODES"});
-    if (l.ntasks_var.empty()) l.ntasks_var = FirstSet(ctx, {"SLURM_NTASKS", "SLURM_NPROCS"});
-  }
-  for (const std::string* v : {&l.hosts_var, &l.tasks_var}) {
+  l.hosts_var = FirstSet(ctx, {"SLURM_STEP_NODELIST"});
+  l.tasks_var = FirstSet(ctx, {"SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE"});
+  l.nodes_var = FirstSet(ctx, {"SLURM_STEP_NUM_NODES", "SLURM_NNODES", "SLURM_JOB_NUM_NODES"});
+  l.ntasks_var = FirstSet(ctx, {"SLURM_STEP_NUM_TASKS", "SLURM_NTASKS", "SLURM_NPROCS"});
+  for (const std::string* v : {&l.hosts_var, &l.tasks_var, &l.ntasks_var}) {
     if (v->empty()) {
-      return EnvError("SLURM_STEP_" + std::string(v == &l.hosts_var ? "NODELIST" : "TASKS_PER_NODE") +
-                          suffix + " is not set",
+      return EnvError("SLURM_STEP_" +
+                          std::string(v == &l.hosts_var   ? "NODELIST"
+                                      : v == &l.tasks_var ? "TASKS_PER_NODE"
+                                                          : "NUM_TASKS") +
+                          " is not set",
                       "every task of an srun step has it", std::string(kHint));
     }
   }
@@ -115,15 +113,6 @@ Result<Layout> ReadLayout(const DetectContext& ctx, const std::string& suffix) {
                     "do not overwrite Slurm's variables in the job script");
   }
   const std::uint64_t sum = l.tasks.SumFirst(l.num_nodes);
-  if (l.ntasks_var.empty()) {
-    if (suffix.empty()) {
-      return EnvError("SLURM_STEP_NUM_TASKS is not set", "every task of an srun step has it",
-                      std::string(kHint));
-    }
-    l.num_tasks = sum;  // a het component's count: the sum of its nodes' counts
-    l.ntasks_var = "sum of " + l.tasks_var;
-    return l;
-  }
   auto ntasks = RequireUint(ctx, l.ntasks_var, "the step's task count", kHint);
   if (!ntasks) return ntasks.error();
   l.num_tasks = *ntasks;
@@ -170,49 +159,23 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
   job.from.local_rank = "SLURM_LOCALID";
   job.from.node_rank = "SLURM_NODEID";
 
-  // Heterogeneous steps: one layout per component in the step, in component
-  // order; SLURM_PROCID and SLURM_NODEID already count across components.
-  std::vector<Layout> parts;
+  // Heterogeneous steps (srun --het-group=0,1): Slurm 22.05 writes the whole
+  // step into the generic SLURM_STEP_* variables (node list, per-node counts
+  // in component order, total task count; captured in
+  // tests/data/env/slurm_het_rank2.env), and SLURM_PROCID/SLURM_NODEID count
+  // across components, so the plain step layout describes it.
   if (auto het = ctx.env.Get("SLURM_HET_SIZE")) {
-    auto size = OptionalUint(ctx, "SLURM_HET_SIZE", "the number of het components", kHint);
-    if (!size) return size.error();
-    for (std::uint64_t c = 0; c < **size && c < 1024; ++c) {
-      const std::string suffix = "_HET_GROUP_" + std::to_string(c);
-      if (!ctx.env.Has("SLURM_STEP_NODELIST" + suffix)) continue;
-      auto l = ReadLayout(ctx, suffix);
-      if (!l) return l.error();
-      parts.push_back(std::move(l).value());
-    }
-    job.notes.push_back("heterogeneous job, SLURM_HET_SIZE=" + std::string(*het) + "; " +
-                        std::to_string(parts.size()) + " component(s) in this step" +
-                        (parts.empty() ? " named by _HET_GROUP_ variables: one component" : ""));
+    job.notes.push_back("heterogeneous job (SLURM_HET_SIZE=" + std::string(*het) +
+                        "): the step's SLURM_STEP_* variables span its components");
   }
-  if (parts.empty()) {
-    auto l = ReadLayout(ctx, "");
-    if (!l) return l.error();
-    parts.push_back(std::move(l).value());
-  }
-  std::uint64_t nodes = 0, tasks = 0;
-  for (const Layout& l : parts) {
-    nodes += l.num_nodes;
-    tasks += l.num_tasks;
-  }
-  job.num_nodes = nodes;
-  job.from.num_nodes = parts.size() == 1 ? parts[0].nodes_var : "sum of the components' node counts";
-  job.world_size = tasks;
-  job.from.world_size = parts.size() == 1 ? parts[0].ntasks_var : "sum of the components' task counts";
-  if (parts.size() > 1) {
-    if (auto whole = ctx.env.Get("SLURM_STEP_NUM_TASKS")) {
-      auto n = RequireUint(ctx, "SLURM_STEP_NUM_TASKS", "the step's task count", kHint);
-      if (!n) return n.error();
-      if (*n != tasks) {
-        return EnvError("SLURM_STEP_NUM_TASKS=" + std::string(*whole),
-                        "but the het components' task counts add up to " + std::to_string(tasks),
-                        "do not overwrite Slurm's variables in the job script");
-      }
-    }
-  }
-  if (job.from.world_size != "SLURM_STEP_NUM_TASKS" && parts.size() == 1) {
+  auto layout = ReadLayout(ctx);
+  if (!layout) return layout.error();
+  const Layout& l = *layout;
+  job.num_nodes = l.num_nodes;
+  job.from.num_nodes = l.nodes_var;
+  job.world_size = l.num_tasks;
+  job.from.world_size = l.ntasks_var;
+  if (job.from.world_size != "SLURM_STEP_NUM_TASKS") {
     job.notes.push_back("world size from the job-level " + job.from.world_size +
                         " (no SLURM_STEP_NUM_TASKS)");
   }
@@ -222,19 +185,12 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
                         job.from.num_nodes + ")",
                     "do not overwrite Slurm's variables in the job script");
   }
-  std::uint64_t first = 0;
-  for (const Layout& l : parts) {
-    if (job.node_rank < first + l.num_nodes) {
-      job.local_world_size = l.tasks.at(job.node_rank - first);
-      job.from.local_world_size = l.tasks_var + " at SLURM_NODEID";
-      break;
-    }
-    first += l.num_nodes;
-  }
+  job.local_world_size = l.tasks.at(job.node_rank);
+  job.from.local_world_size = l.tasks_var + " at SLURM_NODEID";
   // Task 0 is placed on the step's first node (block, cyclic and plane
   // distributions alike); the list is in node-index order.
-  job.master_addr = parts[0].hosts.at(0);
-  job.master_addr_from = "first host of " + parts[0].hosts_var;
+  job.master_addr = l.hosts.at(0);
+  job.master_addr_from = "first host of " + l.hosts_var;
   if (auto dist = ctx.env.Get("SLURM_DISTRIBUTION"); dist && dist->starts_with("arbitrary")) {
     job.notes.push_back("SLURM_DISTRIBUTION=arbitrary: rank 0 may not be on the first node; "
                         "pass --master-addr if it is not");

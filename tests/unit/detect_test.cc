@@ -72,7 +72,7 @@ INSTANTIATE_TEST_SUITE_P(
         Expect{"slurm_even_rank3", "slurm", 3, 4, 1, 2, 1, 2, "node1"},
         Expect{"slurm_uneven_rank6", "slurm", 6, 7, 0, 1, 3, 4, "gpu-b04-09"},
         Expect{"slurm_multibracket_rank5", "slurm", 5, 6, 0, 1, 5, 6, "rack1-node01"},
-        Expect{"slurm_het_rank2", "slurm", 2, 3, 0, 1, 2, 3, "nid00001"},
+        Expect{"slurm_het_rank2", "slurm", 2, 3, 1, 2, 1, 2, "node1"},
         Expect{"slurm_stale_rank", "slurm", 3, 4, 1, 2, 1, 2, "node1"},
         Expect{"ompi_alone_rank2", "ompi", 2, 4, 2, 4, 0, 1, "vm"},
         Expect{"ompi_in_sbatch_node2", "ompi", 3, 4, 0, 1, 1, 2, "node1"},
