@@ -24,6 +24,12 @@ Result<Binding> PlanBinding(const tools::Options& o, unsigned local_ranks, unsig
   if (o.plan_command && !o.ranks_per_node) {
     local_ranks = visible.gpus.empty() ? 1u : static_cast<unsigned>(visible.gpus.size());
   }
+  if (!o.plan_command && bind::PerTaskGpus(visible, local_ranks, env)) {
+    // The launcher already split the node's GPUs per task: plan this rank
+    // alone with its own (see bind::PerTaskGpus).
+    local_ranks = 1;
+    local_rank = 0;
+  }
   auto plan = bind::PlanNode(b.topo, local_ranks, visible, *opts);
   if (!plan) return plan.error();
   b.plan = std::move(plan).value();

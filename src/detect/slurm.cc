@@ -134,7 +134,11 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
   const std::string step_var = FirstSet(ctx, {"SLURM_STEP_ID", "SLURM_STEPID"});
   const std::string step_id = step_var.empty() ? "" : std::string(*ctx.env.Get(step_var));
   if (step_var.empty() || IsSpecialStep(step_id) || !ctx.env.Has("SLURM_STEP_NODELIST")) {
-    std::string where = step_var.empty() ? "SLURM_STEP_ID is not set (an salloc or ssh shell)"
+    // sbatch exports ENVIRONMENT=BATCH to the batch script; Slurm 22.05 sets
+    // no SLURM_STEP_ID there (older and newer releases write -5).
+    const bool batch = ctx.env.Get("ENVIRONMENT") == std::optional<std::string_view>("BATCH");
+    std::string where = step_var.empty() ? (batch ? "SLURM_STEP_ID is not set and ENVIRONMENT=BATCH (the batch script)"
+                                                  : "SLURM_STEP_ID is not set (an salloc or ssh shell)")
                         : step_id == "-5" || step_id == "4294967291"
                             ? step_var + "=" + step_id + " (the batch script)"
                         : IsSpecialStep(step_id) ? step_var + "=" + step_id + " (not a task step)"

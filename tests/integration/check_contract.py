@@ -1,22 +1,36 @@
 #!/usr/bin/env python3
 """Checks the --print-env output of every rank of one launch.
 
-stdin: the launcher's tagged output, one line per variable, each line tagged
-with its rank by the launcher itself ("[1,3]<stdout>:RANK=3" from Open MPI's
---tag-output, "[3] RANK=3" from Hydra's -l). argv: world size, launcher name.
+stdin: the launcher's output, one line per variable, tagged with the rank by
+the launcher itself: "[1,3]<stdout>:RANK=3" (Open MPI --tag-output),
+"[3] RANK=3" (Hydra -l), "3: RANK=3" (srun --label). Untagged lines are
+ignored.
+
+usage: check_contract.py WORLD LAUNCHER [--layout 2,1] [--master HOST]
+  --layout  tasks per node in node order, block placement (default: all on one node)
+  --master  the expected MASTER_ADDR
 """
+import argparse
 import re
 import sys
 
-world = int(sys.argv[1])
-launcher = sys.argv[2]
-tag = re.compile(r"^\[(?:\d+,)?(\d+)\](?:<stdout>:|\s)\s*([A-Z_]+)=(.*)$")
+ap = argparse.ArgumentParser()
+ap.add_argument("world", type=int)
+ap.add_argument("launcher")
+ap.add_argument("--layout")
+ap.add_argument("--master")
+args = ap.parse_args()
+world = args.world
+layout = [int(x) for x in args.layout.split(",")] if args.layout else [world]
+assert sum(layout) == world, "layout must add up to the world size"
+
+tag = re.compile(r"^(?:\[(?:\d+,)?(\d+)\](?:<stdout>:|\s)|\s*(\d+): )\s*([A-Z_]+)=(.*)$")
 ranks = {}
 for line in sys.stdin:
     m = tag.match(line.rstrip("\n"))
-    if not m:
-        continue
-    ranks.setdefault(int(m.group(1)), {})[m.group(2)] = m.group(3)
+    if m:
+        t = int(m.group(1) if m.group(1) is not None else m.group(2))
+        ranks.setdefault(t, {})[m.group(3)] = m.group(4)
 
 errors = []
 if sorted(ranks) != list(range(world)):
@@ -24,26 +38,35 @@ if sorted(ranks) != list(range(world)):
 seen = sorted(int(env.get("RANK", -1)) for env in ranks.values())
 if seen != list(range(world)):
     errors.append(f"RANK values {seen}, expected 0..{world - 1} exactly once")
+# Block placement: rank r is on node n with local rank l.
+where = {}
+r = 0
+for node, count in enumerate(layout):
+    for local in range(count):
+        where[r] = (node, local, count)
+        r += 1
 for tagged, env in ranks.items():
+    rank = int(env.get("RANK", -1))
     if env.get("RANK") != str(tagged):
         errors.append(f"launcher rank {tagged} got RANK={env.get('RANK')}")
-    if env.get("RANKWRAP_LAUNCHER") != launcher:
-        errors.append(f"rank {tagged}: RANKWRAP_LAUNCHER={env.get('RANKWRAP_LAUNCHER')}")
-for key, want in (("WORLD_SIZE", {str(world)}), ("LOCAL_WORLD_SIZE", {str(world)}),
-                  ("NUM_NODES", {"1"}), ("NODE_RANK", {"0"})):
-    got = {env.get(key) for env in ranks.values()}
-    if got != want:
-        errors.append(f"{key} values {got}, expected {want}")
+    if env.get("RANKWRAP_LAUNCHER") != args.launcher:
+        errors.append(f"rank {rank}: RANKWRAP_LAUNCHER={env.get('RANKWRAP_LAUNCHER')}")
+    if rank in where:
+        node, local, count = where[rank]
+        want = {"NODE_RANK": node, "GROUP_RANK": node, "LOCAL_RANK": local, "LOCAL_WORLD_SIZE": count,
+                "WORLD_SIZE": world, "NUM_NODES": len(layout)}
+        for k, v in want.items():
+            if env.get(k) != str(v):
+                errors.append(f"rank {rank}: {k}={env.get(k)}, expected {v}")
 for key in ("MASTER_ADDR", "MASTER_PORT"):
     got = {env.get(key) for env in ranks.values()}
     if len(got) != 1 or None in got:
         errors.append(f"{key} differs between ranks: {got}")
-locals_ = sorted(int(env.get("LOCAL_RANK", -1)) for env in ranks.values())
-if locals_ != list(range(world)):
-    errors.append(f"LOCAL_RANK values {locals_}")
+if args.master and ranks and {env.get("MASTER_ADDR") for env in ranks.values()} != {args.master}:
+    errors.append(f"MASTER_ADDR is not {args.master}")
 if errors:
-    print("\n".join(errors))
+    print("; ".join(errors[:12]))
     sys.exit(1)
-env0 = ranks[0]
-print(f"{world} ranks: RANK 0..{world - 1} once each, MASTER_ADDR={env0['MASTER_ADDR']} "
+env0 = next(iter(ranks.values()))
+print(f"{world} ranks on {len(layout)} node(s) {layout}: contract right, MASTER_ADDR={env0['MASTER_ADDR']} "
       f"MASTER_PORT={env0['MASTER_PORT']} everywhere")

@@ -285,6 +285,19 @@ TEST(Visible, NoGpuInTheTopologyLeavesTheLauncherListAlone) {
   EXPECT_EQ(topo::ListString(plan.ranks[1].cpus), "36-71");
 }
 
+TEST(Visible, PerTaskGpusAreRecognised) {
+  REQUIRE_TOPOLOGIES();
+  auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
+  // srun --gpus-per-task=1 with 2 tasks: each task sees one of the 2 GPUs.
+  auto per_task = EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=1", "SLURM_GPUS_ON_NODE=2"});
+  EXPECT_TRUE(PerTaskGpus(*MapVisible(t, per_task), 2, per_task));
+  // srun --gpus-per-node=2 with 2 tasks: both see both.
+  auto shared = EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=0,1", "SLURM_GPUS_ON_NODE=2"});
+  EXPECT_FALSE(PerTaskGpus(*MapVisible(t, shared), 2, shared));
+  // No launcher list: never per task.
+  EXPECT_FALSE(PerTaskGpus(*MapVisible(t, EnvSnapshot{}), 4, EnvSnapshot{}));
+}
+
 TEST(Bind, MapAndReorder) {
   REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");

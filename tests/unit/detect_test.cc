@@ -111,6 +111,7 @@ INSTANTIATE_TEST_SUITE_P(
     Malformed, DetectErrors,
     ::testing::Values(
         ExpectError{"slurm_batch_step", 3, "SLURM_STEP_ID=-5 (the batch script)"},
+        ExpectError{"slurm_batch_step_2205", 3, "SLURM_STEP_ID is not set and ENVIRONMENT=BATCH (the batch script)"},
         ExpectError{"slurm_salloc_shell", 3, "SLURM_STEP_ID is not set"},
         ExpectError{"pbs_job_script", 3, "PBS_TASKNUM='1'"},
         ExpectError{"hydra_pmi_port_mode", 3, "PMI_SIZE is not set"},

@@ -1,6 +1,7 @@
 #include "core/bind/visible.h"
 
 #include "core/parse/gpulist.h"
+#include "core/parse/number.h"
 
 namespace rankwrap::bind {
 namespace {
@@ -100,6 +101,14 @@ Result<VisibleGpus> MapVisible(const topo::Topology& topo, const EnvSnapshot& en
                          "without GPU locality");
   }
   return v;
+}
+
+bool PerTaskGpus(const VisibleGpus& visible, unsigned local_ranks, const EnvSnapshot& env) {
+  if (local_ranks <= 1 || visible.gpus.empty() || !env.Has(visible.var)) return false;
+  auto on_node = env.Get("SLURM_GPUS_ON_NODE");
+  if (!on_node) return false;
+  auto n = parse::Decimal(*on_node);
+  return n && visible.gpus.size() < *n && visible.gpus.size() * local_ranks == *n;
 }
 
 }  // namespace rankwrap::bind

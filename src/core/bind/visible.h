@@ -30,4 +30,10 @@ struct VisibleGpus {
 // warning. MIG UUIDs are left as they are too (their GPU is not known here).
 Result<VisibleGpus> MapVisible(const topo::Topology& topo, const EnvSnapshot& env);
 
+// True when the launcher gave each task its own GPUs (Slurm --gpus-per-task,
+// --gpu-bind=single:1, ...): this rank's list is a share of the node's GPUs
+// (SLURM_GPUS_ON_NODE = its size x the local ranks). The rank is then planned
+// alone with its GPUs instead of sharing them with the other local ranks.
+bool PerTaskGpus(const VisibleGpus& visible, unsigned local_ranks, const EnvSnapshot& env);
+
 }  // namespace rankwrap::bind

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# rankwrap on a real multi-node Slurm cluster (scripts/slurm-cluster: Debian's
+# slurm-wlm 22.05, 2 nodes as network namespaces, 4 fake GPUs per node).
+# The cluster is brought up by the ctest fixture (integration.slurm_up).
+source "$(dirname "$0")/lib.sh"
+RW=$RANKWRAP
+here=$(cd "$(dirname "$0")" && pwd)
+root=$RANKWRAP_SOURCE_DIR
+SC=("$root/scripts/slurm-cluster" run)
+TOPO=${RANKWRAP_TOPOLOGIES:-$root/../shared/topologies}
+PY=/usr/bin/python3
+JOBS=$WORK/jobs; mkdir -p "$JOBS"; cd "$JOBS"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+srun_() { timeout 120 "${SC[@]}" srun --immediate=30 "$@"; }
+# batch NAME SBATCH-ARGS... -- SCRIPT-BODY: runs it with sbatch --wait, output in $JOBS/NAME.out
+batch() {
+  local name=$1; shift
+  local args=()
+  while [ "$1" != "--" ]; do args+=("$1"); shift; done
+  shift
+  printf '#!/bin/bash\nexport OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1\n%s\n' "$*" > "$JOBS/$name.sh"
+  timeout 180 "${SC[@]}" sbatch --wait --chdir="$JOBS" -o "$JOBS/$name.out" "${args[@]}" "$JOBS/$name.sh" >/dev/null || true
+  cat "$JOBS/$name.out" 2>/dev/null || true
+}
+contract() {  # NAME WORLD LAUNCHER CHECK-ARGS... < output
+  local name=$1 world=$2 launcher=$3; shift 3
+  local res
+  if res=$(python3 "$here/check_contract.py" "$world" "$launcher" "$@"); then pass "$name: $res"; else fail "$name: $res"; fi
+}
+
+# 1. srun steps: even, uneven, a step smaller than the job, a het job.
+srun_ -N2 --ntasks-per-node=2 --label "$RW" --print-env | contract "srun -N2 --ntasks-per-node=2" 4 slurm --layout 2,2 --master node1
+srun_ -N2 -n3 --label "$RW" --print-env | contract "srun -N2 -n3 (uneven)" 3 slurm --layout 2,1 --master node1
+batch small -N2 -n4 -- "srun -N1 -n2 --label $RW --print-env" | contract "a 2-task step of a 4-task job" 2 slurm --layout 2 --master node1
+batch het -N1 -n1 : -N1 -n2 -- "srun --het-group=0,1 --label $RW --print-env" | contract "heterogeneous job" 3 slurm --layout 1,2 --master node1
+
+# 2. The batch step itself is not a rank.
+out=$(batch batchstep -N1 -n1 -- "$RW true; echo rc=\$?")
+[[ "$out" == *"(the batch script)"*"hint: launch the program with srun"*"rc=3"* ]] \
+  && pass "the batch step is refused with the srun hint" || fail "batch step: $out"
+
+# 3. Fake GPUs: the plan follows what Slurm handed out (a recorded 4-GPU node
+#    gives the GPUs a topology; this machine has none).
+H100="$TOPO/dell-xe8640-4xh100-spr.xml"
+if [ -f "$H100" ]; then
+  out=$(srun_ -N1 -n2 --gpus-per-task=1 --label "$RW" --topology "$H100" sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES"' 2>&1)
+  v0=$(printf '%s\n' "$out" | sed -n 's/^0: CVD=//p'); v1=$(printf '%s\n' "$out" | sed -n 's/^1: CVD=//p')
+  [ -n "$v0" ] && [ -n "$v1" ] && [ "$v0" != "$v1" ] && [[ "$out" != *"ranks share"* ]] \
+    && pass "--gpus-per-task=1: each rank keeps its own GPU ($v0, $v1), no sharing" || fail "gpus-per-task: $out"
+  out=$(srun_ -N2 --ntasks-per-node=2 --gpus-per-node=2 --label "$RW" --topology "$H100" sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES"' 2>&1)
+  n0=$(printf '%s\n' "$out" | grep -E '^[01]: CVD=[01]$' | sed 's/.*=//' | sort -u | wc -l)
+  n1=$(printf '%s\n' "$out" | grep -E '^[23]: CVD=[01]$' | sed 's/.*=//' | sort -u | wc -l)
+  [ "$n0" -eq 2 ] && [ "$n1" -eq 2 ] && pass "--gpus-per-node=2: the two ranks of each node get GPUs 0 and 1" || fail "gpus-per-node: $out"
+  # A second job on the node holds node-global GPUs 2,3 (no device cgroup).
+  holder=$("${SC[@]}" sbatch --parsable -N1 -w node1 --gpus-per-node=2 --wrap 'sleep 60' -o /dev/null)
+  for _ in $(seq 50); do [ "$("${SC[@]}" squeue -h -j "$holder" -o %t)" = R ] && break; sleep 0.2; done
+  out=$(srun_ -N1 -w node1 -n2 --gpus-per-node=2 --label "$RW" --topology "$H100" sh -c 'echo "CVD=$CUDA_VISIBLE_DEVICES"' 2>&1)
+  "${SC[@]}" scancel "$holder" || true
+  got=$(printf '%s\n' "$out" | sed -n 's/^[01]: CVD=//p' | sort | tr '\n' ' ')
+  [ "$got" = "2 3 " ] && pass "second job on a node: global GPUs 2,3 handed out one each" || fail "second job: '$got' ($out)"
+else
+  echo "SKIP: no recorded topologies in $TOPO: fake-GPU plans skipped"
+fi
+
+# 4. MPI under Slurm.
+srun_ -N2 --ntasks-per-node=2 --mpi=pmix --label "$RW" --print-env | contract "srun --mpi=pmix" 4 slurm --layout 2,2 --master node1
+srun_ -N2 --ntasks-per-node=2 --mpi=pmi2 --label "$RW" --print-env | contract "srun --mpi=pmi2 (PMI_RANK set)" 4 slurm --layout 2,2 --master node1
+batch ompi -N2 --ntasks-per-node=2 -- "mpirun.openmpi --tag-output $RW --print-env" \
+  | contract "mpirun.openmpi inside sbatch (SLURM_PROCID=0 leaks into every rank)" 4 ompi --layout 2,2 --master node1
+batch hydra -N2 --ntasks-per-node=2 -- "mpiexec.hydra -l $RW --print-env" \
+  | contract "mpiexec.hydra inside sbatch" 4 hydra --layout 2,2 --master node1
+SHOW='echo "ID $RANK $RANKWRAP_NCCL_UNIQUE_ID $MASTER_ADDR $MASTER_PORT"'
+res=$(srun_ -N2 --ntasks-per-node=2 --mpi=pmix "$RW" --bind none --nccl-bootstrap=mpi -- sh -c "$SHOW" 2>&1 | python3 "$here/check_ids.py" 4 10.233.0.11) \
+  && pass "--nccl-bootstrap=mpi under srun --mpi=pmix across nodes: $res" || fail "bootstrap srun: $res"
+res=$(batch boothydra -N2 --ntasks-per-node=2 -- "mpiexec.hydra $RW --bind none --nccl-bootstrap=mpi -- sh -c '$SHOW'" | python3 "$here/check_ids.py" 4 10.233.0.11) \
+  && pass "--nccl-bootstrap=mpi under mpiexec.hydra in sbatch across nodes: $res" || fail "bootstrap hydra: $res"
+
+# 5. Signals reach the program through rankwrap: scancel --signal, and a
+#    time limit with --signal=USR1@N.
+cat > "$JOBS/trap.sh" <<'EOS'
+#!/bin/bash
+trap 'echo "got USR1 on rank $RANK"; exit 0' USR1
+trap 'echo "got TERM on rank $RANK"; exit 0' TERM
+echo ready
+for _ in $(seq 600); do sleep 0.1; done
+echo "no signal"
+EOS
+chmod +x "$JOBS/trap.sh"
+job=$("${SC[@]}" sbatch --parsable -N1 -n1 -o "$JOBS/sig.out" --wrap "srun $RW $JOBS/trap.sh")
+for _ in $(seq 100); do grep -q ready "$JOBS/sig.out" 2>/dev/null && break; sleep 0.2; done
+"${SC[@]}" scancel --signal=USR1 "$job.0"
+for _ in $(seq 100); do grep -q "got\|no signal" "$JOBS/sig.out" 2>/dev/null && break; sleep 0.2; done
+grep -q "got USR1 on rank 0" "$JOBS/sig.out" && pass "scancel --signal=USR1 reaches the program" || fail "USR1: $(cat "$JOBS/sig.out")"
+"${SC[@]}" scancel "$job" 2>/dev/null || true
+job=$("${SC[@]}" sbatch --parsable -N1 -n1 -o "$JOBS/term.out" --wrap "srun $RW $JOBS/trap.sh")
+for _ in $(seq 100); do grep -q ready "$JOBS/term.out" 2>/dev/null && break; sleep 0.2; done
+"${SC[@]}" scancel "$job"
+for _ in $(seq 100); do grep -q "got\|no signal" "$JOBS/term.out" 2>/dev/null && break; sleep 0.2; done
+grep -q "got TERM on rank 0" "$JOBS/term.out" && pass "scancel's SIGTERM reaches the program" || fail "TERM: $(cat "$JOBS/term.out")"
+# Slurm checks time limits about once a minute: --signal=USR1@N fires within
+# that window of the limit, so this case takes up to a minute.
+start=$(date +%s)
+out=$(batch timelimit -N1 -n1 -t 1 --signal=USR1@59 -- "srun $RW $JOBS/trap.sh")
+[[ "$out" == *"got USR1 on rank 0"* ]] && pass "--signal=USR1@59 with a 1-minute limit reaches the program ($(( $(date +%s) - start ))s)" \
+  || fail "--signal=USR1@N: $out"
+
+# 6. PyTorch, knowing nothing of Slurm or MPI, across two nodes.
+TORCH="$PY $root/examples/torch_allreduce.py"
+if $PY -c 'import torch' 2>/dev/null; then
+  ok() { [ "$(printf '%s\n' "$1" | grep -c 'sum 10 OK')" -eq 4 ]; }
+  out=$(srun_ -N2 --ntasks-per-node=2 "$RW" --bind none $TORCH 2>&1); ok "$out" && pass "PyTorch gloo all-reduce under srun, 2 nodes" || fail "torch srun: $out"
+  out=$(batch torchompi -N2 --ntasks-per-node=2 -- "mpirun.openmpi $RW --bind none $TORCH"); ok "$out" && pass "PyTorch under mpirun.openmpi in sbatch" || fail "torch ompi: $out"
+  out=$(batch torchhydra -N2 --ntasks-per-node=2 -- "mpiexec.hydra $RW --bind none $TORCH"); ok "$out" && pass "PyTorch under mpiexec.hydra in sbatch" || fail "torch hydra: $out"
+else
+  fail "python3-torch missing (apt-get install python3-torch)"
+fi
+finish

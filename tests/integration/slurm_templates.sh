@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Every Slurm template in slurm/ submitted as it is on the test cluster
+# (scripts/slurm-cluster; GPU requests served by its fake GPUs), with PROGRAM
+# set to a program that prints what it received.
+source "$(dirname "$0")/lib.sh"
+: "${RANKWRAP_HELLO:?set by ctest}"
+root=$RANKWRAP_SOURCE_DIR
+SC=("$root/scripts/slurm-cluster" run)
+bindir=$(dirname "$RANKWRAP")
+JOBS=$WORK/jobs; mkdir -p "$JOBS"; cd "$JOBS"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+submit() {  # TEMPLATE PROGRAM: its output
+  local t=$1 prog=$2
+  timeout 180 "${SC[@]}" sbatch --wait --chdir="$JOBS" -o "$JOBS/$t.out" \
+    --export="ALL,PATH=$bindir:$PATH,PROGRAM=$prog" "$root/slurm/$t" >/dev/null || true
+  cat "$JOBS/$t.out" 2>/dev/null || true
+}
+# check NAME OUTPUT WORLD NODES: one hello line per rank 0..WORLD-1, NODES nodes, one master.
+check() {
+  local name=$1 out=$2 world=$3 nodes=$4
+  local lines ranks masters nn
+  lines=$(printf '%s\n' "$out" | grep -E "^rank [0-9]+/$world local [0-9]+/[0-9]+ node [0-9]+/$nodes on .* -> master .* \(launcher slurm\)$" || true)
+  ranks=$(printf '%s\n' "$lines" | awk '{split($2, a, "/"); print a[1]}' | sort -n | tr '\n' ' ')
+  masters=$(printf '%s\n' "$lines" | awk '{print $11}' | sort -u | wc -l)
+  want=$(seq -s ' ' 0 $((world - 1)))
+  if [ "$ranks" = "$want " ] && [ "$masters" -eq 1 ]; then
+    pass "$name: ranks 0..$((world - 1)) on $nodes node(s), one master ($(printf '%s\n' "$lines" | awk '{print $11}' | head -1))"
+  else
+    fail "$name: ranks '$ranks' masters $masters: $out"
+  fi
+}
+
+check single-node-gpus.sbatch "$(submit single-node-gpus.sbatch "$RANKWRAP_HELLO")" 4 1
+check multi-node.sbatch "$(submit multi-node.sbatch "$RANKWRAP_HELLO")" 8 2
+out=$(submit one-gpu-per-task.sbatch "$RANKWRAP_HELLO")
+nodes=$(printf '%s\n' "$out" | sed -n 's/.* node [0-9]*\/\([0-9]*\) on .*/\1/p' | sort -u | head -1)
+check one-gpu-per-task.sbatch "$out" 8 "${nodes:-1}"
+check hetjob.sbatch "$(submit hetjob.sbatch "$RANKWRAP_HELLO")" 3 2
+
+# The MPI template with a real Open MPI program: MPI's rank is RANK.
+printf '%s\n' '#include <mpi.h>' '#include <stdio.h>' '#include <stdlib.h>' \
+  'int main(int c, char** v) { int r, s; MPI_Init(&c, &v); MPI_Comm_rank(MPI_COMM_WORLD, &r);' \
+  '  MPI_Comm_size(MPI_COMM_WORLD, &s); printf("mpi %d/%d RANK=%s WORLD_SIZE=%s\n", r, s, getenv("RANK"), getenv("WORLD_SIZE"));' \
+  '  MPI_Finalize(); return 0; }' > "$JOBS/mpi_hello.c"
+mpicc.openmpi "$JOBS/mpi_hello.c" -o "$JOBS/mpi_hello"
+out=$(submit mpi-pmix.sbatch "$JOBS/mpi_hello")
+agree=$(printf '%s\n' "$out" | grep -cE '^mpi ([0-9]+)/4 RANK=\1 WORLD_SIZE=4$' || true)
+[ "$agree" -eq 4 ] && pass "mpi-pmix.sbatch: 4 MPI ranks, MPI's rank = RANK on each" || fail "mpi-pmix.sbatch: $out"
+finish
