@@ -101,7 +101,7 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& 
   };
   // 2. MPI, from the module built for the launcher's MPI.
   const std::string flavor = Flavor(p.job.launcher);
-  auto api = mpi::Load(flavor, std::string(env.Get("RANKWRAP_MPI_MODULE").value_or("")));
+  auto api = mpi::Load(flavor, std::string(env.Get("RANKWRAP_MPI_MODULE").value_or("")), RANKWRAP_MODULE_RELDIR);
   if (!api) return abandon(api.error());
   int mpi_rank = 0, mpi_size = 0;
   char why[512] = {};

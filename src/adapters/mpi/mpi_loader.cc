@@ -16,14 +16,15 @@ std::string ExeDir() {
 }
 }  // namespace
 
-Result<const RankwrapMpiApi*> Load(const std::string& flavor, const std::string& override_path) {
+Result<const RankwrapMpiApi*> Load(const std::string& flavor, const std::string& override_path,
+                                   const std::string& install_reldir) {
   std::vector<std::string> tried;
   if (!override_path.empty()) {
     tried.push_back(override_path);
   } else {
     const std::string dir = ExeDir();
     const std::string name = "librankwrap_mpi_" + flavor + ".so";
-    tried = {dir + "/" + name, dir + "/../lib/rankwrap/" + name, dir + "/../lib/" + name};
+    tried = {dir + "/" + name, dir + "/" + install_reldir + "/" + name};
   }
   std::string errors;
   for (const std::string& path : tried) {
