@@ -15,6 +15,7 @@
 #include "adapters/posix/posix.h"
 #include "app/bootstrap.h"
 #include "app/pipeline.h"
+#include "app/supervise.h"
 #include "core/launch/report.h"
 #include "tools/options.h"
 #include "version.h"
@@ -93,6 +94,15 @@ int main(int argc, char** argv) {
     std::cout << (opts->json ? launch::Json(p.contract, opts->program)
                              : launch::DryRun(p.contract, opts->program));
     return 0;
+  }
+
+  if (opts->supervise && opts->nccl_bootstrap != "mpi") {
+    auto run = app::Supervise(*opts, p, env, host, [&](const Error& e) {
+      return "rankwrap[" + rank + "@" + host + "]: error: " + e.stage + ": " + e.what + ": " + e.why + "\nhint: " + e.hint + "\n";
+    });
+    if (!run) return Report(run.error(), rank, host);
+    if (!run->summary.empty()) Print("rankwrap[" + host + "]: error: " + run->summary + "\n");
+    return run->exit_code;
   }
 
   // Bind this process; the program (exec'd or forked) inherits it.

@@ -34,6 +34,16 @@ po::options_description Describe() {
       ("nccl-bootstrap", po::value<std::string>()->default_value("none"), "mpi: rank 0 creates the NCCL unique id, MPI broadcasts it (RANKWRAP_NCCL_UNIQUE_ID), the job is checked, and rankwrap stays the program's parent; none")
       ("bootstrap-timeout", po::value<std::string>(), "seconds the MPI bootstrap waits for the other ranks (default 60 + 0.01 per rank)")
       ("nccl-comm-id", po::bool_switch(), "export NCCL_COMM_ID=MASTER_ADDR:MASTER_PORT (single-communicator programs only; unsafe for PyTorch)")
+      ("nproc", po::value<std::string>(), "start N local ranks of PROGRAM and supervise them (like torchrun --nproc-per-node); under a scheduler, one task per node")
+      ("supervise", po::bool_switch(), "stay the program's parent instead of exec'ing it: logs, failure summary, signal forwarding (implied by --nproc)")
+      ("tag-output", po::bool_switch(), "prefix every output line with [RANK HOST]")
+      ("log-dir", po::value<std::string>(), "write DIR/<rank>/stdout.log and stderr.log (DIR/attempt-K/<rank>/ with --max-restarts)")
+      ("tee", po::bool_switch(), "with --log-dir: also print to the console")
+      ("ranks-filter", po::value<std::string>(), "print only these ranks on the console, e.g. 0,3")
+      ("grace", po::value<std::string>(), "seconds between SIGTERM and SIGKILL when the other ranks are stopped (default 30)")
+      ("failure-file", po::value<std::string>(), "write the first failure as JSON to FILE")
+      ("max-restarts", po::value<std::string>(), "standalone --nproc: restart all ranks up to K times after a failure (RANKWRAP_RESTART_COUNT)")
+      ("signal-map", po::value<std::string>(), "translate signals before forwarding, e.g. USR1:TERM,HUP:INT")
       ("ranks-per-node", po::value<unsigned>(), "plan: local ranks to plan for (default: the GPUs, or 1)")
       ("svg", po::value<std::string>(), "plan: also write a picture of the node plan to this SVG file");
   // clang-format on
@@ -147,11 +157,78 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
     if (*o.ranks_per_node == 0) return Usage("--ranks-per-node 0", "expected at least 1");
   }
   if (vm.count("svg")) o.svg = vm["svg"].as<std::string>();
+  auto number = [&](const char* name, double max, bool integer) -> Result<std::optional<double>> {
+    if (!vm.count(name)) return std::optional<double>{};
+    const std::string t = vm[name].as<std::string>();
+    char* end = nullptr;
+    const double v = std::strtod(t.c_str(), &end);
+    if (t.empty() || *end != '\0' || v < 0 || v > max || (integer && v != static_cast<double>(static_cast<long>(v)))) {
+      return Usage("--" + std::string(name) + " '" + t + "'",
+                   integer ? "expected a whole number" : "expected a number of seconds");
+    }
+    return std::optional<double>{v};
+  };
+  if (auto n = number("nproc", 4096, true); !n) {
+    return n.error();
+  } else if (*n) {
+    if (**n < 1) return Usage("--nproc 0", "expected at least 1 rank");
+    o.nproc = static_cast<unsigned>(**n);
+  }
+  if (auto g = number("grace", 86400, false); !g) return g.error(); else if (*g) o.grace = **g;
+  if (auto m = number("max-restarts", 1000, true); !m) return m.error(); else if (*m) o.max_restarts = static_cast<unsigned>(**m);
+  o.supervise = vm["supervise"].as<bool>() || o.nproc.has_value();
+  o.tag_output = vm["tag-output"].as<bool>();
+  o.tee = vm["tee"].as<bool>();
+  if (vm.count("log-dir")) o.log_dir = vm["log-dir"].as<std::string>();
+  if (vm.count("failure-file")) o.failure_file = vm["failure-file"].as<std::string>();
+  if (vm.count("ranks-filter")) {
+    const std::string t = vm["ranks-filter"].as<std::string>();
+    std::size_t start = 0;
+    while (start <= t.size()) {
+      std::size_t comma = t.find(',', start);
+      if (comma == std::string::npos) comma = t.size();
+      auto r = parse::Decimal(std::string_view(t).substr(start, comma - start), UINT32_MAX);
+      if (!r) return Usage("--ranks-filter '" + t + "'", "expected rank numbers separated by commas, e.g. 0,3");
+      o.ranks_filter.push_back(*r);
+      start = comma + 1;
+    }
+  }
+  if (vm.count("signal-map")) {
+    const std::string t = vm["signal-map"].as<std::string>();
+    auto sig = [](std::string name) -> int {
+      if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+      const std::pair<const char*, int> known[] = {{"TERM", 15}, {"INT", 2}, {"HUP", 1}, {"QUIT", 3}, {"USR1", 10},
+                                                   {"USR2", 12}, {"KILL", 9}, {"CONT", 18}, {"STOP", 19}};
+      for (const auto& [n, v] : known) {
+        if (name == n) return v;
+      }
+      return 0;
+    };
+    std::size_t start = 0;
+    while (start <= t.size()) {
+      std::size_t comma = t.find(',', start);
+      if (comma == std::string::npos) comma = t.size();
+      const std::string item = t.substr(start, comma - start);
+      const std::size_t colon = item.find(':');
+      const int from = colon == std::string::npos ? 0 : sig(item.substr(0, colon));
+      const int to = colon == std::string::npos ? 0 : sig(item.substr(colon + 1));
+      if (from == 0 || to == 0) {
+        return Usage("--signal-map '" + t + "'", "expected FROM:TO pairs of TERM, INT, HUP, QUIT, USR1, USR2, KILL, e.g. USR1:TERM");
+      }
+      o.signal_map.push_back({from, to});
+      start = comma + 1;
+    }
+  }
+  if (o.tee && o.log_dir.empty()) return Usage("--tee without --log-dir", "--tee keeps the console output next to the log files");
+  if (o.max_restarts > 0 && !o.nproc) return Usage("--max-restarts without --nproc", "restarts are for rankwrap's own local ranks");
   o.nccl_bootstrap = vm["nccl-bootstrap"].as<std::string>();
   if (o.nccl_bootstrap != "none" && o.nccl_bootstrap != "mpi") {
     return Usage("--nccl-bootstrap '" + o.nccl_bootstrap + "'", "expected mpi or none");
   }
   o.nccl_comm_id = vm["nccl-comm-id"].as<bool>();
+  if (o.nproc && o.nccl_bootstrap == "mpi") {
+    return Usage("--nproc with --nccl-bootstrap=mpi", "the MPI bootstrap needs one rankwrap per rank (mpirun -np N rankwrap ...)");
+  }
   if (o.nccl_comm_id && o.nccl_bootstrap == "mpi") {
     return Usage("--nccl-comm-id with --nccl-bootstrap=mpi", "pick one way to bootstrap NCCL");
   }

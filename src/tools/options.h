@@ -34,6 +34,17 @@ struct Options {
   std::string nccl_bootstrap = "none";  // none | mpi
   std::optional<double> bootstrap_timeout;  // seconds
   bool nccl_comm_id = false;
+  // Supervision.
+  std::optional<unsigned> nproc;  // --nproc N: N local ranks, rankwrap their parent
+  bool supervise = false;         // stay the program's parent (implied by --nproc)
+  bool tag_output = false;
+  std::string log_dir;
+  bool tee = false;
+  std::vector<std::uint64_t> ranks_filter;  // empty: every rank on the console
+  double grace = 30.0;
+  std::string failure_file;
+  unsigned max_restarts = 0;
+  std::vector<std::pair<int, int>> signal_map;  // received -> delivered
   // `rankwrap plan` only.
   std::optional<unsigned> ranks_per_node;
   std::string svg;

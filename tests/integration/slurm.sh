@@ -35,6 +35,10 @@ srun_ -N2 -n3 --label "$RW" --print-env | contract "srun -N2 -n3 (uneven)" 3 slu
 batch small -N2 -n4 -- "srun -N1 -n2 --label $RW --print-env" | contract "a 2-task step of a 4-task job" 2 slurm --layout 2 --master node1
 batch het -N1 -n1 : -N1 -n2 -- "srun --het-group=0,1 --label $RW --print-env" | contract "heterogeneous job" 3 slurm --layout 1,2 --master node1
 
+# rankwrap --nproc as one task per node: ranks node_rank*N + i.
+srun_ -N2 --ntasks-per-node=1 "$RW" --nproc 2 --tag-output -- sh -c 'echo "RANK=$RANK" && env | grep -E "^(WORLD_SIZE|LOCAL_RANK|LOCAL_WORLD_SIZE|NODE_RANK|GROUP_RANK|NUM_NODES|MASTER_ADDR|MASTER_PORT|RANKWRAP_LAUNCHER)="' \
+  | sed -E 's/^\[([0-9]+) [^]]*\] /\1: /' | contract "srun --ntasks-per-node=1 rankwrap --nproc 2" 4 slurm --layout 2,2 --master node1
+
 # 2. The batch step itself is not a rank.
 out=$(batch batchstep -N1 -n1 -- "$RW true; echo rc=\$?")
 [[ "$out" == *"(the batch script)"*"hint: launch the program with srun"*"rc=3"* ]] \
@@ -112,6 +116,7 @@ if $PY -c 'import torch' 2>/dev/null; then
   out=$(srun_ -N2 --ntasks-per-node=2 "$RW" --bind none $TORCH 2>&1); ok "$out" && pass "PyTorch gloo all-reduce under srun, 2 nodes" || fail "torch srun: $out"
   out=$(batch torchompi -N2 --ntasks-per-node=2 -- "mpirun.openmpi $RW --bind none $TORCH"); ok "$out" && pass "PyTorch under mpirun.openmpi in sbatch" || fail "torch ompi: $out"
   out=$(batch torchhydra -N2 --ntasks-per-node=2 -- "mpiexec.hydra $RW --bind none $TORCH"); ok "$out" && pass "PyTorch under mpiexec.hydra in sbatch" || fail "torch hydra: $out"
+  out=$(srun_ -N2 --ntasks-per-node=1 "$RW" --nproc 2 --bind none $TORCH 2>&1); ok "$out" && pass "PyTorch under srun --ntasks-per-node=1 rankwrap --nproc 2" || fail "torch nproc srun: $out"
 else
   fail "python3-torch missing (apt-get install python3-torch)"
 fi
