@@ -20,6 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const auto all = list->Expand();
   if (all.size() != list->size()) std::abort();
+  // Compress is the inverse of Expand.
+  auto again = rankwrap::parse::Hostlist::Parse(rankwrap::parse::Compress(all));
+  if (!again || again->Expand() != all) std::abort();
   for (std::uint64_t i = 0; i < all.size(); ++i) {
     if (list->at(i) != all[i]) std::abort();
     auto found = list->Find(all[i]);

@@ -49,6 +49,15 @@ while IFS= read -r list; do
   fi
 done < "$WORK/lists.txt"
 [ "$n" -eq 150 ] && pass "150 generated lists agree with scontrol" || fail "only $n lists read"
+# Compression: Slurm's own parser reads rankwrap's compressed form back to the same hosts.
+"$RANKWRAP_HOSTLIST_TOOL" --compress < "$WORK/ours.txt" > "$WORK/compressed.txt"
+n=0; bad=0
+while IFS= read -r expr; do
+  n=$((n + 1))
+  theirs=$(scontrol show hostnames "$expr" | tr '\n' ' ' | sed 's/ $//')
+  [ "$theirs" = "$(sed -n "${n}p" "$WORK/ours.txt")" ] || { bad=$((bad + 1)); echo "  '$expr' -> '$theirs'"; }
+done < "$WORK/compressed.txt"
+[ "$bad" -eq 0 ] && pass "$n compressed lists read back by scontrol to the same hosts" || fail "$bad compressed lists differ"
 # Lists both must reject (scontrol 22.05 and rankwrap alike).
 for bad in 'node[3-1]' 'gpu-[1-2]-[a-c]'; do
   # scontrol 22.05 exits 0 here but prints "Invalid hostlist" and no host.

@@ -112,7 +112,7 @@ out=$(batch timelimit -N1 -n1 -t 1 --signal=USR1@59 -- "srun $RW $JOBS/trap.sh")
 # 6. PyTorch, knowing nothing of Slurm or MPI, across two nodes.
 TORCH="$PY $root/examples/torch_allreduce.py"
 if $PY -c 'import torch' 2>/dev/null; then
-  ok() { [ "$(printf '%s\n' "$1" | grep -c 'sum 10 OK')" -eq 4 ]; }
+  ok() { [ "$(printf '%s\n' "$1" | grep -o 'sum 10 OK' | wc -l)" -eq 4 ]; }  # mpirun may join lines of two ranks
   out=$(srun_ -N2 --ntasks-per-node=2 "$RW" --bind none $TORCH 2>&1); ok "$out" && pass "PyTorch gloo all-reduce under srun, 2 nodes" || fail "torch srun: $out"
   out=$(batch torchompi -N2 --ntasks-per-node=2 -- "mpirun.openmpi $RW --bind none $TORCH"); ok "$out" && pass "PyTorch under mpirun.openmpi in sbatch" || fail "torch ompi: $out"
   out=$(batch torchhydra -N2 --ntasks-per-node=2 -- "mpiexec.hydra $RW --bind none $TORCH"); ok "$out" && pass "PyTorch under mpiexec.hydra in sbatch" || fail "torch hydra: $out"

@@ -80,6 +80,23 @@ TEST(Hostlist, HugeListsAreNotExpanded) {
   EXPECT_EQ(list->Find("big0000000002"), 100001u);
 }
 
+TEST(Hostlist, CompressIsTheInverseOfExpand) {
+  EXPECT_EQ(Compress({"nid001", "nid002", "nid003", "nid010"}), "nid[001-003,010]");
+  EXPECT_EQ(Compress({"node9", "node10", "node11"}), "node[9-11]");
+  EXPECT_EQ(Compress({"a", "b1", "b2", "c"}), "a,b[1-2],c");
+  EXPECT_EQ(Compress({"n1"}), "n1");
+  EXPECT_EQ(Compress({"n08", "n9", "n10"}), "n[08,9-10]");
+  for (const char* text : {"rack[1-2]-node[01-03],x,y[7-9]", "nid[001234-001240,001300]", "n[8-010]",
+                           "1.2.3.[089,100-110]", "a,a,b"}) {
+    auto list = Hostlist::Parse(text);
+    ASSERT_TRUE(list.ok());
+    const auto hosts = list->Expand();
+    auto again = Hostlist::Parse(Compress(hosts));
+    ASSERT_TRUE(again.ok()) << Compress(hosts);
+    EXPECT_EQ(again->Expand(), hosts) << text << " -> " << Compress(hosts);
+  }
+}
+
 struct Bad {
   const char* text;
   const char* message_part;

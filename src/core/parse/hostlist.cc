@@ -223,4 +223,72 @@ std::vector<std::string> Hostlist::Expand() const {
   return out;
 }
 
+namespace {
+
+struct Split {
+  std::string_view prefix;
+  std::string_view digits;  // trailing digits, may be empty
+  std::uint64_t value = 0;
+};
+
+Split SplitHost(std::string_view host) {
+  std::size_t i = host.size();
+  while (i > 0 && std::isdigit(static_cast<unsigned char>(host[i - 1]))) --i;
+  Split s{host.substr(0, i), host.substr(i), 0};
+  if (s.digits.size() > kMaxDigits) {  // too long to be a number: keep it literal
+    s.prefix = host;
+    s.digits = {};
+  }
+  for (char c : s.digits) s.value = s.value * 10 + static_cast<std::uint64_t>(c - '0');
+  return s;
+}
+
+}  // namespace
+
+std::string Compress(const std::vector<std::string>& hosts) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < hosts.size()) {
+    const Split first = SplitHost(hosts[i]);
+    if (!out.empty()) out += ',';
+    if (first.digits.empty()) {
+      out += hosts[i++];
+      continue;
+    }
+    // The run of adjacent hosts with this prefix.
+    std::size_t end = i + 1;
+    while (end < hosts.size()) {
+      const Split s = SplitHost(hosts[end]);
+      if (s.digits.empty() || s.prefix != first.prefix) break;
+      ++end;
+    }
+    if (end == i + 1) {
+      out += hosts[i++];
+      continue;
+    }
+    out += first.prefix;
+    out += '[';
+    bool first_range = true;
+    while (i < end) {
+      const Split lo = SplitHost(hosts[i]);
+      const int width = static_cast<int>(lo.digits.size());
+      std::uint64_t hi = lo.value;
+      std::size_t j = i + 1;
+      while (j < end) {
+        const Split s = SplitHost(hosts[j]);
+        if (s.value != hi + 1 || Pad(s.value, width) != s.digits) break;
+        hi = s.value;
+        ++j;
+      }
+      if (!first_range) out += ',';
+      first_range = false;
+      out += lo.digits;
+      if (hi != lo.value) out += "-" + Pad(hi, width);
+      i = j;
+    }
+    out += ']';
+  }
+  return out;
+}
+
 }  // namespace rankwrap::parse

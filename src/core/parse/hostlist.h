@@ -56,4 +56,12 @@ class Hostlist {
   std::uint64_t size_ = 0;
 };
 
+// The inverse of Hostlist::Expand: a Slurm hostlist expression for `hosts`,
+// in their order. Adjacent hosts with the same prefix share one bracket
+// group; consecutive numbers of the same width become ranges
+// ("nid001 nid002 nid003 nid010" -> "nid[001-003,010]").
+// Hostlist::Parse(Compress(h)).Expand() == h for every list of host names
+// without '[', ']', ',' or spaces.
+std::string Compress(const std::vector<std::string>& hosts);
+
 }  // namespace rankwrap::parse
