@@ -2,9 +2,45 @@
 
 #include "adapters/hwloc/hwloc_topology.h"
 #include "adapters/posix/posix.h"
+#include "core/topo/serialize.h"
 #include "detect/registry.h"
 
 namespace rankwrap::app {
+
+namespace {
+
+// This machine's topology, restricted to the PUs this process may use.
+// hwloc's walk of sysfs with I/O devices costs tens of milliseconds on some
+// systems, paid by every rank of every job, while the machine does not
+// change between boots: the whole-machine result is kept in a private
+// per-user cache keyed by boot id, hwloc version and format version
+// (docs/performance.md, row 1b). RANKWRAP_TOPOLOGY_CACHE=0 turns it off.
+Result<topo::Topology> MachineTopology(const EnvSnapshot& env, std::vector<std::string>* warnings) {
+  std::string cache_file;
+  if (env.Get("RANKWRAP_TOPOLOGY_CACHE") != std::optional<std::string_view>("0")) {
+    const posix::DiskFileReader files;
+    auto boot = files.Read("/proc/sys/kernel/random/boot_id");
+    auto dir = posix::PrivateCacheDir(env);
+    if (!dir) {
+      // Never read or write a cache others could have planted: do without.
+      warnings->push_back("topology cache not used: " + dir.error().what + ": " + dir.error().why);
+    }
+    if (boot && dir) {
+      std::string id = *boot;
+      while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+      cache_file = *dir + "/topology-" + id + "-hwloc" + hwloc::Version() + "-v1.txt";
+      if (auto text = posix::ReadPrivateFile(cache_file)) {
+        if (auto t = topo::FromText(*text)) return topo::Restrict(*t, posix::AffinityPus());
+      }
+    }
+  }
+  auto whole = hwloc::LoadMachine();
+  if (!whole) return whole.error();
+  if (!cache_file.empty()) (void)posix::WritePrivateFile(cache_file, topo::ToText(*whole));  // best effort
+  return topo::Restrict(*whole, posix::AffinityPus());
+}
+
+}  // namespace
 
 Result<Binding> PlanBinding(const tools::Options& o, unsigned local_ranks, unsigned local_rank,
                             const EnvSnapshot& env) {
@@ -12,7 +48,7 @@ Result<Binding> PlanBinding(const tools::Options& o, unsigned local_ranks, unsig
   auto opts = bind::ParseBindOptions(o.gpu_bind, o.gpu_visibility, o.cpu_bind, o.mem_bind, o.bind);
   if (!opts) return opts.error();
   if (o.bind == "none") return b;
-  auto topo = hwloc::Load(o.topology);
+  auto topo = o.topology.empty() ? MachineTopology(env, &b.warnings) : hwloc::Load(o.topology);
   if (!topo) return topo.error();
   b.topo = std::move(topo).value();
   bind::VisibleGpus visible;
@@ -57,6 +93,7 @@ Result<Prepared> Prepare(const tools::Options& o, const EnvSnapshot& env, const 
   p.warnings = p.contract.warnings;
   if (job->local_rank == 0) {
     for (const auto& w : p.binding.plan.warnings) p.warnings.push_back(w);  // once per node
+    for (const auto& w : p.binding.warnings) p.warnings.push_back(w);
   }
   if (p.binding.line) {
     for (const auto& w : p.binding.line->warnings) p.warnings.push_back(w);

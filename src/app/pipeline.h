@@ -23,6 +23,7 @@ struct Binding {
   bind::NodePlan plan;
   std::optional<bind::RankLine> line;  // unset with --bind none and for `rankwrap plan`
   std::map<std::string, std::string> env;
+  std::vector<std::string> warnings;  // about the topology itself (cache)
 };
 
 struct Prepared {

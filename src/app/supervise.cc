@@ -10,7 +10,6 @@
 #include <fstream>
 #include <memory>
 
-#include "adapters/hwloc/hwloc_topology.h"
 #include "adapters/posix/posix.h"
 #include "adapters/posix/supervisor.h"
 #include "core/launch/report.h"
@@ -193,7 +192,7 @@ Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvS
             binding.plan.options.mem == bind::BindOptions::Mem::kLocal && binding.topo.numa.size() > 1
                 ? r.line->numa
                 : std::vector<unsigned>{};
-        spec.before_exec = [cpus, numa] { return hwloc::Apply(cpus, numa); };
+        spec.before_exec = [cpus, numa] { return posix::BindProcess(cpus, numa); };
       }
       if (!o.log_dir.empty()) {
         const std::string dir = o.log_dir + (o.max_restarts > 0 ? "/attempt-" + std::to_string(attempt) : "") + "/" +

@@ -1,7 +1,7 @@
 // rankwrap: the thin main. The pipeline, in order:
 //   env      = the process environment, read once
 //   prepared = app::Prepare(options, env)        detect -> contract -> topology -> node plan
-//   exec       hwloc::Apply(this rank's line), then posix::Exec(program, env + contract + binding)
+//   exec       posix::BindProcess(this rank's line), then posix::Exec(program, env + contract + binding)
 //   or         app::MpiBootstrap (--nccl-bootstrap=mpi): fork, MPI exchange, release, supervise
 // Only this file prints errors and chooses the exit code.
 #include <signal.h>
@@ -10,7 +10,6 @@
 #include <fstream>
 #include <iostream>
 
-#include "adapters/hwloc/hwloc_topology.h"
 #include "adapters/posix/child.h"
 #include "adapters/posix/posix.h"
 #include "app/bootstrap.h"
@@ -116,7 +115,7 @@ int main(int argc, char** argv) {
       // (set_mempolicy: ENOSYS in some sandboxes) working.
       const auto& l = *p.binding.line;
       const bool mem = p.binding.plan.options.mem == bind::BindOptions::Mem::kLocal && p.binding.topo.numa.size() > 1;
-      auto applied = hwloc::Apply(l.cpus, mem ? l.numa : std::vector<unsigned>{});
+      auto applied = posix::BindProcess(l.cpus, mem ? l.numa : std::vector<unsigned>{});
       if (!applied) return Report(applied.error(), rank, host);
     }
   }

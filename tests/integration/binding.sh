@@ -28,6 +28,27 @@ fi
 err=$(clean_env "$RW" --report --cpu-bind cores true 2>&1)
 [[ "$err" == *"binding: local rank 0: GPU none, cpus "* ]] && pass "--report" || fail "--report: $err"
 
+# 2b. The per-node topology cache: private, used, and survives damage.
+xdg="$WORK/xdg"; mkdir -m 700 "$xdg"
+clean_env XDG_RUNTIME_DIR="$xdg" "$RW" true
+cache=$(ls "$xdg"/rankwrap/topology-*-v1.txt 2>/dev/null | head -1)
+[ -n "$cache" ] && [ "$(stat -c %a "$xdg/rankwrap")" = 700 ] && [ "$(stat -c %a "$cache")" = 600 ] \
+  && pass "topology cache written privately ($(basename "$cache"))" || fail "cache: $(ls -la "$xdg/rankwrap" 2>&1)"
+# A cached topology with a GPU the machine lacks proves the cache is what is read.
+printf 'rankwrap-topology 1\nsource\tcached\npackages\t1\ncore\t0\t0\t0\ncore\t0\t0\t1\nnuma\t0\t0\t0,1\ngpu\t0000:01:00.0\t0\t0\t-\tcuda0\tcached GPU\t0,1\t-\n' > "$cache"
+out=$(clean_env XDG_RUNTIME_DIR="$xdg" "$RW" --print-env)
+[[ "$out" == *"CUDA_VISIBLE_DEVICES=0"* ]] && pass "the cached topology is used" || fail "cache not used: $out"
+echo garbage > "$cache"
+out=$(clean_env XDG_RUNTIME_DIR="$xdg" "$RW" --print-env)
+[[ "$out" == *"OMP_NUM_THREADS="* && "$out" != *CUDA_VISIBLE_DEVICES* ]] && head -1 "$cache" | grep -q rankwrap-topology \
+  && pass "a damaged cache is ignored and rewritten" || fail "damaged cache: $out"
+chmod 755 "$xdg/rankwrap"
+set +e; out=$(clean_env XDG_RUNTIME_DIR="$xdg" "$RW" -- touch "$WORK/ran" 2>&1); rc=$?; set -e
+[ "$rc" -eq 0 ] && [[ "$out" == *"topology cache not used: cache directory '$xdg/rankwrap' is not private"* ]] && [ -e "$WORK/ran" ] \
+  && pass "a cache directory others can read is not used (warning)" || fail "insecure dir: $rc $out"
+out=$(clean_env XDG_RUNTIME_DIR="$xdg" RANKWRAP_TOPOLOGY_CACHE=0 "$RW" --print-env)
+[[ "$out" == *OMP_NUM_THREADS* ]] && pass "RANKWRAP_TOPOLOGY_CACHE=0 bypasses it" || fail "cache off: $out"
+
 if [ ! -d "$TOPO" ]; then
   echo "SKIP: recorded topologies not found in $TOPO (set RANKWRAP_TOPOLOGIES); plan checks skipped"
   finish

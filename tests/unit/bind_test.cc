@@ -13,6 +13,7 @@
 
 #include "adapters/hwloc/hwloc_topology.h"
 #include "core/bind/plan.h"
+#include "core/topo/serialize.h"
 #include "fixture.h"
 
 namespace rankwrap::bind {
@@ -156,6 +157,32 @@ const RankLine* LineWithGpu(const NodePlan& p, const topo::Topology& t, const st
     }
   }
   return nullptr;
+}
+
+TEST(TopologyText, RoundTripsEveryRecordedTopologyAndPlansTheSame) {
+  REQUIRE_TOPOLOGIES();
+  for (const fs::path& file : Topologies()) {
+    auto t = hwloc::Load(file.string());
+    ASSERT_TRUE(t.ok()) << file;
+    const std::string text = topo::ToText(*t);
+    auto back = topo::FromText(text);
+    ASSERT_TRUE(back.ok()) << file << ": " << back.error().message;
+    EXPECT_EQ(topo::ToText(*back), text) << file;
+    const unsigned n = t->gpus.empty() ? 4 : static_cast<unsigned>(t->gpus.size());
+    EXPECT_EQ(Json(PlanOrDie(*back, n), *back), Json(PlanOrDie(*t, n), *t)) << file;
+  }
+  EXPECT_FALSE(topo::FromText("not a topology\n").ok());
+  EXPECT_FALSE(topo::FromText("rankwrap-topology 1\ncore\tx\t0\t1\n").ok());
+}
+
+TEST(TopologyText, RestrictKeepsOnlyAllowedPus) {
+  REQUIRE_TOPOLOGIES();
+  auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
+  auto r = topo::Restrict(t, {42, 43, 154, 155});
+  ASSERT_EQ(r.cores.size(), 2u);
+  EXPECT_EQ(r.cores[0].pus, (std::vector<unsigned>{42, 154}));
+  EXPECT_EQ(r.gpus[0].local_pus, (std::vector<unsigned>{42, 43, 154, 155}));  // cuda0 sits on 42-55
+  EXPECT_TRUE(r.gpus[1].local_pus.empty());
 }
 
 TEST(Bind, FrontierClassGcdsGetTheirCcd) {

@@ -226,7 +226,9 @@ struct TopologyHandle {
 
 }  // namespace
 
-Result<topo::Topology> Load(const std::string& xml) {
+namespace {
+
+Result<topo::Topology> LoadImpl(const std::string& xml) {
   TopologyHandle h;
   if (hwloc_topology_init(&h.t) != 0) {
     return BindError("hwloc_topology_init failed", std::strerror(errno), "check the hwloc installation");
@@ -242,6 +244,10 @@ Result<topo::Topology> Load(const std::string& xml) {
                            std::strerror(errno) + ")",
                        "give an hwloc XML file ('lstopo --of xml FILE' writes one)");
     }
+  } else {
+    // The whole machine, whatever this job's cgroup allows: the caller
+    // restricts it, and the result is shared by every job on the node.
+    hwloc_topology_set_flags(h.t, HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
   }
   hwloc_topology_set_io_types_filter(h.t, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
   if (hwloc_topology_load(h.t) != 0) {
@@ -251,44 +257,22 @@ Result<topo::Topology> Load(const std::string& xml) {
                      "re-export it with 'lstopo --of xml FILE' (hwloc 3.x development files do "
                      "not load in hwloc 2)");
   }
-  auto allowed = NewBitmap();
-  hwloc_bitmap_copy(allowed.get(), hwloc_topology_get_allowed_cpuset(h.t));
-  if (xml.empty()) {
-    auto bound = NewBitmap();
-    if (hwloc_get_cpubind(h.t, bound.get(), HWLOC_CPUBIND_PROCESS) == 0 && !hwloc_bitmap_iszero(bound.get())) {
-      hwloc_bitmap_and(allowed.get(), allowed.get(), bound.get());
-    }
-  }
   Loader loader(h.t);
-  topo::Topology out = loader.Build(allowed.get());
+  topo::Topology out = loader.Build(xml.empty() ? hwloc_topology_get_complete_cpuset(h.t)
+                                                : hwloc_topology_get_allowed_cpuset(h.t));
   out.source = xml.empty() ? "this machine" : xml;
   return out;
 }
 
-Status Apply(const std::vector<unsigned>& pus, const std::vector<unsigned>& numa) {
-  TopologyHandle h;
-  if (hwloc_topology_init(&h.t) != 0 || hwloc_topology_load(h.t) != 0) {
-    return BindError("cannot load this machine's topology", std::strerror(errno),
-                     "run with --bind none to skip binding");
-  }
-  if (!pus.empty()) {
-    auto set = NewBitmap();
-    for (unsigned p : pus) hwloc_bitmap_set(set.get(), p);
-    if (hwloc_set_cpubind(h.t, set.get(), HWLOC_CPUBIND_PROCESS) != 0) {
-      return BindError("binding to PUs " + topo::ListString(pus) + " failed", std::strerror(errno),
-                       "check that these cores are in this job's cgroup, or use --cpu-bind none");
-    }
-  }
-  if (!numa.empty()) {
-    auto set = NewBitmap();
-    for (unsigned n : numa) hwloc_bitmap_set(set.get(), n);
-    if (hwloc_set_membind(h.t, set.get(), HWLOC_MEMBIND_BIND,
-                          HWLOC_MEMBIND_PROCESS | HWLOC_MEMBIND_BYNODESET) != 0) {
-      return BindError("binding memory to NUMA " + topo::ListString(numa) + " failed",
-                       std::strerror(errno), "use --mem-bind none");
-    }
-  }
-  return Ok{};
+}  // namespace
+
+Result<topo::Topology> Load(const std::string& xml) { return LoadImpl(xml); }
+
+Result<topo::Topology> LoadMachine() { return LoadImpl(""); }
+
+std::string Version() {
+  const unsigned v = hwloc_get_api_version();
+  return std::to_string(v >> 16) + "." + std::to_string((v >> 8) & 0xff) + "." + std::to_string(v & 0xff);
 }
 
 }  // namespace rankwrap::hwloc

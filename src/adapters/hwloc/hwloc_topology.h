@@ -1,6 +1,5 @@
 // The hwloc adapter (stage: bind): the only code that includes hwloc.
-// Loads a topology (this machine, or a recorded XML file) into plain data,
-// and applies a rank's CPU and memory binding to this process.
+// Loads a topology (this machine, or a recorded XML file) into plain data.
 #pragma once
 
 #include <optional>
@@ -12,14 +11,17 @@
 
 namespace rankwrap::hwloc {
 
-// Loads this machine (xml empty) or an hwloc XML file (written by hwloc 1.x
-// or 2.x), I/O devices kept. On this machine the result is restricted to the
-// allowed cpuset and to the process's current binding, so a task the
-// launcher already bound stays inside its binding. Errors name the file.
+// Loads an hwloc XML file (written by hwloc 1.x or 2.x), I/O devices kept,
+// restricted to the allowed cpuset the file records. Errors name the file.
 Result<topo::Topology> Load(const std::string& xml);
 
-// Binds this process (all its threads, and what it execs) to `pus` and its
-// memory to the NUMA nodes `numa` (empty: no memory binding).
-Status Apply(const std::vector<unsigned>& pus, const std::vector<unsigned>& numa);
+// Loads this whole machine, I/O devices kept, disallowed PUs included: the
+// caller restricts it to what the process may use (topo::Restrict with its
+// affinity), so the result can be cached for every job on the node.
+Result<topo::Topology> LoadMachine();
+
+// The hwloc library's version ("2.9.0"): part of the topology cache's key.
+std::string Version();
+
 
 }  // namespace rankwrap::hwloc

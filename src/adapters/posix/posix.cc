@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sched.h>
+#include <sys/syscall.h>
+
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -48,6 +51,102 @@ Result<std::string, detect::ReadError> DiskFileReader::Read(const std::string& p
   }
   close(fd);
   return text;
+}
+
+std::vector<unsigned> AffinityPus() {
+  std::vector<unsigned> out;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return out;
+  for (unsigned i = 0; i < CPU_SETSIZE; ++i) {
+    if (CPU_ISSET(i, &set)) out.push_back(i);
+  }
+  return out;
+}
+
+Status BindProcess(const std::vector<unsigned>& pus, const std::vector<unsigned>& numa) {
+  auto list = [](const std::vector<unsigned>& v) {
+    std::string s;
+    for (unsigned x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+    return s;
+  };
+  if (!pus.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (unsigned p : pus) {
+      if (p < CPU_SETSIZE) CPU_SET(p, &set);
+    }
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+      return Error{kExitBinding, "bind", "binding to PUs " + list(pus) + " failed", std::strerror(errno),
+                   "check that these cores are in this job's cgroup, or use --cpu-bind none"};
+    }
+  }
+  if (!numa.empty()) {
+    constexpr unsigned kMaxNode = 1024;
+    unsigned long mask[kMaxNode / (8 * sizeof(unsigned long))] = {};
+    for (unsigned n : numa) {
+      if (n < kMaxNode) mask[n / (8 * sizeof(unsigned long))] |= 1UL << (n % (8 * sizeof(unsigned long)));
+    }
+    constexpr int kMpolBind = 2;  // MPOL_BIND from <linux/mempolicy.h>
+    if (syscall(SYS_set_mempolicy, kMpolBind, mask, static_cast<unsigned long>(kMaxNode + 1)) != 0) {
+      return Error{kExitBinding, "bind", "binding memory to NUMA " + list(numa) + " failed", std::strerror(errno),
+                   "use --mem-bind none"};
+    }
+  }
+  return Ok{};
+}
+
+Result<std::string> PrivateCacheDir(const EnvSnapshot& env) {
+  const uid_t uid = getuid();
+  std::string dir;
+  if (auto xdg = env.Get("XDG_RUNTIME_DIR"); xdg && !xdg->empty()) {
+    struct stat st {};
+    if (stat(std::string(*xdg).c_str(), &st) == 0 && st.st_uid == uid) dir = std::string(*xdg) + "/rankwrap";
+  }
+  if (dir.empty()) dir = "/tmp/rankwrap-" + std::to_string(uid);
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error{kExitBinding, "bind", "cache directory '" + dir + "' cannot be created", std::strerror(errno),
+                 "set RANKWRAP_TOPOLOGY_CACHE=0"};
+  }
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 077) != 0) {
+    return Error{kExitBinding, "bind", "cache directory '" + dir + "' is not private",
+                 "it must be a directory (not a link) owned by you with mode 0700",
+                 "remove it, or set RANKWRAP_TOPOLOGY_CACHE=0"};
+  }
+  return dir;
+}
+
+Result<std::string, detect::ReadError> ReadPrivateFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return detect::ReadError{std::strerror(errno)};
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022) != 0) {
+    close(fd);
+    return detect::ReadError{"not a private regular file of this user"};
+  }
+  close(fd);
+  return DiskFileReader().Read(path);
+}
+
+Status WritePrivateFile(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Error{kExitBinding, "bind", "cannot write '" + tmp + "'", std::strerror(errno), "set RANKWRAP_TOPOLOGY_CACHE=0"};
+  }
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  close(fd);
+  if (done != content.size() || rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    return Error{kExitBinding, "bind", "cannot write '" + path + "'", std::strerror(errno), "set RANKWRAP_TOPOLOGY_CACHE=0"};
+  }
+  return Ok{};
 }
 
 Result<std::uint16_t> FreeLocalPort() {

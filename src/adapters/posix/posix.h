@@ -27,6 +27,27 @@ class DiskFileReader : public detect::FileReader {
   Result<std::string, detect::ReadError> Read(const std::string& path) const override;
 };
 
+// The PUs this process may run on (sched_getaffinity): the cgroup's CPUs
+// intersected with any binding the launcher applied.
+std::vector<unsigned> AffinityPus();
+
+// Binds this process to `pus` (sched_setaffinity) and its memory to the
+// NUMA nodes `numa` (set_mempolicy MPOL_BIND; empty: no memory binding).
+// Called before exec (or in a child before exec) while single-threaded,
+// so the program and every thread it starts inherit both.
+Status BindProcess(const std::vector<unsigned>& pus, const std::vector<unsigned>& numa);
+
+// A private per-user cache directory: $XDG_RUNTIME_DIR/rankwrap if usable,
+// else /tmp/rankwrap-<uid>; created 0700. Refused (error) when it exists but
+// is not a directory owned by this user with no group/other access, or is a
+// symbolic link.
+Result<std::string> PrivateCacheDir(const EnvSnapshot& env);
+// Reads `path` only if it is a regular file owned by this user and not
+// writable by others, opened without following symbolic links.
+Result<std::string, detect::ReadError> ReadPrivateFile(const std::string& path);
+// Writes `path` atomically (a new O_EXCL|O_NOFOLLOW 0600 file, renamed).
+Status WritePrivateFile(const std::string& path, const std::string& content);
+
 // A TCP port that was free on this host a moment ago (bind to port 0,
 // read it back, close). Only for a world of one on this host.
 Result<std::uint16_t> FreeLocalPort();
