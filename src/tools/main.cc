@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 
@@ -16,6 +17,7 @@
 #include "app/pipeline.h"
 #include "app/supervise.h"
 #include "core/launch/report.h"
+#include "core/parse/hostlist.h"
 #include "tools/options.h"
 #include "version.h"
 
@@ -42,6 +44,51 @@ int Report(const Error& e, const std::string& rank, const std::string& host) {
   return e.exit_code;
 }
 
+// `rankwrap hostnames LIST`: one host per line, like `scontrol show
+// hostnames` (which containers often lack). `rankwrap hostlist HOST...`:
+// the compressed expression, like `scontrol show hostlist`.
+int RunHostlist(int argc, char** argv, const std::string& host) {
+  const std::string cmd = argv[1];
+  if (argc < 3) {
+    return Report(Error{kExitUsage, "usage", "'rankwrap " + cmd + "' needs an argument",
+                        cmd == "hostnames" ? "expected a Slurm host list such as nid[001-004]"
+                                           : "expected host names",
+                        cmd == "hostnames" ? "rankwrap hostnames 'nid[001-004]'" : "rankwrap hostlist n1 n2 n3"},
+                  "?", host);
+  }
+  std::string out;
+  if (cmd == "hostnames") {
+    for (int i = 2; i < argc; ++i) {
+      auto list = parse::Hostlist::Parse(argv[i]);
+      if (!list) {
+        return Report(Error{kExitUsage, "usage", "host list '" + std::string(argv[i]) + "'",
+                            "malformed at offset " + std::to_string(list.error().pos) + ": " + list.error().message,
+                            "write it as Slurm does, e.g. nid[001-004,010]"},
+                      "?", host);
+      }
+      for (std::uint64_t k = 0; k < list->size(); ++k) {
+        out += list->at(k);
+        out += '\n';
+      }
+    }
+  } else {
+    std::vector<std::string> hosts;
+    for (int i = 2; i < argc; ++i) {
+      // Arguments may themselves be lists ("a,b" or "n[1-3]"), as scontrol accepts.
+      auto list = parse::Hostlist::Parse(argv[i]);
+      if (!list) {
+        return Report(Error{kExitUsage, "usage", "host '" + std::string(argv[i]) + "'", list.error().message,
+                            "give host names or host lists"},
+                      "?", host);
+      }
+      for (auto& h : list->Expand()) hosts.push_back(std::move(h));
+    }
+    out = parse::Compress(hosts) + "\n";
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
 int RunPlan(const tools::Options& o, const EnvSnapshot& env, const std::string& host) {
   auto b = app::PlanBinding(o, o.ranks_per_node.value_or(1), 0, env);
   if (!b) return Report(b.error(), "?", host);
@@ -63,6 +110,9 @@ int RunPlan(const tools::Options& o, const EnvSnapshot& env, const std::string& 
 int main(int argc, char** argv) {
   const EnvSnapshot env = posix::EnvironmentFromProcess();
   const std::string host = posix::HostName();
+  if (argc > 1 && (std::string(argv[1]) == "hostnames" || std::string(argv[1]) == "hostlist")) {
+    return RunHostlist(argc, argv, host);
+  }
   auto opts = tools::ParseCommandLine(argc, argv, env);
   if (!opts) return Report(opts.error(), "?", host);
   if (opts->help) {

@@ -65,7 +65,9 @@ std::string EnvName(const std::string& option) {
 std::string HelpText() {
   std::ostringstream out;
   out << "usage: rankwrap [OPTIONS] [--] PROGRAM [ARGS...]\n"
-         "       rankwrap plan [--ranks-per-node N] [--topology FILE] [BINDING OPTIONS] [--json] [--svg FILE]\n\n"
+         "       rankwrap plan [--ranks-per-node N] [--topology FILE] [BINDING OPTIONS] [--json] [--svg FILE]\n"
+         "       rankwrap hostnames LIST       one host per line (like scontrol show hostnames)\n"
+         "       rankwrap hostlist HOST...     the compressed list (like scontrol show hostlist)\n\n"
          "Derives the rank contract (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, NODE_RANK,\n"
          "GROUP_RANK, NUM_NODES, MASTER_ADDR, MASTER_PORT, RANKWRAP_LAUNCHER) from the launcher\n"
          "that started this process and execs PROGRAM with it. No shell is involved.\n\n"

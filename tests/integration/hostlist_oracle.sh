@@ -58,6 +58,16 @@ while IFS= read -r expr; do
   [ "$theirs" = "$(sed -n "${n}p" "$WORK/ours.txt")" ] || { bad=$((bad + 1)); echo "  '$expr' -> '$theirs'"; }
 done < "$WORK/compressed.txt"
 [ "$bad" -eq 0 ] && pass "$n compressed lists read back by scontrol to the same hosts" || fail "$bad compressed lists differ"
+# The user-facing subcommands agree with scontrol too.
+big='nid[000001-000500,000600-000700],gpu[1-3]'
+[ "$("$RANKWRAP" hostnames "$big")" = "$(scontrol show hostnames "$big")" ] && pass "rankwrap hostnames = scontrol show hostnames" \
+  || fail "rankwrap hostnames differs"
+expr=$("$RANKWRAP" hostlist $(scontrol show hostnames "$big"))
+[ "$(scontrol show hostnames "$expr")" = "$(scontrol show hostnames "$big")" ] && pass "rankwrap hostlist reads back through scontrol ($expr)" \
+  || fail "rankwrap hostlist: $expr"
+set +e; out=$("$RANKWRAP" hostnames 'n[1-' 2>&1); rc=$?; set -e
+[ "$rc" -eq 2 ] && [[ "$out" == *"host list 'n[1-'"* ]] && pass "a malformed list: exit 2 naming it" || fail "bad list: $rc $out"
+
 # Lists both must reject (scontrol 22.05 and rankwrap alike).
 for bad in 'node[3-1]' 'gpu-[1-2]-[a-c]'; do
   # scontrol 22.05 exits 0 here but prints "Invalid hostlist" and no host.
