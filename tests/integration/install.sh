@@ -11,7 +11,10 @@ for f in bin/rankwrap share/man/man1/rankwrap.1 include/rankwrap/contract.h incl
   [ -e "$prefix/$f" ] && pass "installed $f" || fail "missing $f"
 done
 man -l "$prefix/share/man/man1/rankwrap.1" 2>/dev/null | grep -q 'EXIT STATUS' && pass "man page renders" || fail "man page"
-cmake -S "$here/outside" -B "$WORK/outside" -DCMAKE_PREFIX_PATH="$prefix" > "$WORK/outside.log" 2>&1 \
+# A sanitizer build installs instrumented libraries: the outside project links the runtime too.
+san=()
+[ -n "${RANKWRAP_SANITIZE:-}" ] && san=("-DCMAKE_EXE_LINKER_FLAGS=-fsanitize=$RANKWRAP_SANITIZE")
+cmake -S "$here/outside" -B "$WORK/outside" -DCMAKE_PREFIX_PATH="$prefix" "${san[@]}" > "$WORK/outside.log" 2>&1 \
   && cmake --build "$WORK/outside" >> "$WORK/outside.log" 2>&1 && pass "an outside project builds with find_package(rankwrap)" \
   || fail "outside project: $(tail -20 "$WORK/outside.log")"
 out=$(clean_env "$prefix/bin/rankwrap" "$WORK/outside/uses_rankwrap")

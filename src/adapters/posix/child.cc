@@ -138,6 +138,8 @@ Result<WaitingChild> WaitingChild::Fork(std::vector<std::string> argv) {
     return Error{kExitBootstrap, "exec", "fork() failed", std::strerror(errno), "check the process limits"};
   }
   if (pid == 0) {
+    // (Forwarding handlers are installed only after Release, so the child
+    // starts with the dispositions rankwrap itself started with.)
     close(go[1]);
     close(err[0]);
     ChildMain(argv, go[0], err[1], parent);

@@ -57,11 +57,22 @@ Status Supervisor::Start(std::vector<ChildSpec> specs, const std::function<std::
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
       return Error{kExitUsage, "supervise", "pipe() failed", std::strerror(errno), "check the process limits"};
     }
+    // Signals are blocked across fork: the child must not run this
+    // process's handlers (they would write into the shared signal pipe and
+    // look like a signal to rankwrap) before it resets them.
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
     const pid_t pid = fork();
     if (pid < 0) {
+      sigprocmask(SIG_SETMASK, &old, nullptr);
       return Error{kExitUsage, "supervise", "fork() failed", std::strerror(errno), "check the process limits"};
     }
     if (pid == 0) {
+      for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) signal(sig, SIG_DFL);
+      close(g_signal_pipe[0]);
+      close(g_signal_pipe[1]);
+      sigprocmask(SIG_SETMASK, &old, nullptr);
       setpgid(0, 0);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(0);
@@ -79,6 +90,7 @@ Status Supervisor::Start(std::vector<ChildSpec> specs, const std::function<std::
       (void)!write(2, msg.data(), msg.size());
       _exit(e.exit_code);
     }
+    sigprocmask(SIG_SETMASK, &old, nullptr);
     setpgid(pid, pid);
     close(out[1]);
     close(err[1]);
