@@ -185,14 +185,10 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
   if (vm.count("failure-file")) o.failure_file = vm["failure-file"].as<std::string>();
   if (vm.count("ranks-filter")) {
     const std::string t = vm["ranks-filter"].as<std::string>();
-    std::size_t start = 0;
-    while (start <= t.size()) {
-      std::size_t comma = t.find(',', start);
-      if (comma == std::string::npos) comma = t.size();
-      auto r = parse::Decimal(std::string_view(t).substr(start, comma - start), UINT32_MAX);
+    for (std::string_view item : parse::Split(t, ',')) {
+      auto r = parse::Decimal(item, UINT32_MAX);
       if (!r) return Usage("--ranks-filter '" + t + "'", "expected rank numbers separated by commas, e.g. 0,3");
       o.ranks_filter.push_back(*r);
-      start = comma + 1;
     }
   }
   if (vm.count("signal-map")) {
@@ -206,11 +202,8 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
       }
       return 0;
     };
-    std::size_t start = 0;
-    while (start <= t.size()) {
-      std::size_t comma = t.find(',', start);
-      if (comma == std::string::npos) comma = t.size();
-      const std::string item = t.substr(start, comma - start);
+    for (std::string_view piece : parse::Split(t, ',')) {
+      const std::string item(piece);
       const std::size_t colon = item.find(':');
       const int from = colon == std::string::npos ? 0 : sig(item.substr(0, colon));
       const int to = colon == std::string::npos ? 0 : sig(item.substr(colon + 1));
@@ -218,7 +211,6 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
         return Usage("--signal-map '" + t + "'", "expected FROM:TO pairs of TERM, INT, HUP, QUIT, USR1, USR2, KILL, e.g. USR1:TERM");
       }
       o.signal_map.push_back({from, to});
-      start = comma + 1;
     }
   }
   if (o.tee && o.log_dir.empty()) return Usage("--tee without --log-dir", "--tee keeps the console output next to the log files");

@@ -81,19 +81,13 @@ Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::str
     o.gpu = BindOptions::Gpu::kNone;
   } else if (gpu_bind.rfind("map:", 0) == 0) {
     o.gpu = BindOptions::Gpu::kMap;
-    const std::string list = gpu_bind.substr(4);
-    std::size_t start = 0;
-    while (true) {
-      std::size_t comma = list.find(',', start);
-      if (comma == std::string::npos) comma = list.size();
-      auto n = parse::Decimal(std::string_view(list).substr(start, comma - start), 65535);
+    for (std::string_view item : parse::Split(std::string_view(gpu_bind).substr(4), ',')) {
+      auto n = parse::Decimal(item, 65535);
       if (!n) {
         return Usage("--gpu-bind '" + gpu_bind + "'",
                      "expected map:I,J,... with one GPU index per local rank");
       }
       o.map.push_back(static_cast<unsigned>(*n));
-      if (comma == list.size()) break;
-      start = comma + 1;
     }
   } else {
     return Usage("--gpu-bind '" + gpu_bind + "'", "expected closest, map:LIST or none");

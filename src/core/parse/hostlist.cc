@@ -225,16 +225,16 @@ std::vector<std::string> Hostlist::Expand() const {
 
 namespace {
 
-struct Split {
+struct NumberedHost {
   std::string_view prefix;
   std::string_view digits;  // trailing digits, may be empty
   std::uint64_t value = 0;
 };
 
-Split SplitHost(std::string_view host) {
+NumberedHost SplitHost(std::string_view host) {
   std::size_t i = host.size();
   while (i > 0 && std::isdigit(static_cast<unsigned char>(host[i - 1]))) --i;
-  Split s{host.substr(0, i), host.substr(i), 0};
+  NumberedHost s{host.substr(0, i), host.substr(i), 0};
   if (s.digits.size() > kMaxDigits) {  // too long to be a number: keep it literal
     s.prefix = host;
     s.digits = {};
@@ -249,7 +249,7 @@ std::string Compress(const std::vector<std::string>& hosts) {
   std::string out;
   std::size_t i = 0;
   while (i < hosts.size()) {
-    const Split first = SplitHost(hosts[i]);
+    const NumberedHost first = SplitHost(hosts[i]);
     if (!out.empty()) out += ',';
     if (first.digits.empty()) {
       out += hosts[i++];
@@ -258,7 +258,7 @@ std::string Compress(const std::vector<std::string>& hosts) {
     // The run of adjacent hosts with this prefix.
     std::size_t end = i + 1;
     while (end < hosts.size()) {
-      const Split s = SplitHost(hosts[end]);
+      const NumberedHost s = SplitHost(hosts[end]);
       if (s.digits.empty() || s.prefix != first.prefix) break;
       ++end;
     }
@@ -270,12 +270,12 @@ std::string Compress(const std::vector<std::string>& hosts) {
     out += '[';
     bool first_range = true;
     while (i < end) {
-      const Split lo = SplitHost(hosts[i]);
+      const NumberedHost lo = SplitHost(hosts[i]);
       const int width = static_cast<int>(lo.digits.size());
       std::uint64_t hi = lo.value;
       std::size_t j = i + 1;
       while (j < end) {
-        const Split s = SplitHost(hosts[j]);
+        const NumberedHost s = SplitHost(hosts[j]);
         if (s.value != hi + 1 || Pad(s.value, width) != s.digits) break;
         hi = s.value;
         ++j;

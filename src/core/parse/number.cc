@@ -40,4 +40,18 @@ Parsed<std::uint64_t> Hex(std::string_view text, std::uint64_t max) {
   return Number(text, max, 16);
 }
 
+std::vector<std::string_view> Split(std::string_view text, char sep) {
+  std::vector<std::string_view> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t at = text.find(sep, start);
+    if (at == std::string_view::npos) {
+      out.push_back(text.substr(start));
+      return out;
+    }
+    out.push_back(text.substr(start, at - start));
+    start = at + 1;
+  }
+}
+
 }  // namespace rankwrap::parse

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 
@@ -14,5 +15,8 @@ Parsed<std::uint64_t> Decimal(std::string_view text, std::uint64_t max = UINT32_
 
 // Parses hexadecimal digits (either case), at most `max`.
 Parsed<std::uint64_t> Hex(std::string_view text, std::uint64_t max = UINT32_MAX);
+
+// `text` cut at every `sep`, empty pieces kept ("a,,b" -> a, "", b; "" -> "").
+std::vector<std::string_view> Split(std::string_view text, char sep);
 
 }  // namespace rankwrap::parse

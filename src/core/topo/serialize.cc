@@ -27,28 +27,16 @@ std::string Path(const std::vector<Ancestor>& p) {
 std::string Str(const std::string& s) { return s.empty() ? "-" : s; }
 
 std::vector<std::string_view> Fields(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t start = 0;
-  while (start <= line.size()) {
-    std::size_t tab = line.find('\t', start);
-    if (tab == std::string_view::npos) tab = line.size();
-    out.push_back(line.substr(start, tab - start));
-    start = tab + 1;
-  }
-  return out;
+  return parse::Split(line, '\t');
 }
 
 bool ParseIds(std::string_view f, std::vector<unsigned>* out) {
   out->clear();
   if (f == "-") return true;
-  std::size_t start = 0;
-  while (start <= f.size()) {
-    std::size_t comma = f.find(',', start);
-    if (comma == std::string_view::npos) comma = f.size();
-    auto n = parse::Decimal(f.substr(start, comma - start));
+  for (std::string_view item : parse::Split(f, ',')) {
+    auto n = parse::Decimal(item);
     if (!n) return false;
     out->push_back(static_cast<unsigned>(*n));
-    start = comma + 1;
   }
   return true;
 }
@@ -56,18 +44,13 @@ bool ParseIds(std::string_view f, std::vector<unsigned>* out) {
 bool ParsePath(std::string_view f, std::vector<Ancestor>* out) {
   out->clear();
   if (f == "-") return true;
-  std::size_t start = 0;
-  while (start <= f.size()) {
-    std::size_t comma = f.find(',', start);
-    if (comma == std::string_view::npos) comma = f.size();
-    const std::string_view item = f.substr(start, comma - start);
+  for (std::string_view item : parse::Split(f, ',')) {
     const std::size_t colon = item.find(':');
     if (colon == std::string_view::npos) return false;
     auto id = parse::Decimal(item.substr(0, colon), UINT64_MAX);
     auto level = parse::Decimal(item.substr(colon + 1), 4);
     if (!id || !level) return false;
     out->push_back({*id, static_cast<Level>(*level)});
-    start = comma + 1;
   }
   return true;
 }
@@ -153,13 +136,8 @@ Parsed<Topology> FromText(std::string_view text) {
       g.sub = static_cast<unsigned>(*sub);
       g.vendor = static_cast<Vendor>(*vendor);
       g.uuid = Unstr(f[4]);
-      const std::string names = Unstr(f[5]);
-      std::size_t s = 0;
-      while (s < names.size()) {
-        std::size_t c = names.find(',', s);
-        if (c == std::string::npos) c = names.size();
-        g.os_names.push_back(names.substr(s, c - s));
-        s = c + 1;
+      if (f[5] != "-") {
+        for (std::string_view name : parse::Split(f[5], ',')) g.os_names.emplace_back(name);
       }
       g.model = Unstr(f[6]);
       t.gpus.push_back(std::move(g));
