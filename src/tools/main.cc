@@ -66,10 +66,7 @@ int RunHostlist(int argc, char** argv, const std::string& host) {
                             "write it as Slurm does, e.g. nid[001-004,010]"},
                       "?", host);
       }
-      for (std::uint64_t k = 0; k < list->size(); ++k) {
-        out += list->at(k);
-        out += '\n';
-      }
+      list->AppendAll(out, '\n');
     }
   } else {
     std::vector<std::string> hosts;

@@ -64,6 +64,10 @@ TEST(Hostlist, AtAndFindAgreeWithExpand) {
       EXPECT_EQ(list->Find(all[i]), i) << text << " find " << all[i];
     }
     EXPECT_FALSE(list->Find("nope").has_value());
+    std::string joined, want;
+    list->AppendAll(joined, '\n');
+    for (const auto& h : all) want += h + "\n";
+    EXPECT_EQ(joined, want) << joined;
   }
   auto padded = Hostlist::Parse("n[010-012]");
   ASSERT_TRUE(padded.ok());

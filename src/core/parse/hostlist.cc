@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "core/parse/number.h"
 
@@ -212,6 +213,31 @@ std::optional<std::uint64_t> Hostlist::Find(std::string_view host) const {
     }
   }
   return std::nullopt;
+}
+
+void Hostlist::AppendAll(std::string& out, char sep) const {
+  for (const Item& item : items_) {
+    if (item.groups.size() != 1) {
+      for (std::uint64_t k = 0; k < item.count; ++k) {
+        out += ItemAt(item, k);
+        out += sep;
+      }
+      continue;
+    }
+    // One bracket group: write the numbers directly, padded to the width.
+    for (const Range& r : item.groups[0].ranges) {
+      for (std::uint64_t v = r.lo; v <= r.hi; ++v) {
+        char digits[24];
+        auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+        const std::size_t n = static_cast<std::size_t>(end - digits);
+        out += item.literals[0];
+        if (static_cast<int>(n) < r.width) out.append(static_cast<std::size_t>(r.width) - n, '0');
+        out.append(digits, n);
+        out += item.literals[1];
+        out += sep;
+      }
+    }
+  }
 }
 
 std::vector<std::string> Hostlist::Expand() const {

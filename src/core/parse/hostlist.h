@@ -32,6 +32,9 @@ class Hostlist {
   std::optional<std::uint64_t> Find(std::string_view host) const;
   // Every host, in order. For tests and small lists only.
   std::vector<std::string> Expand() const;
+  // Appends every host, in order, each followed by `sep`, to `out`: the
+  // whole list as text without a string per host.
+  void AppendAll(std::string& out, char sep) const;
 
  private:
   struct Range {
