@@ -230,7 +230,15 @@ int MpiBootstrap::Finalize() {
   return 0;
 }
 
+namespace {
+// The report printed just before an abort travels through the launcher's
+// output forwarding (Hydra's proxies, orted), which MPI_Abort tears down:
+// give it a moment to get through first.
+void LetTheReportThrough() { usleep(300 * 1000); }
+}  // namespace
+
 void MpiBootstrap::Abort(int code) {
+  LetTheReportThrough();
   api_->abort_job(code);
   _exit(code);  // MPI_Abort does not return; this is for MPIs that do
 }
@@ -241,6 +249,7 @@ int MpiBootstrap::EndAfterError(const Error& e) {
     g_started->finalize();  // every rank took the same verdict: a clean stop
     return e.exit_code;
   }
+  LetTheReportThrough();
   g_started->abort_job(e.exit_code);
   return e.exit_code;
 }
