@@ -100,16 +100,20 @@ start=$(date +%s)
 set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" -eq 137 ] && [ $(( $(date +%s) - start )) -le 3 ] && pass "a second SIGINT within 1 s kills at once (exit $rc)" || fail "double INT: rc $rc"
 
-# 4. --max-restarts 2: fails on attempts 0 and 1, succeeds on 2.
+# 4. --max-restarts 2: rank 0 fails on attempts 0 and 1 (after every rank
+# printed), everything succeeds on attempt 2.
 set +e
-out=$(clean_env "$RW" --nproc 2 --max-restarts 2 --log-dir "$WORK/rlogs" -- \
-      sh -c 'echo "attempt $RANKWRAP_RESTART_COUNT"; [ "$RANKWRAP_RESTART_COUNT" = 2 ] || exit 5' 2>&1)
+out=$(clean_env "$RW" --nproc 2 --max-restarts 2 --grace 2 --log-dir "$WORK/rlogs" -- \
+      sh -c 'echo "attempt $RANKWRAP_RESTART_COUNT"; [ "$RANKWRAP_RESTART_COUNT" = 2 ] && exit 0
+             if [ "$RANK" = 0 ]; then sleep 1; exit 5; fi; exec sleep 30' 2>&1)
 rc=$?
 set -e
 [ "$rc" -eq 0 ] && pass "--max-restarts 2: exit 0 on the third attempt" || fail "restarts: rc $rc: $out"
-# (Rank 0's own first line is there for sure; the other rank may have been stopped before it printed.)
-[ "$(cat "$WORK/rlogs/attempt-0/0/stdout.log")" = "attempt 0" ] && [ "$(cat "$WORK/rlogs/attempt-2/1/stdout.log")" = "attempt 2" ] \
+[ "$(cat "$WORK/rlogs/attempt-0/1/stdout.log")" = "attempt 0" ] && [ "$(cat "$WORK/rlogs/attempt-1/0/stdout.log")" = "attempt 1" ] \
+  && [ "$(cat "$WORK/rlogs/attempt-2/1/stdout.log")" = "attempt 2" ] \
   && pass "each attempt's logs kept apart, RANKWRAP_RESTART_COUNT seen" || fail "attempt logs: $(ls -R "$WORK/rlogs")"
+[[ "$out" == *"rank 0 failed first: it exited with code 5"*"(attempt 0)"*"restarting every rank (restart 1 of 2)"* ]] \
+  && pass "each restart is announced with the failure that caused it" || fail "restart messages: $out"
 
 # 5. Bad input.
 set +e
