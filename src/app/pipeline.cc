@@ -86,8 +86,11 @@ Result<Prepared> Prepare(const tools::Options& o, const EnvSnapshot& env, const 
   auto contract = plan::Ranks(*job, copts, env, [] { return posix::FreeLocalPort(); });
   if (!contract) return contract.error();
   Prepared p{*job, std::move(contract).value(), {}, {}};
-  auto binding = PlanBinding(o, static_cast<unsigned>(job->local_world_size),
-                             static_cast<unsigned>(job->local_rank), env);
+  // With --nproc rankwrap starts this node's ranks itself: plan for them
+  // (app::Supervise gives each its line); otherwise for the launcher's.
+  auto binding = o.nproc ? PlanBinding(o, *o.nproc, 0, env)
+                         : PlanBinding(o, static_cast<unsigned>(job->local_world_size),
+                                       static_cast<unsigned>(job->local_rank), env);
   if (!binding) return binding.error();
   p.binding = std::move(binding).value();
   p.warnings = p.contract.warnings;

@@ -127,16 +127,8 @@ Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvS
                     "restarting one node's ranks would leave the other nodes' ranks waiting",
                     "use --max-restarts with a standalone --nproc launch");
   }
-  // The node plan for the ranks rankwrap starts here.
-  Binding binding;
-  if (o.nproc) {
-    tools::Options one = o;
-    auto b = PlanBinding(one, n, 0, env);
-    if (!b) return b.error();
-    binding = std::move(b).value();
-  } else {
-    binding = p.binding;
-  }
+  // The node plan: Prepare planned it for the ranks started here.
+  const Binding& binding = p.binding;
 
   if (auto s = posix::CatchSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();

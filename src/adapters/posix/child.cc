@@ -188,15 +188,6 @@ void WaitingChild::Abandon() {
   }
 }
 
-ExitStatus WaitingChild::Wait() {
-  int status = 0;
-  while (waitpid(pid_, &status, 0) < 0) {
-    if (errno != EINTR) return ExitStatus{1, 0};
-  }
-  if (WIFSIGNALED(status)) return ExitStatus{0, WTERMSIG(status)};
-  return ExitStatus{WEXITSTATUS(status), 0};
-}
-
 int LastForwardedSignal() { return g_forwarded; }
 
 ExitStatus WaitingChild::Wait(const std::function<void()>& probe) {

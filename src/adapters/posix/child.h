@@ -41,9 +41,8 @@ class WaitingChild {
   // Tells the child to exit 0 without running anything.
   void Abandon();
   pid_t pid() const { return pid_; }
-  // Waits for the child to end. Signals forwarded meanwhile: see ForwardSignals.
-  ExitStatus Wait();
-  // Waits, calling `probe` about every 100 ms while the child runs.
+  // Waits for the child to end, calling `probe` about every 100 ms while it
+  // runs. Signals forwarded meanwhile: see ForwardSignals.
   ExitStatus Wait(const std::function<void()>& probe);
 
  private:
