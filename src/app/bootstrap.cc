@@ -9,10 +9,16 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
+#include <chrono>
+#include <signal.h>
 
 #include "adapters/mpi/mpi_loader.h"
 #include "adapters/nccl/nccl_loader.h"
+#include "adapters/posix/output.h"
 #include "adapters/posix/posix.h"
 #include "core/boot/exchange.h"
 
@@ -79,8 +85,40 @@ double DefaultBootstrapTimeout(std::uint64_t world_size) {
   return 60.0 + 0.01 * static_cast<double>(world_size);
 }
 
-Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& o, Prepared& p,
-                                                          const EnvSnapshot& env, const std::string& host) {
+// MPI_Init under the bootstrap deadline: under Hydra a rank that fails
+// before MPI_Init leaves the others blocked in it forever. The watchdog
+// reports from its own thread and ends this rank (and its keeper) with the
+// timeout code; the launcher then ends the job.
+class InitWatchdog {
+ public:
+  InitWatchdog(double timeout, pid_t keeper, std::string message)
+      : thread_([this, timeout, keeper, message = std::move(message)] {
+          std::unique_lock<std::mutex> lock(mu_);
+          if (cv_.wait_for(lock, std::chrono::duration<double>(timeout), [this] { return done_; })) return;
+          posix::WriteAll(2, message);
+          kill(keeper, SIGKILL);
+          _exit(kExitBootstrapTimeout);
+        }) {}
+  ~InitWatchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(
+    const tools::Options& o, Prepared& p, const EnvSnapshot& env, const std::string& host,
+    const std::function<int(int, const EnvSnapshot*)>& keeper,
+    const std::function<std::string(const Error&)>& format_error) {
   // 0. Does the program use MPI itself? (Its direct ELF dependencies; Python
   // and other dynamic loads are watched for while it runs.)
   std::string program_mpi;
@@ -93,7 +131,7 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& 
     }
   }
   // 1. The child first, before MPI exists in this process.
-  auto child = posix::WaitingChild::Fork(o.program);
+  auto child = posix::Keeper::Fork(true, keeper);
   if (!child) return child.error();
   auto abandon = [&](Error e) {
     child->Abandon();
@@ -105,13 +143,26 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& 
   if (!api) return abandon(api.error());
   int mpi_rank = 0, mpi_size = 0;
   char why[512] = {};
-  if ((*api)->init(&mpi_rank, &mpi_size, why, sizeof why) != 0) {
+  const double timeout = o.bootstrap_timeout.value_or(DefaultBootstrapTimeout(p.job.world_size));
+  const double deadline = Now() + timeout;
+  int init = 0;
+  {
+    const Error late = BootError(
+        kExitBootstrapTimeout, "timed out after " + posix::FormatSeconds(timeout) + " s in MPI_Init",
+        "another rank never reached MPI_Init (it failed or was never started)",
+        "look for the first failure in the job's output; raise --bootstrap-timeout for slow-starting jobs");
+    InitWatchdog watchdog(timeout, child->pid(), format_error(late));
+    init = (*api)->init(&mpi_rank, &mpi_size, why, sizeof why);
+  }
+  if (init != 0) {
     return abandon(BootError(kExitBootstrap, "MPI_Init failed (" + std::string((*api)->library()) + ")", why,
                              "check that the launcher and rankwrap's MPI module are the same MPI"));
   }
   g_started = *api;
-  // Test hook (tests/integration/nccl_bootstrap.sh): this rank stalls before
-  // the exchange, as a rank that hangs or is killed would.
+#ifdef RANKWRAP_TEST_HOOKS
+  // Test hook (tests/integration/nccl_bootstrap.sh; built only with
+  // -DRANKWRAP_TEST_HOOKS=ON): this rank stalls before the exchange, as a
+  // rank that hangs or is killed would.
   if (auto stall = env.Get("RANKWRAP_TEST_STALL_RANK"); stall && *stall == std::to_string(mpi_rank)) {
     if (auto pidfile = env.Get("RANKWRAP_TEST_STALL_PIDFILE")) {
       if (FILE* f = std::fopen(std::string(*pidfile).c_str(), "w")) {
@@ -121,11 +172,10 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& 
     }
     sleep(static_cast<unsigned>(std::atoi(std::string(env.Get("RANKWRAP_TEST_STALL_SECONDS").value_or("30")).c_str())));
   }
-  const double timeout = o.bootstrap_timeout.value_or(DefaultBootstrapTimeout(static_cast<std::uint64_t>(mpi_size)));
-  const double deadline = Now() + timeout;
+#endif
   auto timed_out = [&](const char* w) {
     return abandon(BootError(kExitBootstrapTimeout,
-                             "timed out after " + std::to_string(static_cast<int>(timeout)) + " s", w,
+                             "timed out after " + posix::FormatSeconds(timeout) + " s", w,
                              "a rank died or never started: look for the first failure in the job's "
                              "output; raise --bootstrap-timeout for very large or slow-starting jobs"));
   };
@@ -221,7 +271,7 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(const tools::Options& 
   for (const auto& [k, v] : p.contract.env) child_env.Set(k, v);
   port.Close();
   if (auto released = child->Release(child_env); !released) return released.error();
-  posix::ForwardSignals(child->pid());
+  child->RelaySignals();
   return std::make_unique<MpiBootstrap>(std::move(child).value(), *api);
 }
 

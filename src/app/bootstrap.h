@@ -6,11 +6,12 @@
 // the id, release the child with its environment, and stay its parent.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "adapters/mpi/mpi_api.h"
-#include "adapters/posix/child.h"
+#include "adapters/posix/keeper.h"
 #include "app/pipeline.h"
 #include "core/env/snapshot.h"
 #include "core/error.h"
@@ -24,9 +25,15 @@ class MpiBootstrap {
   // inconsistent, NCCL or MPI unusable; rank 0's table is in the error of
   // rank 0 only, the others' errors are quiet), 6 (timeout), 126/127 (exec).
   // After an error, call EndAfterError.
-  static Result<std::unique_ptr<MpiBootstrap>> Start(const tools::Options& o, Prepared& p,
-                                                     const EnvSnapshot& env, const std::string& host);
-  posix::WaitingChild& child() { return child_; }
+  // `keeper` is the body of the keeper process (forked first, before MPI;
+  // it gets the program's final environment when the exchange is done).
+  // `format_error` renders an error for the MPI_Init watchdog, which must
+  // report and exit from its own thread.
+  static Result<std::unique_ptr<MpiBootstrap>> Start(
+      const tools::Options& o, Prepared& p, const EnvSnapshot& env, const std::string& host,
+      const std::function<int(int, const EnvSnapshot*)>& keeper,
+      const std::function<std::string(const Error&)>& format_error);
+  posix::Keeper& keeper() { return keeper_; }
   // The program ended well: MPI_Finalize, exit code 0.
   int Finalize();
   // The program failed: MPI_Abort with its code, so the whole job ends now.
@@ -36,11 +43,10 @@ class MpiBootstrap {
   // a failed check (every rank stops the same way), MPI_Abort otherwise.
   static int EndAfterError(const Error& e);
 
-  MpiBootstrap(posix::WaitingChild child, const RankwrapMpiApi* api)
-      : child_(std::move(child)), api_(api) {}
+  MpiBootstrap(posix::Keeper keeper, const RankwrapMpiApi* api) : keeper_(std::move(keeper)), api_(api) {}
 
  private:
-  posix::WaitingChild child_;
+  posix::Keeper keeper_;
   const RankwrapMpiApi* api_;
 };
 

@@ -1,27 +1,24 @@
 #include "app/supervise.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 
+#include "adapters/posix/files.h"
+#include "adapters/posix/output.h"
 #include "adapters/posix/posix.h"
 #include "adapters/posix/supervisor.h"
 #include "core/launch/report.h"
 
 namespace rankwrap::app {
 namespace {
-
-double Now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 std::string UtcNow() {
   char buf[32];
@@ -32,34 +29,8 @@ std::string UtcNow() {
   return buf;
 }
 
-void WriteLine(int fd, const std::string& s) {
-  std::size_t done = 0;
-  while (done < s.size()) {
-    const ssize_t n = write(fd, s.data() + done, s.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
-
 Error SupError(int code, std::string what, std::string why, std::string hint) {
   return Error{code, "supervise", std::move(what), std::move(why), std::move(hint)};
-}
-
-Status MakeDirs(const std::string& path) {
-  std::string cur;
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    cur = path.substr(0, slash);
-    if (!cur.empty() && mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) {
-      return SupError(kExitUsage, "--log-dir: cannot create '" + cur + "'", std::strerror(errno),
-                      "give a directory you can write to");
-    }
-    start = slash + 1;
-  }
-  return Ok{};
 }
 
 // One local rank as rankwrap starts it.
@@ -68,7 +39,6 @@ struct Rank {
   std::string gpus;  // bus ids, for the failure summary
   std::map<std::string, std::string> env;
   std::optional<bind::RankLine> line;
-  std::unique_ptr<std::ofstream> out, err;
 };
 
 struct Failure {
@@ -76,7 +46,15 @@ struct Failure {
   std::string gpus, time;
   posix::ExitStatus status;
   std::string cause;
-  unsigned attempt = 0;
+};
+
+// How one attempt ended.
+struct Outcome {
+  std::optional<Failure> failure;  // the first rank that failed on its own
+  int external = 0;                // a terminating signal from outside (0: none)
+  bool escalated = false;          // rankwrap had to SIGKILL after an external stop
+  int first_code = 0;              // the first non-zero wrapper code of any rank
+  bool parent_gone = false;
 };
 
 std::string Describe(const posix::ExitStatus& s) {
@@ -105,15 +83,294 @@ std::string Cause(const posix::ExitStatus& s, std::optional<std::uint64_t> oom_b
   return {};
 }
 
+bool Standalone(const Prepared& p) { return p.job.launcher == "standalone"; }
+
+std::uint64_t WorldSize(const tools::Options& o, const Prepared& p) {
+  if (!o.nproc) return p.job.world_size;
+  return (Standalone(p) ? 1 : p.job.world_size) * *o.nproc;
+}
+
+std::vector<Rank> BuildRanks(const tools::Options& o, const Prepared& p, const EnvSnapshot& env, unsigned attempt,
+                             const std::string& addr, std::uint16_t port) {
+  const JobInfo& job = p.job;
+  const Binding& binding = p.binding;
+  const unsigned n = o.nproc.value_or(1);
+  std::vector<Rank> ranks(n);
+  for (unsigned i = 0; i < n; ++i) {
+    Rank& r = ranks[i];
+    r.env = p.contract.env;
+    if (o.nproc) {
+      r.rank = (Standalone(p) ? 0 : job.rank) * n + i;
+      r.local_rank = i;
+      r.env["RANK"] = std::to_string(r.rank);
+      r.env["WORLD_SIZE"] = std::to_string(WorldSize(o, p));
+      r.env["LOCAL_RANK"] = std::to_string(i);
+      r.env["LOCAL_WORLD_SIZE"] = std::to_string(n);
+      r.env["MASTER_ADDR"] = addr;
+      r.env["MASTER_PORT"] = std::to_string(port);
+      if (binding.plan.ranks.size() > i) {
+        r.line = binding.plan.ranks[i];
+        for (auto& [k, v] : bind::RankEnv(binding.plan, *r.line, binding.topo, env)) r.env[k] = v;
+      }
+    } else {
+      r.rank = job.rank;
+      r.local_rank = job.local_rank;
+      r.line = binding.line;
+    }
+    if (r.line) {
+      for (unsigned g : r.line->gpus) r.gpus += (r.gpus.empty() ? "" : ",") + binding.topo.gpus[g].bus_id;
+    }
+    if (o.max_restarts > 0) r.env["RANKWRAP_RESTART_COUNT"] = std::to_string(attempt);
+  }
+  return ranks;
+}
+
+std::vector<posix::ChildSpec> Specs(const tools::Options& o, const Prepared& p, const EnvSnapshot& env,
+                                    const std::vector<Rank>& ranks) {
+  std::vector<posix::ChildSpec> specs;
+  for (const Rank& r : ranks) {
+    posix::ChildSpec spec;
+    spec.argv = o.program;
+    spec.env = env;
+    for (const auto& [k, v] : r.env) spec.env.Set(k, v);
+    if (r.line && o.topology.empty()) {
+      const std::vector<unsigned> cpus = r.line->cpus;
+      const std::vector<unsigned> numa =
+          p.binding.plan.options.mem == bind::BindOptions::Mem::kLocal && p.binding.topo.numa.size() > 1
+              ? r.line->numa
+              : std::vector<unsigned>{};
+      spec.before_exec = [cpus, numa] { return posix::BindProcess(cpus, numa); };
+    }
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+std::string AttemptDir(const tools::Options& o, unsigned attempt) {
+  return o.max_restarts > 0 ? "attempt-" + std::to_string(attempt) : "";
+}
+
+// Log files under --log-dir: <dir>[/attempt-K]/<rank>/{stdout,stderr}.log,
+// created fresh, never through a link, in directories this user owns.
+Status OpenLogs(const tools::Options& o, const std::vector<Rank>& ranks, unsigned attempt,
+                posix::OutputOptions* out, std::vector<int>* fds) {
+  const std::string option = "--log-dir";
+  auto top = posix::OpenOwnedDir(o.log_dir, option);
+  if (!top) return top.error();
+  posix::Dir base = std::move(*top);
+  std::string shown = o.log_dir;
+  if (const std::string sub = AttemptDir(o, attempt); !sub.empty()) {
+    shown += "/" + sub;
+    auto d = posix::OpenOwnedSubdir(base, sub, shown, option);
+    if (!d) return d.error();
+    base = std::move(*d);
+  }
+  for (std::size_t i = 0; i < ranks.size(); ++i) {
+    const std::string name = std::to_string(ranks[i].rank);
+    auto d = posix::OpenOwnedSubdir(base, name, shown + "/" + name, option);
+    if (!d) return d.error();
+    for (bool err : {false, true}) {
+      const std::string file = err ? "stderr.log" : "stdout.log";
+      auto fd = posix::CreateFileIn(*d, file, shown + "/" + name + "/" + file, option);
+      if (!fd) return fd.error();
+      fds->push_back(*fd);
+      (err ? out->log_err : out->log_out)[i] = *fd;
+    }
+  }
+  return Ok{};
+}
+
+bool Shown(const tools::Options& o, std::uint64_t rank) {
+  return o.ranks_filter.empty() || std::find(o.ranks_filter.begin(), o.ranks_filter.end(), rank) != o.ranks_filter.end();
+}
+
+bool NeedsPipes(const tools::Options& o) { return o.tag_output || !o.log_dir.empty() || !o.ranks_filter.empty(); }
+
+int MapSignal(const tools::Options& o, int sig) {
+  for (const auto& [from, to] : o.signal_map) {
+    if (sig == from) return to;
+  }
+  return sig;
+}
+
+bool Terminating(int sig) { return sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT; }
+
+// The event loop of one attempt: until every rank and everything they
+// started has ended.
+class AttemptLoop {
+ public:
+  AttemptLoop(const tools::Options& o, const std::vector<Rank>& ranks, posix::Supervisor& run,
+              std::optional<std::uint64_t> oom_before)
+      : o_(o), ranks_(ranks), run_(run), oom_before_(oom_before) {}
+
+  Outcome Run() {
+    while (true) {
+      if (kill_at_ > 0 && posix::Now() >= kill_at_) {
+        run_.SignalAll(SIGKILL);
+        if (out_.external) out_.escalated = true;
+        kill_at_ = 0;
+      }
+      const bool ranks_running = run_.RunningCount() > 0;
+      if (!ranks_running) {
+        // Every rank ended: whatever they left behind ends too.
+        if (!run_.AnyAlive()) break;
+        if (!stragglers_stopped_) {
+          run_.SignalAll(SIGTERM);
+          stragglers_stopped_ = true;
+          if (kill_at_ == 0) kill_at_ = posix::Now() + o_.grace;
+        }
+      }
+      int timeout = ranks_running ? -1 : 100;
+      if (kill_at_ > 0) {
+        const int left = std::max(1, static_cast<int>((kill_at_ - posix::Now()) * 1000));
+        timeout = timeout < 0 ? left : std::min(timeout, left);
+      }
+      if (auto e = run_.Next(timeout)) Handle(*e);
+    }
+    return out_;
+  }
+
+ private:
+  void Stop(double grace) {
+    run_.SignalAll(SIGTERM);
+    if (kill_at_ == 0) kill_at_ = posix::Now() + grace;
+  }
+
+  void OnSignal(const posix::Event& e) {
+    const int sig = MapSignal(o_, e.signal);
+    if (e.signal == SIGINT) {
+      // srun's convention: a second Ctrl-C within a second kills at once.
+      if (posix::Now() - last_int_ <= 1.0) {
+        run_.SignalAll(SIGKILL);
+        out_.external = SIGINT;
+        out_.escalated = true;
+        kill_at_ = 0;
+        return;
+      }
+      last_int_ = posix::Now();
+    }
+    if (Terminating(sig)) {
+      if (!out_.external) out_.external = sig;
+      if (kill_at_ == 0) kill_at_ = posix::Now() + o_.grace;
+    }
+    // The terminal already delivered its signal to the ranks (they share
+    // the wrapper's foreground process group).
+    if (e.from_tty && sig == e.signal) return;
+    if (Terminating(sig)) {
+      run_.SignalAll(sig);  // every process of the job, as Slurm signals a step
+    } else {
+      for (std::size_t i = 0; i < run_.size(); ++i) kill(run_.Pid(static_cast<int>(i)), sig);
+    }
+  }
+
+  void Handle(const posix::Event& e) {
+    if (e.kind == posix::Event::Kind::kParentGone) {
+      // The wrapper is gone (SIGKILLed with its process group, or kill -9):
+      // nobody waits for output or a code any more. End everything now.
+      run_.SignalAll(SIGKILL);
+      out_.parent_gone = true;
+      out_.external = SIGKILL;
+      out_.escalated = true;
+      return;
+    }
+    if (e.kind == posix::Event::Kind::kSignal) return OnSignal(e);
+    const Rank& r = ranks_[static_cast<std::size_t>(e.child)];
+    const posix::ExitStatus s = e.status;
+    if (s.code == 0 && s.signal == 0) return;
+    if (out_.first_code == 0) out_.first_code = s.WrapperCode();
+    if (out_.failure || out_.external) return;
+    out_.failure = Failure{r.rank, r.local_rank, r.gpus, UtcNow(), s, Cause(s, oom_before_)};
+    Stop(o_.grace);
+  }
+
+  const tools::Options& o_;
+  const std::vector<Rank>& ranks_;
+  posix::Supervisor& run_;
+  std::optional<std::uint64_t> oom_before_;
+  Outcome out_;
+  double kill_at_ = 0;
+  double last_int_ = -10;
+  bool stragglers_stopped_ = false;
+};
+
+std::string FailureJson(const Failure& f, const std::string& host, unsigned attempt) {
+  return "{\"rank\":" + std::to_string(f.rank) + ",\"local_rank\":" + std::to_string(f.local_rank) +
+         ",\"host\":" + launch::JsonString(host) + ",\"gpus\":" + launch::JsonString(f.gpus) +
+         ",\"exit_code\":" + (f.status.signal ? std::string("null") : std::to_string(f.status.code)) +
+         ",\"signal\":" + (f.status.signal ? launch::JsonString(posix::SignalName(f.status.signal)) : "null") +
+         ",\"wrapper_exit_code\":" + std::to_string(f.status.WrapperCode()) + ",\"time\":" + launch::JsonString(f.time) +
+         ",\"cause\":" + launch::JsonString(f.cause) + ",\"attempt\":" + std::to_string(attempt) + "}\n";
+}
+
+std::string Summary(const tools::Options& o, const Failure& f, const std::string& host, unsigned attempt,
+                    std::size_t nranks) {
+  std::string s = "rank " + std::to_string(f.rank) + " failed first: it " + Describe(f.status) + " at " + f.time +
+                  (o.max_restarts > 0 ? " (attempt " + std::to_string(attempt) + ")" : "") + "\n  rank " +
+                  std::to_string(f.rank) + " (local rank " + std::to_string(f.local_rank) + ", host " + host +
+                  ", GPU " + (f.gpus.empty() ? "none" : f.gpus) + ")";
+  if (nranks > 1) s += "\n  the other ranks were stopped (SIGTERM, then SIGKILL after " + posix::FormatSeconds(o.grace) + " s)";
+  if (!f.cause.empty()) s += "\n  likely cause: " + f.cause;
+  if (!o.log_dir.empty()) {
+    const std::string sub = AttemptDir(o, attempt);
+    s += "\n  its output: " + o.log_dir + (sub.empty() ? "" : "/" + sub) + "/" + std::to_string(f.rank) + "/";
+  }
+  return s;
+}
+
+// One attempt: start, loop, collect the output.
+Result<Outcome> RunAttempt(const tools::Options& o, Prepared& p, const EnvSnapshot& env, const std::string& host,
+                           const KeeperLink& link, unsigned attempt, std::optional<std::uint64_t> oom_before,
+                           const std::function<std::string(const Error&)>& format_error) {
+  std::uint16_t port = p.contract.master_port;
+  std::string addr = p.contract.master_addr;
+  if (o.nproc && Standalone(p)) {
+    auto free = posix::FreeLocalPort();
+    if (!free) return free.error();
+    port = *free;
+    addr = "127.0.0.1";
+  }
+  const std::vector<Rank> ranks = BuildRanks(o, p, env, attempt, addr, port);
+  posix::OutputOptions oo;
+  oo.tag = o.tag_output;
+  oo.log_out.assign(ranks.size(), -1);
+  oo.log_err.assign(ranks.size(), -1);
+  for (const Rank& r : ranks) {
+    oo.prefixes.push_back("[" + std::to_string(r.rank) + " " + host + "] ");
+    oo.console.push_back((o.log_dir.empty() || o.tee) && Shown(o, r.rank));
+  }
+  std::vector<int> log_fds;
+  struct Closer {
+    std::vector<int>& fds;
+    ~Closer() {
+      for (int fd : fds) close(fd);
+    }
+  } closer{log_fds};
+  if (!o.log_dir.empty()) {
+    if (auto s = OpenLogs(o, ranks, attempt, &oo, &log_fds); !s) return s.error();
+  }
+  posix::OutputRouter router(std::move(oo));
+  const bool piped = NeedsPipes(o);
+  posix::Supervisor run(link.control_fd, piped ? &router : nullptr);
+  posix::StartOptions so;
+  so.pgid = link.wrapper_pgid;
+  so.pipe_output = piped;
+  if (auto s = run.Start(Specs(o, p, env, ranks), so, format_error); !s) return s.error();
+  Outcome out = AttemptLoop(o, ranks, run, oom_before).Run();
+  run.FinishOutput();
+  return out;
+}
+
 }  // namespace
 
-Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvSnapshot& env,
-                                const std::string& host,
-                                const std::function<std::string(const Error&)>& format_error) {
+bool WantsSupervision(const tools::Options& o) {
+  return o.supervise || o.nproc.has_value() || o.tag_output || !o.log_dir.empty() || !o.failure_file.empty() ||
+         !o.ranks_filter.empty() || !o.signal_map.empty() || o.max_restarts > 0;
+}
+
+Status CheckSupervision(const tools::Options& o, const Prepared& p) {
   const JobInfo& job = p.job;
-  const bool standalone = job.launcher == "standalone";
   const unsigned n = o.nproc.value_or(1);
-  if (o.nproc && !standalone && job.local_world_size != 1) {
+  if (o.nproc && !Standalone(p) && job.local_world_size != 1) {
     return SupError(kExitUsage,
                     job.launcher + " started " + std::to_string(job.local_world_size) +
                         " tasks on this node and each asks for --nproc " + std::to_string(n) + " (" +
@@ -122,175 +379,68 @@ Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvS
                     "launch one task per node (srun --ntasks-per-node=1 rankwrap --nproc " + std::to_string(n) +
                         " ...), or drop --nproc");
   }
-  if (o.max_restarts > 0 && !standalone) {
+  if (o.max_restarts > 0 && !Standalone(p)) {
     return SupError(kExitUsage, "--max-restarts under " + job.launcher,
                     "restarting one node's ranks would leave the other nodes' ranks waiting",
                     "use --max-restarts with a standalone --nproc launch");
   }
-  // The node plan: Prepare planned it for the ranks started here.
-  const Binding& binding = p.binding;
+  const std::uint64_t world = WorldSize(o, p);
+  for (std::uint64_t r : o.ranks_filter) {
+    if (r >= world) {
+      return Error{kExitUsage, "usage", "--ranks-filter " + std::to_string(r),
+                   "the job has ranks 0-" + std::to_string(world - 1) + ", so nothing of rank " + std::to_string(r) +
+                       " would ever be shown",
+                   "give ranks below " + std::to_string(world)};
+    }
+  }
+  if (!o.failure_file.empty()) {
+    if (auto s = posix::PrepareReplaceableFile(o.failure_file, "--failure-file"); !s) return s;
+  }
+  if (!o.log_dir.empty()) {
+    if (auto d = posix::OpenOwnedDir(o.log_dir, "--log-dir"); !d) return d.error();
+  }
+  return Ok{};
+}
 
-  if (auto s = posix::CatchSignals(); !s) return s.error();
+Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvSnapshot& env,
+                                const std::string& host, const KeeperLink& link,
+                                const std::function<std::string(const Error&)>& format_error) {
+  if (auto s = posix::PrepareSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();
-  std::optional<Failure> first;
-  int received = 0;
-  double last_int = 0;
-  unsigned attempt = 0;
-  while (true) {
-    // The ranks of this attempt.
-    std::vector<Rank> ranks(n);
-    std::uint16_t port = p.contract.master_port;
-    std::string addr = p.contract.master_addr;
-    if (o.nproc && standalone) {
-      auto free = posix::FreeLocalPort();
-      if (!free) return free.error();
-      port = *free;
-      addr = "127.0.0.1";
+  const std::size_t nranks = o.nproc.value_or(1);
+  SupervisedRun result;
+  for (unsigned attempt = 0;; ++attempt) {
+    auto out = RunAttempt(o, p, env, host, link, attempt, oom_before, format_error);
+    if (!out) return out.error();
+    if (out->external) {
+      // Stopped from outside (scancel, Ctrl-C, the launcher): the ranks'
+      // own code (0 when they handled it and exited cleanly), or 128 + the
+      // signal when rankwrap had to kill them; no failure summary.
+      result.exit_code = out->escalated ? 128 + out->external : out->first_code;
+      return result;
     }
-    std::vector<posix::ChildSpec> specs;
-    for (unsigned i = 0; i < n; ++i) {
-      Rank& r = ranks[i];
-      r.env = p.contract.env;
-      if (o.nproc) {
-        r.rank = (standalone ? 0 : job.rank) * n + i;
-        r.local_rank = i;
-        const std::uint64_t world = (standalone ? 1 : job.world_size) * n;
-        r.env["RANK"] = std::to_string(r.rank);
-        r.env["WORLD_SIZE"] = std::to_string(world);
-        r.env["LOCAL_RANK"] = std::to_string(i);
-        r.env["LOCAL_WORLD_SIZE"] = std::to_string(n);
-        r.env["MASTER_ADDR"] = addr;
-        r.env["MASTER_PORT"] = std::to_string(port);
-        if (binding.plan.ranks.size() > i) {
-          r.line = binding.plan.ranks[i];
-          for (auto& [k, v] : bind::RankEnv(binding.plan, *r.line, binding.topo, env)) r.env[k] = v;
-        }
-      } else {
-        r.rank = job.rank;
-        r.local_rank = job.local_rank;
-        r.line = binding.line;
+    if (!out->failure) {
+      // A success after a restart: the failure file no longer describes the job.
+      if (!o.failure_file.empty() && attempt > 0) {
+        if (auto s = posix::RemoveFile(o.failure_file, "--failure-file"); !s) result.warnings.push_back(s.error().what + ": " + s.error().why);
       }
-      if (r.line) {
-        for (unsigned g : r.line->gpus) r.gpus += (r.gpus.empty() ? "" : ",") + binding.topo.gpus[g].bus_id;
-      }
-      if (o.max_restarts > 0) r.env["RANKWRAP_RESTART_COUNT"] = std::to_string(attempt);
-      posix::ChildSpec spec;
-      spec.argv = o.program;
-      spec.env = env;
-      for (const auto& [k, v] : r.env) spec.env.Set(k, v);
-      if (r.line && o.topology.empty()) {
-        const std::vector<unsigned> cpus = r.line->cpus;
-        const std::vector<unsigned> numa =
-            binding.plan.options.mem == bind::BindOptions::Mem::kLocal && binding.topo.numa.size() > 1
-                ? r.line->numa
-                : std::vector<unsigned>{};
-        spec.before_exec = [cpus, numa] { return posix::BindProcess(cpus, numa); };
-      }
-      if (!o.log_dir.empty()) {
-        const std::string dir = o.log_dir + (o.max_restarts > 0 ? "/attempt-" + std::to_string(attempt) : "") + "/" +
-                                std::to_string(r.rank);
-        if (auto s = MakeDirs(dir); !s) return s.error();
-        r.out = std::make_unique<std::ofstream>(dir + "/stdout.log");
-        r.err = std::make_unique<std::ofstream>(dir + "/stderr.log");
-        if (!*r.out || !*r.err) {
-          return SupError(kExitUsage, "--log-dir: cannot write in '" + dir + "'", std::strerror(errno),
-                          "give a directory you can write to");
-        }
-      }
-      specs.push_back(std::move(spec));
+      return result;
     }
-    posix::Supervisor run;
-    if (auto s = run.Start(std::move(specs), format_error); !s) return s.error();
-
-    // The event loop of this attempt.
-    std::optional<Failure> failure;
-    double kill_at = 0;
-    bool external = false;
-    while (run.RunningCount() > 0 || run.HasPending()) {
-      const int timeout = kill_at > 0 ? std::max(1, static_cast<int>((kill_at - Now()) * 1000)) : -1;
-      auto e = run.Next(timeout);
-      if (kill_at > 0 && Now() >= kill_at) {
-        for (unsigned i = 0; i < n; ++i) run.Signal(static_cast<int>(i), SIGKILL);
-        kill_at = 0;
-      }
-      if (!e) continue;
-      if (e->kind == posix::Event::Kind::kLine) {
-        Rank& r = ranks[static_cast<std::size_t>(e->child)];
-        std::ofstream* log = e->is_stderr ? r.err.get() : r.out.get();
-        if (log) *log << e->line << "\n" << std::flush;
-        const bool console = o.log_dir.empty() || o.tee;
-        const bool shown = o.ranks_filter.empty() ||
-                           std::find(o.ranks_filter.begin(), o.ranks_filter.end(), r.rank) != o.ranks_filter.end();
-        if (console && shown) {
-          const std::string prefix = o.tag_output ? "[" + std::to_string(r.rank) + " " + host + "] " : "";
-          WriteLine(e->is_stderr ? 2 : 1, prefix + e->line + "\n");
-        }
-      } else if (e->kind == posix::Event::Kind::kSignal) {
-        int sig = e->signal;
-        for (const auto& [from, to] : o.signal_map) {
-          if (sig == from) {
-            sig = to;
-            break;
-          }
-        }
-        if (e->signal == SIGINT) {
-          // srun's convention: a second Ctrl-C within a second kills at once.
-          if (Now() - last_int <= 1.0) sig = SIGKILL;
-          last_int = Now();
-        }
-        if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT || sig == SIGKILL) {
-          external = true;
-          received = sig;
-        }
-        for (unsigned i = 0; i < n; ++i) run.Signal(static_cast<int>(i), sig);
-      } else {  // kExit
-        const Rank& r = ranks[static_cast<std::size_t>(e->child)];
-        const posix::ExitStatus s = e->status;
-        const bool failed = s.code != 0 || s.signal != 0;
-        if (failed && !failure && !external) {
-          failure = Failure{r.rank, r.local_rank, r.gpus, UtcNow(), s, Cause(s, oom_before), attempt};
-          for (unsigned i = 0; i < n; ++i) run.Signal(static_cast<int>(i), SIGTERM);
-          kill_at = Now() + o.grace;
-        } else if (failed && !failure && external) {
-          failure = Failure{r.rank, r.local_rank, r.gpus, UtcNow(), s, "", attempt};
-        }
-      }
-    }
-    if (external) {
-      // Stopped from outside (scancel, Ctrl-C, the launcher): 128 + the
-      // signal, as a shell reports it, and no failure summary.
-      return SupervisedRun{128 + received, ""};
-    }
-    if (!failure) return SupervisedRun{0, ""};
-    first = failure;
-    const Failure& f = *first;
-    std::string who = "rank " + std::to_string(f.rank) + " (local rank " + std::to_string(f.local_rank) + ", host " +
-                      host + ", GPU " + (f.gpus.empty() ? "none" : f.gpus) + ")";
-    std::string summary = "rank " + std::to_string(f.rank) + " failed first: it " + Describe(f.status) + " at " + f.time +
-                          (o.max_restarts > 0 ? " (attempt " + std::to_string(attempt) + ")" : "") + "\n  " + who +
-                          "\n  the other ranks were stopped (SIGTERM, then SIGKILL after " +
-                          std::to_string(static_cast<int>(o.grace)) + " s)";
-    if (!f.cause.empty()) summary += "\n  likely cause: " + f.cause;
-    if (!o.log_dir.empty()) {
-      summary += "\n  its output: " + o.log_dir + (o.max_restarts > 0 ? "/attempt-" + std::to_string(attempt) : "") +
-                 "/" + std::to_string(f.rank) + "/";
-    }
+    const Failure& f = *out->failure;
+    const std::string summary = Summary(o, f, host, attempt, nranks);
     if (!o.failure_file.empty()) {
-      std::ofstream ff(o.failure_file);
-      ff << "{\"rank\":" << f.rank << ",\"local_rank\":" << f.local_rank << ",\"host\":" << launch::JsonString(host)
-         << ",\"gpus\":" << launch::JsonString(f.gpus) << ",\"exit_code\":"
-         << (f.status.signal ? std::string("null") : std::to_string(f.status.code))
-         << ",\"signal\":" << (f.status.signal ? launch::JsonString(posix::SignalName(f.status.signal)) : "null")
-         << ",\"wrapper_exit_code\":" << f.status.WrapperCode() << ",\"time\":" << launch::JsonString(f.time)
-         << ",\"cause\":" << launch::JsonString(f.cause) << ",\"attempt\":" << attempt << "}\n";
+      if (auto s = posix::ReplaceFile(o.failure_file, FailureJson(f, host, attempt), "--failure-file"); !s) {
+        result.warnings.push_back(s.error().what + ": " + s.error().why);
+      }
     }
     if (attempt < o.max_restarts) {
-      WriteLine(2, "rankwrap[" + host + "]: warning: " + summary + "\n  restarting every rank (restart " +
-                       std::to_string(attempt + 1) + " of " + std::to_string(o.max_restarts) + ")\n");
-      ++attempt;
+      posix::WriteAll(2, "rankwrap[" + host + "]: warning: " + summary + "\n  restarting every rank (restart " +
+                             std::to_string(attempt + 1) + " of " + std::to_string(o.max_restarts) + ")\n");
       continue;
     }
-    return SupervisedRun{f.status.WrapperCode(), summary};
+    result.exit_code = f.status.WrapperCode();
+    result.summary = summary;
+    return result;
   }
 }
 

@@ -1,9 +1,15 @@
-// Supervision (stage: supervise): --nproc N local ranks, or --supervise for
-// the one rank of this task. rankwrap stays the parent: it tags and logs
-// output line by line, forwards signals, stops every rank when one fails,
-// names the first failure and its likely cause, and restarts on request.
+// Supervision (stage: supervise): --nproc N local ranks, --supervise for the
+// one rank of this task, and the program of an --nccl-bootstrap=mpi rank.
+// This runs in the keeper process (adapters/posix/keeper.h): it starts the
+// ranks, moves their output (unchanged, or tagged, logged, filtered),
+// relays the wrapper's signals, stops every rank when one fails (SIGTERM,
+// then SIGKILL after --grace), ends whatever the ranks left running, names
+// the first failure and its likely cause, and restarts on request.
 #pragma once
 
+#include <sys/types.h>
+
+#include <functional>
 #include <string>
 
 #include "app/pipeline.h"
@@ -12,16 +18,30 @@
 
 namespace rankwrap::app {
 
-// What main prints and returns. `summary` is empty when nothing failed.
+// What the keeper prints and exits with. `summary` is empty when nothing failed.
 struct SupervisedRun {
   int exit_code = 0;
   std::string summary;
+  std::vector<std::string> warnings;
 };
 
-// Runs the ranks until they end. `format_error` renders an Error the way
-// main does, for a child whose exec fails.
+struct KeeperLink {
+  int control_fd = -1;   // the wrapper's pipe (signals; EOF when it is gone)
+  pid_t wrapper_pgid = 0;  // the ranks join it
+};
+
+// Checks that can fail before anything starts (files, --ranks-filter); run
+// in the wrapper so that an error stops the job before the keeper exists.
+Status CheckSupervision(const tools::Options& o, const Prepared& p);
+
+// Runs the ranks until they end. `env` is the environment the ranks start
+// from (the contract is applied on top). `format_error` renders an Error the
+// way main does, for a child whose exec fails.
 Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvSnapshot& env,
-                                const std::string& host,
+                                const std::string& host, const KeeperLink& link,
                                 const std::function<std::string(const Error&)>& format_error);
+
+// True when any supervision option was given (they imply --supervise).
+bool WantsSupervision(const tools::Options& o);
 
 }  // namespace rankwrap::app

@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitBinding = 4,      // binding cannot be planned or applied
   kExitBootstrap = 5,    // bootstrap failed: the job is inconsistent, or NCCL/MPI unusable
   kExitBootstrapTimeout = 6,  // bootstrap: a rank waited past --bootstrap-timeout
+  kExitSystem = 7,       // rankwrap could not create a process, pipe or file it needs (a system limit)
   kExitNotExecutable = 126,
   kExitNotFound = 127,
 };

@@ -9,9 +9,11 @@
 
 #include <cstdio>
 #include <fstream>
+#include <new>
 #include <iostream>
 
-#include "adapters/posix/child.h"
+#include "adapters/posix/keeper.h"
+#include "adapters/posix/proctree.h"
 #include "adapters/posix/posix.h"
 #include "app/bootstrap.h"
 #include "app/pipeline.h"
@@ -36,11 +38,13 @@ void Print(const std::string& text) {
   }
 }
 
+std::string ErrorLine(const Error& e, const std::string& rank, const std::string& host) {
+  return "rankwrap[" + rank + "@" + host + "]: error: " + e.stage + ": " + e.what + ": " + e.why + "\nhint: " +
+         e.hint + "\n";
+}
+
 int Report(const Error& e, const std::string& rank, const std::string& host) {
-  if (!e.quiet) {
-    Print("rankwrap[" + rank + "@" + host + "]: error: " + e.stage + ": " + e.what + ": " + e.why +
-          "\nhint: " + e.hint + "\n");
-  }
+  if (!e.quiet) Print(ErrorLine(e, rank, host));
   return e.exit_code;
 }
 
@@ -102,9 +106,86 @@ int RunPlan(const tools::Options& o, const EnvSnapshot& env, const std::string& 
   return 0;
 }
 
-}  // namespace
+// Binds this process (the program, forked or exec'd, inherits it). Returns
+// the error's exit code, or 0.
+int BindThisProcess(const tools::Options& o, const app::Prepared& p, const std::string& rank,
+                    const std::string& host) {
+  if (!p.binding.line) return 0;
+  if (!o.topology.empty()) {
+    Print("rankwrap[" + rank + "@" + host + "]: warning: CPU and memory binding not applied: planned for " +
+          o.topology + ", not this machine\n");
+    return 0;
+  }
+  // Memory binding matters only with several NUMA nodes; with one it is a
+  // no-op, and skipping it keeps kernels without NUMA policy support
+  // (set_mempolicy: ENOSYS in some sandboxes) working.
+  const auto& l = *p.binding.line;
+  const bool mem = p.binding.plan.options.mem == bind::BindOptions::Mem::kLocal && p.binding.topo.numa.size() > 1;
+  auto applied = posix::BindProcess(l.cpus, mem ? l.numa : std::vector<unsigned>{});
+  if (!applied) return Report(applied.error(), rank, host);
+  return 0;
+}
 
-int main(int argc, char** argv) {
+// The keeper's main: supervise, print what it found, exit with the job's code.
+int KeeperMain(const tools::Options& o, app::Prepared& p, const EnvSnapshot& env, const std::string& host,
+               const std::string& rank, const app::KeeperLink& link) {
+  auto run = app::Supervise(o, p, env, host, link, [rank, host](const Error& e) { return ErrorLine(e, rank, host); });
+  if (!run) return Report(run.error(), rank, host);
+  for (const auto& w : run->warnings) Print("rankwrap[" + rank + "@" + host + "]: warning: " + w + "\n");
+  // Under --nccl-bootstrap=mpi the wrapper reports the failure (once) as it
+  // ends the whole job.
+  if (!run->summary.empty() && o.nccl_bootstrap != "mpi") Print("rankwrap[" + host + "]: error: " + run->summary + "\n");
+  return run->exit_code;
+}
+
+// --supervise / --nproc: the keeper runs the job; this process relays
+// signals to it and exits with its code.
+int RunKept(const tools::Options& o, app::Prepared& p, const EnvSnapshot& env, const std::string& host,
+            const std::string& rank) {
+  const pid_t pgid = getpgrp();
+  std::cout.flush();
+  auto keeper = posix::Keeper::Fork(false, [&](int control_fd, const EnvSnapshot*) {
+    return KeeperMain(o, p, env, host, rank, app::KeeperLink{control_fd, pgid});
+  });
+  if (!keeper) return Report(keeper.error(), rank, host);
+  keeper->RelaySignals();
+  return keeper->Wait({}).WrapperCode();
+}
+
+// --nccl-bootstrap=mpi after the exchange: wait for the keeper; end the
+// whole job (MPI_Abort) when the program failed on its own.
+int WaitBootstrapped(app::MpiBootstrap& boot, const std::string& rank, const std::string& host) {
+  // A program that loads MPI at run time (mpi4py) cannot work either: say
+  // so once, and end the job before it hangs or fails obscurely.
+  const pid_t keeper = boot.keeper().pid();
+  const posix::ExitStatus status = boot.keeper().Wait([&] {
+    for (pid_t pid : posix::Descendants(keeper)) {
+      const std::string lib = posix::MappedMpiLibrary(pid);
+      if (lib.empty()) continue;
+      Report(Error{kExitBootstrap, "bootstrap", "rank " + rank + "'s program loaded " + lib,
+                   "it uses MPI itself, and this rank's MPI was already initialised by rankwrap "
+                   "(MPI allows one MPI_Init per rank, even across exec)",
+                   app::kMpiProgramHint},
+             rank, host);
+      boot.keeper().Kill();
+      boot.Abort(kExitBootstrap);
+    }
+  });
+  if (status.code == 0 && status.signal == 0) return boot.Finalize();
+  const int relayed = posix::LastRelayedSignal();
+  if (relayed != 0 && status.WrapperCode() == 128 + relayed) {
+    // Stopped from outside (the launcher tearing the job down, scancel):
+    // not this rank's failure, so no report and no second abort.
+    return status.WrapperCode();
+  }
+  Print("rankwrap[" + rank + "@" + host + "]: error: program: rank " + rank + " on " + host +
+        (status.signal ? " was killed by " + posix::SignalName(status.signal)
+                       : " exited with code " + std::to_string(status.code)) +
+        ": ending the whole job (MPI_Abort)\n");
+  boot.Abort(status.WrapperCode());
+}
+
+int Main(int argc, char** argv) {
   const EnvSnapshot env = posix::EnvironmentFromProcess();
   const std::string host = posix::HostName();
   if (argc > 1 && (std::string(argv[1]) == "hostnames" || std::string(argv[1]) == "hostlist")) {
@@ -142,62 +223,33 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  if (opts->supervise && opts->nccl_bootstrap != "mpi") {
-    auto run = app::Supervise(*opts, p, env, host, [&](const Error& e) {
-      return "rankwrap[" + rank + "@" + host + "]: error: " + e.stage + ": " + e.what + ": " + e.why + "\nhint: " + e.hint + "\n";
-    });
-    if (!run) return Report(run.error(), rank, host);
-    if (!run->summary.empty()) Print("rankwrap[" + host + "]: error: " + run->summary + "\n");
-    return run->exit_code;
+  const auto format_error = [rank, host](const Error& e) { return ErrorLine(e, rank, host); };
+  const bool bootstrap = opts->nccl_bootstrap == "mpi";
+  if (app::WantsSupervision(*opts) || bootstrap) {
+    if (auto s = app::CheckSupervision(*opts, p); !s) return Report(s.error(), rank, host);
   }
-
-  // Bind this process; the program (exec'd or forked) inherits it.
-  if (p.binding.line) {
-    if (!opts->topology.empty()) {
-      Print("rankwrap[" + rank + "@" + host + "]: warning: CPU and memory binding not applied: planned for " +
-            opts->topology + ", not this machine\n");
-    } else {
-      // Memory binding matters only with several NUMA nodes; with one it is
-      // a no-op, and skipping it keeps kernels without NUMA policy support
-      // (set_mempolicy: ENOSYS in some sandboxes) working.
-      const auto& l = *p.binding.line;
-      const bool mem = p.binding.plan.options.mem == bind::BindOptions::Mem::kLocal && p.binding.topo.numa.size() > 1;
-      auto applied = posix::BindProcess(l.cpus, mem ? l.numa : std::vector<unsigned>{});
-      if (!applied) return Report(applied.error(), rank, host);
-    }
+  if (app::WantsSupervision(*opts) && !bootstrap) {
+    if (int code = BindThisProcess(*opts, p, rank, host); code != 0) return code;
+    return RunKept(*opts, p, env, host, rank);
   }
+  if (int code = BindThisProcess(*opts, p, rank, host); code != 0) return code;
 
-  if (opts->nccl_bootstrap == "mpi") {
-    auto boot = app::MpiBootstrap::Start(*opts, p, env, host);
+  if (bootstrap) {
+    const app::KeeperLink link{-1, getpgrp()};
+    auto keeper = [&, link](int control_fd, const EnvSnapshot* released) {
+      app::KeeperLink l = link;
+      l.control_fd = control_fd;
+      // The released environment already holds the contract (with rank 0's
+      // port and the NCCL id this process never saw).
+      p.contract.env.clear();
+      return KeeperMain(*opts, p, *released, host, rank, l);
+    };
+    auto boot = app::MpiBootstrap::Start(*opts, p, env, host, keeper, format_error);
     if (!boot) {
       Report(boot.error(), rank, host);
       return app::MpiBootstrap::EndAfterError(boot.error());
     }
-    // A program that loads MPI at run time (mpi4py) cannot work either: say
-    // so once, and end the job before it hangs or fails obscurely.
-    const pid_t pid = (*boot)->child().pid();
-    const posix::ExitStatus status = (*boot)->child().Wait([&] {
-      const std::string lib = posix::MappedMpiLibrary(pid);
-      if (lib.empty()) return;
-      Report(Error{kExitBootstrap, "bootstrap", "rank " + rank + "'s program loaded " + lib,
-                   "it uses MPI itself, and this rank's MPI was already initialised by rankwrap "
-                   "(MPI allows one MPI_Init per rank, even across exec)",
-                   app::kMpiProgramHint},
-             rank, host);
-      kill(-pid, SIGKILL);
-      (*boot)->Abort(kExitBootstrap);
-    });
-    if (status.code == 0 && status.signal == 0) return (*boot)->Finalize();
-    if (status.signal != 0 && status.signal == posix::LastForwardedSignal()) {
-      // Stopped from outside (the launcher tearing the job down, scancel):
-      // not this rank's failure, so no report and no second abort.
-      return status.WrapperCode();
-    }
-    Print("rankwrap[" + rank + "@" + host + "]: error: program: rank " + rank + " on " + host +
-          (status.signal ? " was killed by " + posix::SignalName(status.signal)
-                         : " exited with code " + std::to_string(status.code)) +
-          ": ending the whole job (MPI_Abort)\n");
-    (*boot)->Abort(status.WrapperCode());
+    return WaitBootstrapped(**boot, rank, host);
   }
 
   EnvSnapshot child = env;
@@ -205,4 +257,17 @@ int main(int argc, char** argv) {
   std::cout.flush();
   std::cerr.flush();
   return Report(posix::Exec(opts->program, child), rank, host);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    // Every input is bounded; this is the last line of defence.
+    Print("rankwrap: error: out of memory: an allocation failed\nhint: check the job's memory limit (ulimit -v, the "
+          "cgroup) and the size of the inputs rankwrap was given\n");
+    return kExitSystem;
+  }
 }

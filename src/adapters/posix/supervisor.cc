@@ -6,30 +6,56 @@
 #include <sys/prctl.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "adapters/posix/keeper.h"
 #include "adapters/posix/posix.h"
+#include "adapters/posix/proctree.h"
 
 namespace rankwrap::posix {
 namespace {
 
-int g_signal_pipe[2] = {-1, -1};
+int g_chld_pipe[2] = {-1, -1};
 
-void OnSignal(int sig) {
+void OnChld(int) {
   const int saved = errno;
-  const unsigned char b = static_cast<unsigned char>(sig);
-  (void)!write(g_signal_pipe[1], &b, 1);
+  const char b = 'c';
+  (void)!write(g_chld_pipe[1], &b, 1);
   errno = saved;
 }
 
-constexpr std::size_t kMaxLine = 64 * 1024;  // longer lines are cut into pieces
+Error SupError(std::string what) {
+  return Error{kExitSystem, "supervise", std::move(what), std::strerror(errno), "check the process limits (ulimit -u, -n)"};
+}
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+constexpr int kReadsPerTurn = 4;  // per stream and turn: 256 KiB at most
 
 }  // namespace
 
-Supervisor::Supervisor() = default;
+double Now() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+Status PrepareSignals() {
+  if (g_chld_pipe[0] < 0 && pipe2(g_chld_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return SupError("pipe() failed");
+  struct sigaction sa {};
+  sa.sa_handler = &OnChld;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return Ok{};
+}
+
+Supervisor::Supervisor(int control_fd, OutputRouter* router) : control_fd_(control_fd), router_(router) {}
 
 Supervisor::~Supervisor() {
   for (Child& c : children_) {
@@ -38,177 +64,206 @@ Supervisor::~Supervisor() {
   }
 }
 
-Status CatchSignals() {
-  if (g_signal_pipe[0] < 0 && pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-    return Error{kExitUsage, "supervise", "pipe() failed", std::strerror(errno), "check the process limits"};
-  }
-  struct sigaction sa {};
-  sa.sa_handler = &OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) sigaction(sig, &sa, nullptr);
-  return Ok{};
-}
-
-Status Supervisor::Start(std::vector<ChildSpec> specs, const std::function<std::string(const Error&)>& format_error) {
+Status Supervisor::Start(std::vector<ChildSpec> specs, const StartOptions& so,
+                         const std::function<std::string(const Error&)>& format_error) {
   const pid_t parent = getpid();
-  for (ChildSpec& spec : specs) {
-    int out[2], err[2];
-    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-      return Error{kExitUsage, "supervise", "pipe() failed", std::strerror(errno), "check the process limits"};
+  const pid_t pgid = so.pgid > 0 ? so.pgid : getpgrp();
+  for (std::size_t k = 0; k < specs.size(); ++k) {
+    ChildSpec& spec = specs[k];
+    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    if (so.pipe_output && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)) {
+      Error e = SupError("pipe() failed");
+      for (int fd : {out[0], out[1], err[0], err[1]}) {
+        if (fd >= 0) close(fd);
+      }
+      SignalAll(SIGKILL);
+      return e;
     }
     // Signals are blocked across fork: the child must not run this
-    // process's handlers (they would write into the shared signal pipe and
-    // look like a signal to rankwrap) before it resets them.
+    // process's handlers before exec resets them.
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
     const pid_t pid = fork();
     if (pid < 0) {
       sigprocmask(SIG_SETMASK, &old, nullptr);
-      return Error{kExitUsage, "supervise", "fork() failed", std::strerror(errno), "check the process limits"};
+      Error e = SupError("fork() failed");
+      for (int fd : {out[0], out[1], err[0], err[1]}) {
+        if (fd >= 0) close(fd);
+      }
+      SignalAll(SIGKILL);
+      return e;
     }
     if (pid == 0) {
-      for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD}) signal(sig, SIG_DFL);
-      close(g_signal_pipe[0]);
-      close(g_signal_pipe[1]);
+      signal(SIGCHLD, SIG_DFL);
+      signal(SIGPIPE, SIG_DFL);
       sigprocmask(SIG_SETMASK, &old, nullptr);
-      setpgid(0, 0);
+      // The ranks join the wrapper's process group: the terminal's
+      // foreground (Ctrl-C, Ctrl-Z, reading stdin) and a launcher's
+      // kill(-pgid) reach them as they reach the wrapper.
+      setpgid(0, pgid);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(0);
-      dup2(out[1], 1);
-      dup2(err[1], 2);
+      if (so.pipe_output) {
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+      }
+      if (static_cast<int>(k) != so.stdin_child) {
+        const int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null >= 0) dup2(null, 0);
+      }
       if (spec.before_exec) {
         if (Status s = spec.before_exec(); !s) {
-          const std::string msg = format_error(s.error());
-          (void)!write(2, msg.data(), msg.size());
+          WriteAll(2, format_error(s.error()));
           _exit(s.error().exit_code);
         }
       }
       const Error e = Exec(spec.argv, spec.env);
-      const std::string msg = format_error(e);
-      (void)!write(2, msg.data(), msg.size());
+      WriteAll(2, format_error(e));
       _exit(e.exit_code);
     }
     sigprocmask(SIG_SETMASK, &old, nullptr);
-    setpgid(pid, pid);
-    close(out[1]);
-    close(err[1]);
-    fcntl(out[0], F_SETFL, O_NONBLOCK);
-    fcntl(err[0], F_SETFL, O_NONBLOCK);
+    setpgid(pid, pgid);  // also from here: no race with a signal to the group
     Child c;
     c.pid = pid;
-    c.out = out[0];
-    c.err = err[0];
-    children_.push_back(std::move(c));
+    if (so.pipe_output) {
+      close(out[1]);
+      close(err[1]);
+      fcntl(out[0], F_SETFL, O_NONBLOCK);
+      fcntl(err[0], F_SETFL, O_NONBLOCK);
+      c.out = out[0];
+      c.err = err[0];
+    }
+    children_.push_back(c);
   }
   return Ok{};
 }
 
-bool Supervisor::Drain(int i, bool is_stderr, bool final) {
+bool Supervisor::ReadOutput(int i, bool is_stderr) {
   Child& c = children_[static_cast<std::size_t>(i)];
   int& fd = is_stderr ? c.err : c.out;
-  std::string& buf = is_stderr ? c.err_buf : c.out_buf;
-  bool eof = false;
-  if (fd >= 0) {
-    char chunk[16384];
-    while (true) {
-      const ssize_t n = read(fd, chunk, sizeof chunk);
-      if (n > 0) {
-        buf.append(chunk, static_cast<std::size_t>(n));
-        continue;
-      }
-      if (n == 0) eof = true;
-      if (n < 0 && errno == EINTR) continue;
-      break;
+  char chunk[kReadChunk];
+  for (int round = 0; round < kReadsPerTurn && fd >= 0 && router_->Wants(i, is_stderr); ++round) {
+    const ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n > 0) {
+      router_->Add(i, is_stderr, std::string_view(chunk, static_cast<std::size_t>(n)), Now());
+      if (static_cast<std::size_t>(n) < sizeof chunk) break;
+      continue;
     }
-  }
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t nl = buf.find('\n', start);
-    if (nl == std::string::npos) break;
-    pending_.push_back({Event::Kind::kLine, i, is_stderr, buf.substr(start, nl - start), {}, 0});
-    start = nl + 1;
-  }
-  buf.erase(0, start);
-  if (buf.size() > kMaxLine || ((eof || final) && !buf.empty())) {
-    pending_.push_back({Event::Kind::kLine, i, is_stderr, buf, {}, 0});
-    buf.clear();
-  }
-  if (eof && fd >= 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    // EOF (or an error): every writer is gone.
+    router_->End(i, is_stderr);
     close(fd);
     fd = -1;
+    return false;
   }
-  return eof;
+  return true;
 }
 
 void Supervisor::Reap() {
-  for (std::size_t i = 0; i < children_.size(); ++i) {
-    Child& c = children_[i];
-    if (c.exited) continue;
+  // As a subreaper this process also inherits the ranks' orphans: reap
+  // everything, report the ranks.
+  while (true) {
     int status = 0;
-    const pid_t r = waitpid(c.pid, &status, WNOHANG);
-    if (r != c.pid) continue;
-    c.exited = true;
-    c.status = WIFSIGNALED(status) ? ExitStatus{0, WTERMSIG(status)} : ExitStatus{WEXITSTATUS(status), 0};
-    // The last output before the exit event: what the program wrote last
-    // often explains why it ended.
-    Drain(static_cast<int>(i), false, true);
-    Drain(static_cast<int>(i), true, true);
-    pending_.push_back({Event::Kind::kExit, static_cast<int>(i), false, {}, *c.status, 0});
+    const pid_t r = waitpid(-1, &status, WNOHANG);
+    if (r <= 0) break;
+    for (std::size_t i = 0; i < children_.size(); ++i) {
+      Child& c = children_[i];
+      if (c.pid != r || c.exited) continue;
+      c.exited = true;
+      Event e;
+      e.kind = Event::Kind::kExit;
+      e.child = static_cast<int>(i);
+      e.status = WIFSIGNALED(status) ? ExitStatus{0, WTERMSIG(status)} : ExitStatus{WEXITSTATUS(status), 0};
+      pending_.push_back(e);
+    }
+  }
+}
+
+void Supervisor::ReadControl() {
+  if (control_fd_ < 0 || parent_gone_) return;
+  while (true) {
+    ControlRecord rec[16];
+    const ssize_t n = read(control_fd_, rec, sizeof rec);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return;  // EAGAIN
+    if (n == 0) {
+      parent_gone_ = true;
+      Event e;
+      e.kind = Event::Kind::kParentGone;
+      pending_.push_back(e);
+      return;
+    }
+    for (ssize_t k = 0; k + static_cast<ssize_t>(sizeof(ControlRecord)) <= n; k += sizeof(ControlRecord)) {
+      const ControlRecord& r = rec[static_cast<std::size_t>(k) / sizeof(ControlRecord)];
+      if (r.type != 'S') continue;
+      Event e;
+      e.kind = Event::Kind::kSignal;
+      e.signal = r.signal;
+      e.from_tty = r.from_tty != 0;
+      pending_.push_back(e);
+    }
   }
 }
 
 std::optional<Event> Supervisor::Next(int timeout_ms) {
-  while (pending_.empty()) {
+  const double deadline = timeout_ms < 0 ? -1 : Now() + timeout_ms / 1000.0;
+  while (next_pending_ >= pending_.size()) {
+    pending_.clear();
+    next_pending_ = 0;
+    // Exits and signals first: a busy or stalled output never delays them.
+    Reap();
+    ReadControl();
+    if (!pending_.empty()) break;
+
     std::vector<pollfd> fds;
     std::vector<std::pair<int, bool>> who;
-    fds.push_back({g_signal_pipe[0], POLLIN, 0});
+    fds.push_back({g_chld_pipe[0], POLLIN, 0});
     who.push_back({-1, false});
+    if (control_fd_ >= 0 && !parent_gone_) {
+      fds.push_back({control_fd_, POLLIN, 0});
+      who.push_back({-1, false});
+    }
     for (std::size_t i = 0; i < children_.size(); ++i) {
-      if (children_[i].out >= 0) {
-        fds.push_back({children_[i].out, POLLIN, 0});
-        who.push_back({static_cast<int>(i), false});
-      }
-      if (children_[i].err >= 0) {
-        fds.push_back({children_[i].err, POLLIN, 0});
-        who.push_back({static_cast<int>(i), true});
-      }
-    }
-    // Exits are also found by a periodic reap: a child's grandchildren may
-    // keep its pipes open after it died.
-    const int wait = timeout_ms < 0 ? 200 : std::min(timeout_ms, 200);
-    const int n = poll(fds.data(), fds.size(), wait);
-    if (n < 0 && errno != EINTR) return std::nullopt;
-    for (std::size_t k = 0; n > 0 && k < fds.size(); ++k) {
-      if (fds[k].revents == 0) continue;
-      if (who[k].first < 0) {
-        unsigned char sigs[64];
-        const ssize_t got = read(g_signal_pipe[0], sigs, sizeof sigs);
-        for (ssize_t s = 0; s < got; ++s) {
-          if (sigs[s] != SIGCHLD) pending_.push_back({Event::Kind::kSignal, -1, false, {}, {}, sigs[s]});
+      for (bool err : {false, true}) {
+        const int fd = err ? children_[i].err : children_[i].out;
+        if (fd >= 0 && router_->Wants(static_cast<int>(i), err)) {
+          fds.push_back({fd, POLLIN, 0});
+          who.push_back({static_cast<int>(i), err});
         }
-      } else {
-        Drain(who[k].first, who[k].second, false);
       }
     }
-    Reap();
-    if (pending_.empty() && timeout_ms >= 0) {
-      timeout_ms -= wait;
-      if (timeout_ms <= 0) return std::nullopt;
+    const std::size_t inputs = fds.size();
+    if (router_ != nullptr) router_->AddPollFds(&fds);
+    const double now = Now();
+    double wait = deadline < 0 ? 1.0 : std::max(0.0, deadline - now);
+    if (router_ != nullptr) {
+      const double tick = router_->NextTick(now);
+      if (tick >= 0) wait = std::min(wait, tick);
     }
+    // A periodic wake-up as a safety net (a lost SIGCHLD byte cannot stall us).
+    wait = std::min(wait, 1.0);
+    const int n = poll(fds.data(), fds.size(), static_cast<int>(wait * 1000) + (wait > 0 ? 1 : 0));
+    if (n < 0 && errno != EINTR) return std::nullopt;
+    if (n > 0) {
+      char drain[64];
+      while (read(g_chld_pipe[0], drain, sizeof drain) > 0) {
+      }
+      for (std::size_t k = 0; k < inputs; ++k) {
+        if (who[k].first >= 0 && fds[k].revents != 0) ReadOutput(who[k].first, who[k].second);
+      }
+      if (router_ != nullptr) router_->OnPoll(fds);
+    }
+    if (router_ != nullptr) router_->Tick(Now());
+    Reap();
+    ReadControl();
+    if (pending_.empty() && deadline >= 0 && Now() >= deadline) return std::nullopt;
   }
-  Event e = pending_.front();
-  pending_.erase(pending_.begin());
-  return e;
+  return pending_[next_pending_++];
 }
 
-void Supervisor::Signal(int i, int sig) {
-  const Child& c = children_[static_cast<std::size_t>(i)];
-  if (!c.exited) kill(-c.pid, sig);
-}
-
-bool Supervisor::Running(int i) const { return !children_[static_cast<std::size_t>(i)].exited; }
+void Supervisor::SignalAll(int sig) { SignalDescendants(getpid(), sig); }
 
 int Supervisor::RunningCount() const {
   int n = 0;
@@ -216,7 +271,35 @@ int Supervisor::RunningCount() const {
   return n;
 }
 
-pid_t Supervisor::Pid(int i) const { return children_[static_cast<std::size_t>(i)].pid; }
+bool Supervisor::AnyAlive() const { return RunningCount() > 0 || HasLiveDescendants(getpid()); }
+
+void Supervisor::FinishOutput() {
+  if (router_ == nullptr) return;
+  // Every writer is gone: read to EOF (the pipes hold at most 64 KiB each).
+  bool open = true;
+  while (open) {
+    open = false;
+    for (std::size_t i = 0; i < children_.size(); ++i) {
+      for (bool err : {false, true}) {
+        const int fd = err ? children_[i].err : children_[i].out;
+        if (fd < 0) continue;
+        if (!router_->Wants(static_cast<int>(i), err)) router_->DrainConsoles();
+        if (ReadOutput(static_cast<int>(i), err)) open = true;
+      }
+    }
+    if (open) {
+      // A descriptor passed to a process outside the job would keep a pipe
+      // open forever: stop once nothing arrives for a while.
+      std::vector<pollfd> fds;
+      for (const Child& c : children_) {
+        if (c.out >= 0) fds.push_back({c.out, POLLIN, 0});
+        if (c.err >= 0) fds.push_back({c.err, POLLIN, 0});
+      }
+      if (poll(fds.data(), fds.size(), 200) == 0) break;
+    }
+  }
+  router_->DrainConsoles();
+}
 
 std::optional<std::pair<std::uint64_t, std::uint64_t>> ShmSpace() {
   struct statvfs st {};

@@ -1,17 +1,24 @@
-// Supervision mechanics (stage: supervise): start child processes with
-// their output on pipes, read it line by line, deliver exits and signals as
-// events from one poll loop. No policy here: what to do on a failure lives
-// in app/supervise.cc.
+// Supervision mechanics (stage: supervise): start the ranks, move their
+// output, deliver exits, signals and the loss of the parent as events from
+// one poll loop, and end every process the job started. No policy here:
+// what to do on a failure lives in app/supervise.cc.
+//
+// This runs in rankwrap's keeper process (adapters/posix/keeper.h): a child
+// subreaper in a process group of its own, so every descendant of a rank
+// stays findable, and a launcher killing the wrapper's process group does
+// not kill the keeper before it has ended them.
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "adapters/posix/child.h"
+#include "adapters/posix/output.h"
 #include "core/env/snapshot.h"
 #include "core/error.h"
 
@@ -25,55 +32,71 @@ struct ChildSpec {
   std::function<Status()> before_exec;
 };
 
+struct StartOptions {
+  pid_t pgid = 0;          // the process group the ranks join (the launcher's/terminal's); 0: this one's
+  int stdin_child = 0;     // the child that gets stdin; the others read /dev/null (-1: none)
+  bool pipe_output = false;  // through OutputRouter; else the ranks write to rankwrap's stdout/stderr directly
+};
+
 struct Event {
-  enum class Kind { kLine, kExit, kSignal } kind = Kind::kLine;
-  int child = -1;          // index into the started children
-  bool is_stderr = false;  // kLine
-  std::string line;        // kLine, without the newline
-  ExitStatus status;       // kExit
-  int signal = 0;          // kSignal: a signal this process received
+  enum class Kind { kExit, kSignal, kParentGone } kind = Kind::kExit;
+  int child = -1;       // kExit: index into the started children
+  ExitStatus status;    // kExit
+  int signal = 0;       // kSignal: a signal the wrapper received
+  bool from_tty = false;  // kSignal: sent by the terminal to the whole foreground group (the ranks got it too)
 };
 
 class Supervisor {
  public:
-  Supervisor();
+  // `control_fd`: the keeper's pipe from the wrapper (signals, and EOF when
+  // the wrapper is gone), or -1. `router`: where piped output goes.
+  Supervisor(int control_fd, OutputRouter* router);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // Starts every child in its own process group, killed if this process
-  // dies (PR_SET_PDEATHSIG). An exec error is written to the child's
-  // stderr by `format_error` and the child exits with its code.
-  Status Start(std::vector<ChildSpec> specs, const std::function<std::string(const Error&)>& format_error);
-  // The next event, or nullopt after `timeout_ms` (-1: wait forever).
+  // Starts every child. An error before exec is written to the child's
+  // stderr by `format_error` and the child exits with its code. On error,
+  // the children started so far are killed.
+  Status Start(std::vector<ChildSpec> specs, const StartOptions& so,
+               const std::function<std::string(const Error&)>& format_error);
+  // The next event, or nullopt after `timeout_ms` (-1: no limit). Output is
+  // moved meanwhile, a bounded amount per turn, after exits and signals.
   std::optional<Event> Next(int timeout_ms);
-  // Sends `sig` to child `i`'s process group (if it still runs).
-  void Signal(int i, int sig);
-  bool Running(int i) const;
+  // Sends `sig` to every process the job started that still runs, whatever
+  // process group or session it moved to.
+  void SignalAll(int sig);
   int RunningCount() const;
-  // True while events are queued (output read before an exit is delivered
-  // before that exit, and after it).
-  bool HasPending() const { return !pending_.empty(); }
-  pid_t Pid(int i) const;
+  // True while a process of the job runs (a rank, or anything it started).
+  bool AnyAlive() const;
+  pid_t Pid(int i) const { return children_[static_cast<std::size_t>(i)].pid; }
   std::size_t size() const { return children_.size(); }
+  // After every process ended: the rest of the output, then the consoles.
+  void FinishOutput();
 
  private:
   struct Child {
     pid_t pid = -1;
     int out = -1, err = -1;
-    std::string out_buf, err_buf;
     bool exited = false;
-    std::optional<ExitStatus> status;
   };
-  bool Drain(int i, bool is_stderr, bool final);
   void Reap();
+  void ReadControl();
+  bool ReadOutput(int i, bool is_stderr);  // false at EOF
+  int control_fd_;
+  OutputRouter* router_;
   std::vector<Child> children_;
   std::vector<Event> pending_;
+  std::size_t next_pending_ = 0;
+  bool parent_gone_ = false;
 };
 
-// Catches TERM, INT, HUP, QUIT, USR1, USR2 (delivered to Supervisor::Next
-// as kSignal events) and CHLD. Call before starting children.
-Status CatchSignals();
+// Catches CHLD (to wake the loop) and ignores PIPE. Call in the keeper
+// before starting children.
+Status PrepareSignals();
+
+// Monotonic seconds.
+double Now();
 
 // Free space of /dev/shm in bytes (total, available), or nullopt.
 std::optional<std::pair<std::uint64_t, std::uint64_t>> ShmSpace();
