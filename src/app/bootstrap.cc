@@ -81,6 +81,14 @@ const char* const kMpiProgramHint =
     "communicator (bindings/cpp/rankwrap/nccl.h: rankwrap::nccl::CommFromMpi; "
     "docs/nccl-bootstrap.md)";
 
+bool TestHooksBuilt() {
+#ifdef RANKWRAP_TEST_HOOKS
+  return true;
+#else
+  return false;
+#endif
+}
+
 double DefaultBootstrapTimeout(std::uint64_t world_size) {
   return 60.0 + 0.01 * static_cast<double>(world_size);
 }

@@ -53,6 +53,9 @@ class MpiBootstrap {
 // The fix for a program that uses MPI itself.
 extern const char* const kMpiProgramHint;
 
+// Whether this binary has the test-only hooks (-DRANKWRAP_TEST_HOOKS=ON).
+bool TestHooksBuilt();
+
 // The default --bootstrap-timeout: 60 s plus 10 ms per rank.
 double DefaultBootstrapTimeout(std::uint64_t world_size);
 

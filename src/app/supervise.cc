@@ -210,17 +210,25 @@ class AttemptLoop {
         if (out_.external) out_.escalated = true;
         kill_at_ = 0;
       }
+      if (suspect_ && (out_.external || posix::Now() >= suspect_at_)) {
+        // No relayed signal arrived: the rank's death was its own failure.
+        if (!out_.external && !out_.failure) {
+          out_.failure = *suspect_;
+          Stop(o_.grace);
+        }
+        suspect_.reset();
+      }
       const bool ranks_running = run_.RunningCount() > 0;
       if (!ranks_running) {
         // Every rank ended: whatever they left behind ends too.
-        if (!run_.AnyAlive()) break;
+        if (!suspect_ && !run_.AnyAlive()) break;
         if (!stragglers_stopped_) {
           run_.SignalAll(SIGTERM);
           stragglers_stopped_ = true;
           if (kill_at_ == 0) kill_at_ = posix::Now() + o_.grace;
         }
       }
-      int timeout = ranks_running ? -1 : 100;
+      int timeout = ranks_running && !suspect_ ? -1 : 100;
       if (kill_at_ > 0) {
         const int left = std::max(1, static_cast<int>((kill_at_ - posix::Now()) * 1000));
         timeout = timeout < 0 ? left : std::min(timeout, left);
@@ -278,8 +286,18 @@ class AttemptLoop {
     const posix::ExitStatus s = e.status;
     if (s.code == 0 && s.signal == 0) return;
     if (out_.first_code == 0) out_.first_code = s.WrapperCode();
-    if (out_.failure || out_.external) return;
-    out_.failure = Failure{r.rank, r.local_rank, r.gpus, UtcNow(), s, Cause(s, oom_before_)};
+    if (out_.failure || out_.external || suspect_) return;
+    Failure f{r.rank, r.local_rank, r.gpus, UtcNow(), s, Cause(s, oom_before_)};
+    if (Terminating(s.signal)) {
+      // The ranks share the wrapper's process group: a launcher's
+      // kill(-pgid, SIGTERM) reaches them and the wrapper at once, and the
+      // wrapper's relay may arrive just after the rank's death. Wait for it
+      // briefly before calling this the rank's own failure.
+      suspect_ = f;
+      suspect_at_ = posix::Now() + 0.3;
+      return;
+    }
+    out_.failure = f;
     Stop(o_.grace);
   }
 
@@ -291,6 +309,8 @@ class AttemptLoop {
   double kill_at_ = 0;
   double last_int_ = -10;
   bool stragglers_stopped_ = false;
+  std::optional<Failure> suspect_;  // died of a terminating signal: external or not?
+  double suspect_at_ = 0;
 };
 
 std::string FailureJson(const Failure& f, const std::string& host, unsigned attempt) {

@@ -198,7 +198,8 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (opts->version) {
-    std::cout << "rankwrap " << RANKWRAP_VERSION << "\n";
+    std::cout << "rankwrap " << RANKWRAP_VERSION << (app::TestHooksBuilt() ? " (with test hooks: not for production)" : "")
+              << "\n";
     return 0;
   }
   if (opts->plan_command) return RunPlan(*opts, env, host);

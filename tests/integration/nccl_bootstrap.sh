@@ -4,6 +4,8 @@
 # failure handling; timeouts; the consistency check; programs using MPI.
 source "$(dirname "$0")/lib.sh"
 RW=$RANKWRAP
+# The stall cases need the test-only hooks (scripts/test builds them in).
+"$RW" --version | grep -q "with test hooks" || { echo "FAIL: $RW was built without -DRANKWRAP_TEST_HOOKS=ON"; exit 1; }
 here=$(dirname "$0")
 TOPO=${RANKWRAP_TOPOLOGIES:-$RANKWRAP_SOURCE_DIR/../shared/topologies}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
