@@ -94,13 +94,14 @@ chmod +x "$JOBS/trap.sh"
 job=$("${SC[@]}" sbatch --parsable -N1 -n1 -o "$JOBS/sig.out" --wrap "srun $RW $JOBS/trap.sh")
 for _ in $(seq 100); do grep -q ready "$JOBS/sig.out" 2>/dev/null && break; sleep 0.2; done
 "${SC[@]}" scancel --signal=USR1 "$job.0"
-for _ in $(seq 100); do grep -q "got\|no signal" "$JOBS/sig.out" 2>/dev/null && break; sleep 0.2; done
+# (Anchored: srun's own "srun: got SIGCONT" line must not end the wait.)
+for _ in $(seq 100); do grep -q "^got \|^no signal" "$JOBS/sig.out" 2>/dev/null && break; sleep 0.2; done
 grep -q "got USR1 on rank 0" "$JOBS/sig.out" && pass "scancel --signal=USR1 reaches the program" || fail "USR1: $(cat "$JOBS/sig.out")"
 "${SC[@]}" scancel "$job" 2>/dev/null || true
 job=$("${SC[@]}" sbatch --parsable -N1 -n1 -o "$JOBS/term.out" --wrap "srun $RW $JOBS/trap.sh")
 for _ in $(seq 100); do grep -q ready "$JOBS/term.out" 2>/dev/null && break; sleep 0.2; done
 "${SC[@]}" scancel "$job"
-for _ in $(seq 100); do grep -q "got\|no signal" "$JOBS/term.out" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 100); do grep -q "^got \|^no signal" "$JOBS/term.out" 2>/dev/null && break; sleep 0.2; done
 grep -q "got TERM on rank 0" "$JOBS/term.out" && pass "scancel's SIGTERM reaches the program" || fail "TERM: $(cat "$JOBS/term.out")"
 # Slurm checks time limits about once a minute: --signal=USR1@N fires within
 # that window of the limit, so this case takes up to a minute.
@@ -108,6 +109,32 @@ start=$(date +%s)
 out=$(batch timelimit -N1 -n1 -t 1 --signal=USR1@59 -- "srun $RW $JOBS/trap.sh")
 [[ "$out" == *"got USR1 on rank 0"* ]] && pass "--signal=USR1@59 with a 1-minute limit reaches the program ($(( $(date +%s) - start ))s)" \
   || fail "--signal=USR1@N: $out"
+
+# 5b. Nothing of a job outlives it under srun: a failing rank, grandchildren
+#     that left the session, and a wrapper killed with -9 (the nodes are
+#     network namespaces of this machine, so their processes are visible here).
+#     --kill-on-bad-exit: Slurm ends the other tasks when one fails (without it
+#     srun waits for them; a job-wide stop across nodes is Slurm's here).
+set +e
+srun_ -N2 --ntasks-per-node=1 --kill-on-bad-exit=1 "$RW" --bind none --nproc 2 --grace 1 -- bash -c \
+  'if [ "$RANK" = 3 ]; then sleep 1; exit 3; fi; (setsid sleep 3081 &); sleep 3082; true' > "$JOBS/orphans.out" 2>&1
+rc=$?
+set -e
+for _ in $(seq 30); do [ "$(pgrep -fc '^sleep 308[12]' || true)" -eq 0 ] && break; sleep 0.2; done
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$(pgrep -fc '^sleep 308[12]' || true)" -eq 0 ] && grep -q "rank 3 failed first" "$JOBS/orphans.out" \
+  && pass "srun: a failing rank ends both nodes' ranks and their setsid'd children (rc $rc)" \
+  || fail "srun orphans: rc $rc, left $(pgrep -fa '^sleep 308[12]'): $(cat "$JOBS/orphans.out")"
+srun_ -N1 -n2 --kill-on-bad-exit=1 "$RW" --bind none --supervise -- bash -c '(setsid sleep 3083 &); sleep 3084; true' > "$JOBS/k9.out" 2>&1 &
+sp=$!
+for _ in $(seq 100); do [ "$(pgrep -fc '^sleep 3084' || true)" -ge 2 ] && break; sleep 0.2; done
+sleeper=$(pgrep -f '^sleep 3084' | head -1)
+shell=$(ps -o ppid= -p "$sleeper" | tr -d ' ')
+keeper=$(ps -o ppid= -p "$shell" | tr -d ' ')
+kill -9 "$(ps -o ppid= -p "$keeper" | tr -d ' ')"
+set +e; wait "$sp"; rc=$?; set -e
+for _ in $(seq 30); do [ "$(pgrep -fc '^sleep 308[34]' || true)" -eq 0 ] && break; sleep 0.2; done
+[ "$rc" -ne 124 ] && [ "$(pgrep -fc '^sleep 308[34]' || true)" -eq 0 ] \
+  && pass "srun: kill -9 of one wrapper: srun returns ($rc), nothing left" || fail "srun kill -9: rc $rc, left $(pgrep -fa '^sleep 308[34]')"
 
 # 6. PyTorch, knowing nothing of Slurm or MPI, across two nodes.
 TORCH="$PY $root/examples/torch_allreduce.py"

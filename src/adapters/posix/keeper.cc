@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -139,37 +140,27 @@ void Keeper::RelaySignals() {
 }
 
 ExitStatus Keeper::Wait(const std::function<void()>& probe) {
-  timespec nap{0, 100 * 1000 * 1000};
+  // Without a probe: block (the relay handlers run meanwhile). With one:
+  // look often at first, then every 100 ms.
+  long nap_ns = 1000 * 1000;
   while (true) {
     int status = 0;
-    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    const pid_t r = waitpid(pid_, &status, probe ? WNOHANG : 0);
     if (r == pid_) {
-      ExitStatus s = WIFSIGNALED(status) ? ExitStatus{0, WTERMSIG(status)} : ExitStatus{WEXITSTATUS(status), 0};
-      if (s.signal != 0) {
-        // The keeper was killed: its orphans came to this process (a
-        // subreaper too). End them.
-        SignalDescendants(getpid(), SIGKILL);
-      }
+      const ExitStatus s = WIFSIGNALED(status) ? ExitStatus{0, WTERMSIG(status)} : ExitStatus{WEXITSTATUS(status), 0};
+      // The keeper was killed: its orphans came to this process (a
+      // subreaper too). End them.
+      if (s.signal != 0) SignalDescendants(getpid(), SIGKILL);
       while (waitpid(-1, &status, WNOHANG) > 0) {
       }
       return s;
     }
     if (r < 0 && errno != EINTR) return ExitStatus{kExitSystem, 0};
-    // Orphans re-parented here while the keeper runs are not ours to reap
-    // one by one; reap any that ended.
-    while (true) {
-      const pid_t other = waitpid(-1, &status, WNOHANG);
-      if (other <= 0 || other == pid_) {
-        if (other == pid_) {
-          ExitStatus s = WIFSIGNALED(status) ? ExitStatus{0, WTERMSIG(status)} : ExitStatus{WEXITSTATUS(status), 0};
-          if (s.signal != 0) SignalDescendants(getpid(), SIGKILL);
-          return s;
-        }
-        break;
-      }
-    }
-    if (probe) probe();
+    if (r < 0 || !probe) continue;
+    probe();
+    timespec nap{0, nap_ns};
     nanosleep(&nap, nullptr);
+    nap_ns = std::min(nap_ns * 2, 100L * 1000 * 1000);
   }
 }
 
