@@ -97,6 +97,8 @@ double DefaultBootstrapTimeout(std::uint64_t world_size) {
 // before MPI_Init leaves the others blocked in it forever. The watchdog
 // reports from its own thread and ends this rank (and its keeper) with the
 // timeout code; the launcher then ends the job.
+namespace {
+
 class InitWatchdog {
  public:
   InitWatchdog(double timeout, pid_t keeper, std::string message)
@@ -123,72 +125,40 @@ class InitWatchdog {
   std::thread thread_;
 };
 
-Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(
-    const tools::Options& o, Prepared& p, const EnvSnapshot& env, const std::string& host,
-    const std::function<int(int, const EnvSnapshot*)>& keeper,
-    const std::function<std::string(const Error&)>& format_error) {
-  // 0. Does the program use MPI itself? (Its direct ELF dependencies; Python
-  // and other dynamic loads are watched for while it runs.)
-  std::string program_mpi;
-  if (!o.program.empty()) {
-    auto resolved = posix::ResolveProgram(o.program[0], std::string(env.Get("PATH").value_or("/usr/bin:/bin")));
-    if (resolved) {
-      for (const std::string& lib : posix::NeededLibraries(*resolved)) {
-        if (posix::IsMpiLibrary(lib)) program_mpi = lib;
-      }
-    }
+// The MPI library the program links directly (its ELF dependencies), or "".
+// Python and other dynamic loads are watched for while it runs.
+std::string ProgramMpi(const tools::Options& o, const EnvSnapshot& env) {
+  if (o.program.empty()) return {};
+  auto resolved = posix::ResolveProgram(o.program[0], std::string(env.Get("PATH").value_or("/usr/bin:/bin")));
+  if (!resolved) return {};
+  std::string found;
+  for (const std::string& lib : posix::NeededLibraries(*resolved)) {
+    if (posix::IsMpiLibrary(lib)) found = lib;
   }
-  // 1. The child first, before MPI exists in this process.
-  auto child = posix::Keeper::Fork(true, keeper);
-  if (!child) return child.error();
-  auto abandon = [&](Error e) {
-    child->Abandon();
-    return e;
-  };
-  // 2. MPI, from the module built for the launcher's MPI.
-  const std::string flavor = Flavor(p.job.launcher);
-  auto api = mpi::Load(flavor, std::string(env.Get("RANKWRAP_MPI_MODULE").value_or("")), RANKWRAP_MODULE_RELDIR);
-  if (!api) return abandon(api.error());
-  int mpi_rank = 0, mpi_size = 0;
-  char why[512] = {};
-  const double timeout = o.bootstrap_timeout.value_or(DefaultBootstrapTimeout(p.job.world_size));
-  const double deadline = Now() + timeout;
-  int init = 0;
-  {
-    const Error late = BootError(
-        kExitBootstrapTimeout, "timed out after " + posix::FormatSeconds(timeout) + " s in MPI_Init",
-        "another rank never reached MPI_Init (it failed or was never started)",
-        "look for the first failure in the job's output; raise --bootstrap-timeout for slow-starting jobs");
-    InitWatchdog watchdog(timeout, child->pid(), format_error(late));
-    init = (*api)->init(&mpi_rank, &mpi_size, why, sizeof why);
-  }
-  if (init != 0) {
-    return abandon(BootError(kExitBootstrap, "MPI_Init failed (" + std::string((*api)->library()) + ")", why,
-                             "check that the launcher and rankwrap's MPI module are the same MPI"));
-  }
-  g_started = *api;
-#ifdef RANKWRAP_TEST_HOOKS
-  // Test hook (tests/integration/nccl_bootstrap.sh; built only with
-  // -DRANKWRAP_TEST_HOOKS=ON): this rank stalls before the exchange, as a
-  // rank that hangs or is killed would.
-  if (auto stall = env.Get("RANKWRAP_TEST_STALL_RANK"); stall && *stall == std::to_string(mpi_rank)) {
-    if (auto pidfile = env.Get("RANKWRAP_TEST_STALL_PIDFILE")) {
-      if (FILE* f = std::fopen(std::string(*pidfile).c_str(), "w")) {
-        std::fprintf(f, "%d\n", static_cast<int>(getpid()));
-        std::fclose(f);
-      }
-    }
-    sleep(static_cast<unsigned>(std::atoi(std::string(env.Get("RANKWRAP_TEST_STALL_SECONDS").value_or("30")).c_str())));
-  }
-#endif
-  auto timed_out = [&](const char* w) {
-    return abandon(BootError(kExitBootstrapTimeout,
-                             "timed out after " + posix::FormatSeconds(timeout) + " s", w,
-                             "a rank died or never started: look for the first failure in the job's "
-                             "output; raise --bootstrap-timeout for very large or slow-starting jobs"));
-  };
+  return found;
+}
 
-  // 3. Every rank's record to rank 0.
+#ifdef RANKWRAP_TEST_HOOKS
+// Test hook (tests/integration/nccl_bootstrap.sh; built only with
+// -DRANKWRAP_TEST_HOOKS=ON): this rank stalls before the exchange, as a rank
+// that hangs or is killed would.
+void TestStall(const EnvSnapshot& env, int mpi_rank) {
+  auto stall = env.Get("RANKWRAP_TEST_STALL_RANK");
+  if (!stall || *stall != std::to_string(mpi_rank)) return;
+  if (auto pidfile = env.Get("RANKWRAP_TEST_STALL_PIDFILE")) {
+    if (FILE* f = std::fopen(std::string(*pidfile).c_str(), "w")) {
+      std::fprintf(f, "%d\n", static_cast<int>(getpid()));
+      std::fclose(f);
+    }
+  }
+  sleep(static_cast<unsigned>(std::atoi(std::string(env.Get("RANKWRAP_TEST_STALL_SECONDS").value_or("30")).c_str())));
+}
+#else
+void TestStall(const EnvSnapshot&, int) {}
+#endif
+
+// This rank's record for rank 0's check.
+boot::RankRecord MyRecord(const Prepared& p, const std::string& host, int mpi_rank, const std::string& program_mpi) {
   boot::RankRecord mine;
   mine.mpi_rank = static_cast<std::uint64_t>(mpi_rank);
   mine.rank = p.job.rank;
@@ -210,71 +180,149 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(
   }
   mine.master_addr = p.contract.master_addr;
   mine.program_mpi = program_mpi;
+  return mine;
+}
+
+// Rank 0: check every record, create the NCCL id and hold the port. A
+// failed check is a verdict (every rank stops the same way); only a port
+// that cannot be opened is an error here.
+Result<boot::Verdict> RootVerdict(const std::vector<char>& all, int mpi_size, const tools::Options& o,
+                                  const EnvSnapshot& env, HeldPort& port, std::string* table) {
+  boot::Verdict verdict;
+  std::vector<boot::RankRecord> records;
+  for (int r = 0; r < mpi_size; ++r) {
+    records.push_back(boot::Decode(all.data() + static_cast<std::size_t>(r) * boot::kRecordBytes));
+  }
+  if (const std::string mpi_problem = boot::MpiProgramProblem(records); !mpi_problem.empty()) {
+    *table = mpi_problem;
+    verdict.reason = "the program uses MPI itself";
+    return verdict;
+  }
+  if (auto bad = boot::Check(records, mpi_size)) {
+    *table = *bad;
+    verdict.reason = "rank 0 found the job inconsistent";
+    return verdict;
+  }
+  auto id = nccl::GetUniqueId(nccl::Candidates(std::string(env.Get("CUDA_HOME").value_or(""))));
+  if (!id) {
+    *table = id.error().what + ": " + id.error().why;
+    verdict.reason = "rank 0 could not create the NCCL unique id";
+    return verdict;
+  }
+  verdict.id = *id;
+  verdict.master_addr = boot::MasterAddr(records);
+  if (o.master_port) {
+    verdict.master_port = *o.master_port;
+  } else {
+    auto pnum = port.Open();
+    if (!pnum) return pnum.error();
+    verdict.master_port = *pnum;
+  }
+  verdict.ok = true;
+  return verdict;
+}
+
+Error RefusedBy(const boot::Verdict& verdict, int mpi_rank, const std::string& table) {
+  Error e = BootError(kExitBootstrap, verdict.reason, mpi_rank == 0 ? "\n" + table : std::string("see rank 0's report"),
+                      verdict.reason.find("NCCL") != std::string::npos         ? std::string(kNcclHint)
+                      : verdict.reason.find("MPI itself") != std::string::npos ? std::string(kMpiProgramHint)
+                                                                               : std::string(kCheckHint));
+  e.quiet = mpi_rank != 0;
+  return e;
+}
+
+// MPI_Init under the deadline (see InitWatchdog).
+Status InitMpi(const RankwrapMpiApi* api, double timeout, pid_t keeper, int* mpi_rank, int* mpi_size,
+               const std::function<std::string(const Error&)>& format_error) {
+  char why[512] = {};
+  int init = 0;
+  {
+    const Error late = BootError(
+        kExitBootstrapTimeout, "timed out after " + posix::FormatSeconds(timeout) + " s in MPI_Init",
+        "another rank never reached MPI_Init (it failed or was never started)",
+        "look for the first failure in the job's output; raise --bootstrap-timeout for slow-starting jobs");
+    InitWatchdog watchdog(timeout, keeper, format_error(late));
+    init = api->init(mpi_rank, mpi_size, why, sizeof why);
+  }
+  if (init != 0) {
+    return BootError(kExitBootstrap, "MPI_Init failed (" + std::string(api->library()) + ")", why,
+                     "check that the launcher and rankwrap's MPI module are the same MPI");
+  }
+  g_started = api;
+  return Ok{};
+}
+
+// Gather, verdict, broadcast, barrier: the exchange itself, all under `deadline`.
+Result<boot::Verdict> Exchange(const RankwrapMpiApi* api, const boot::RankRecord& mine, int mpi_rank, int mpi_size,
+                               double deadline, double timeout, const tools::Options& o, const EnvSnapshot& env,
+                               HeldPort& port) {
+  char why[512] = {};
+  auto failed = [&](int rc, const char* what) -> Error {
+    if (rc == 1) {
+      return BootError(kExitBootstrapTimeout, "timed out after " + posix::FormatSeconds(timeout) + " s", why,
+                       "a rank died or never started: look for the first failure in the job's output; raise "
+                       "--bootstrap-timeout for very large or slow-starting jobs");
+    }
+    return BootError(kExitBootstrap, what, why, "check the MPI installation");
+  };
   const auto record = boot::Encode(mine);
   std::vector<char> all(mpi_rank == 0 ? static_cast<std::size_t>(mpi_size) * boot::kRecordBytes : 0);
-  const int g = (*api)->gather(record.data(), record.size(), all.data(), deadline, why, sizeof why);
-  if (g == 1) return timed_out(why);
-  if (g != 0) return abandon(BootError(kExitBootstrap, "MPI gather failed", why, "check the MPI installation"));
-
-  // 4. Rank 0 checks, creates the id and the port; everyone gets the verdict.
+  if (int g = api->gather(record.data(), record.size(), all.data(), deadline, why, sizeof why); g != 0) {
+    return failed(g, "MPI gather failed");
+  }
   boot::Verdict verdict;
   std::string table;
-  HeldPort port;
   if (mpi_rank == 0) {
-    std::vector<boot::RankRecord> records;
-    for (int r = 0; r < mpi_size; ++r) records.push_back(boot::Decode(all.data() + static_cast<std::size_t>(r) * boot::kRecordBytes));
-    const std::string mpi_problem = boot::MpiProgramProblem(records);
-    if (!mpi_problem.empty()) {
-      table = mpi_problem;
-      verdict.reason = "the program uses MPI itself";
-    } else if (auto bad = boot::Check(records, mpi_size)) {
-      table = *bad;
-      verdict.reason = "rank 0 found the job inconsistent";
-    } else {
-      auto id = nccl::GetUniqueId(nccl::Candidates(std::string(env.Get("CUDA_HOME").value_or(""))));
-      if (!id) {
-        table = id.error().what + ": " + id.error().why;
-        verdict.reason = "rank 0 could not create the NCCL unique id";
-      } else {
-        verdict.id = *id;
-        verdict.master_addr = boot::MasterAddr(records);
-        if (o.master_port) {
-          verdict.master_port = *o.master_port;
-        } else {
-          auto pnum = port.Open();
-          if (!pnum) return abandon(pnum.error());
-          verdict.master_port = *pnum;
-        }
-        verdict.ok = true;
-      }
-    }
+    auto v = RootVerdict(all, mpi_size, o, env, port, &table);
+    if (!v) return v.error();
+    verdict = *v;
   }
   auto wire = boot::Encode(verdict);
-  const int b = (*api)->bcast(wire.data(), wire.size(), deadline, why, sizeof why);
-  if (b == 1) return timed_out(why);
-  if (b != 0) return abandon(BootError(kExitBootstrap, "MPI broadcast failed", why, "check the MPI installation"));
-  verdict = boot::DecodeVerdict(wire.data());
-  if (!verdict.ok) {
-    Error e = BootError(kExitBootstrap, verdict.reason,
-                        mpi_rank == 0 ? "\n" + table : std::string("see rank 0's report"),
-                        verdict.reason.find("NCCL") != std::string::npos ? std::string(kNcclHint)
-                        : verdict.reason.find("MPI itself") != std::string::npos ? std::string(kMpiProgramHint)
-                                                                                 : std::string(kCheckHint));
-    e.quiet = mpi_rank != 0;
-    return abandon(e);
+  if (int b = api->bcast(wire.data(), wire.size(), deadline, why, sizeof why); b != 0) {
+    return failed(b, "MPI broadcast failed");
   }
-  // 5. Some MPI stacks defer a broadcast's progress: a barrier makes sure
+  verdict = boot::DecodeVerdict(wire.data());
+  if (!verdict.ok) return RefusedBy(verdict, mpi_rank, table);
+  // Some MPI stacks defer a broadcast's progress: a barrier makes sure
   // every rank has the id before any program starts.
-  const int br = (*api)->barrier(deadline, why, sizeof why);
-  if (br == 1) return timed_out(why);
-  if (br != 0) return abandon(BootError(kExitBootstrap, "MPI barrier failed", why, "check the MPI installation"));
+  if (int br = api->barrier(deadline, why, sizeof why); br != 0) return failed(br, "MPI barrier failed");
+  return verdict;
+}
 
-  // 6. The child's environment; rank 0 lets go of the port just before.
-  p.contract.master_addr = verdict.master_addr;
-  p.contract.master_port = verdict.master_port;
-  p.contract.env["MASTER_ADDR"] = verdict.master_addr;
-  p.contract.env["MASTER_PORT"] = std::to_string(verdict.master_port);
-  p.contract.env["RANKWRAP_NCCL_UNIQUE_ID"] = boot::ToHex(verdict.id);
+}  // namespace
+
+Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(
+    const tools::Options& o, Prepared& p, const EnvSnapshot& env, const std::string& host,
+    const std::function<int(int, const EnvSnapshot*)>& keeper,
+    const std::function<std::string(const Error&)>& format_error) {
+  const std::string program_mpi = ProgramMpi(o, env);
+  // 1. The keeper first, before MPI exists in this process.
+  auto child = posix::Keeper::Fork(true, keeper);
+  if (!child) return child.error();
+  auto abandon = [&](Error e) {
+    child->Abandon();
+    return e;
+  };
+  // 2. MPI, from the module built for the launcher's MPI, under the deadline.
+  auto api = mpi::Load(Flavor(p.job.launcher), std::string(env.Get("RANKWRAP_MPI_MODULE").value_or("")),
+                       RANKWRAP_MODULE_RELDIR);
+  if (!api) return abandon(api.error());
+  const double timeout = o.bootstrap_timeout.value_or(DefaultBootstrapTimeout(p.job.world_size));
+  const double deadline = Now() + timeout;
+  int mpi_rank = 0, mpi_size = 0;
+  if (auto s = InitMpi(*api, timeout, child->pid(), &mpi_rank, &mpi_size, format_error); !s) return abandon(s.error());
+  TestStall(env, mpi_rank);
+  // 3-5. Records to rank 0, its verdict (id, address, port) to everyone.
+  HeldPort port;
+  auto verdict =
+      Exchange(*api, MyRecord(p, host, mpi_rank, program_mpi), mpi_rank, mpi_size, deadline, timeout, o, env, port);
+  if (!verdict) return abandon(verdict.error());
+  // 6. The program's environment; rank 0 lets go of the port just before.
+  p.contract.master_addr = verdict->master_addr;
+  p.contract.master_port = verdict->master_port;
+  p.contract.env["MASTER_ADDR"] = verdict->master_addr;
+  p.contract.env["MASTER_PORT"] = std::to_string(verdict->master_port);
+  p.contract.env["RANKWRAP_NCCL_UNIQUE_ID"] = boot::ToHex(verdict->id);
   EnvSnapshot child_env = env;
   for (const auto& [k, v] : p.contract.env) child_env.Set(k, v);
   port.Close();

@@ -37,6 +37,7 @@ Error SupError(int code, std::string what, std::string why, std::string hint) {
 struct Rank {
   std::uint64_t rank = 0, local_rank = 0;
   std::string gpus;  // bus ids, for the failure summary
+  std::vector<std::string> gpu_list;
   std::map<std::string, std::string> env;
   std::optional<bind::RankLine> line;
 };
@@ -44,17 +45,9 @@ struct Rank {
 struct Failure {
   std::uint64_t rank = 0, local_rank = 0;
   std::string gpus, time;
+  std::vector<std::string> gpu_list;
   posix::ExitStatus status;
   std::string cause;
-};
-
-// How one attempt ended.
-struct Outcome {
-  std::optional<Failure> failure;  // the first rank that failed on its own
-  int external = 0;                // a terminating signal from outside (0: none)
-  bool escalated = false;          // rankwrap had to SIGKILL after an external stop
-  int first_code = 0;              // the first non-zero wrapper code of any rank
-  bool parent_gone = false;
 };
 
 std::string Describe(const posix::ExitStatus& s) {
@@ -118,7 +111,10 @@ std::vector<Rank> BuildRanks(const tools::Options& o, const Prepared& p, const E
       r.line = binding.line;
     }
     if (r.line) {
-      for (unsigned g : r.line->gpus) r.gpus += (r.gpus.empty() ? "" : ",") + binding.topo.gpus[g].bus_id;
+      for (unsigned g : r.line->gpus) {
+        r.gpus += (r.gpus.empty() ? "" : ",") + binding.topo.gpus[g].bus_id;
+        r.gpu_list.push_back(binding.topo.gpus[g].bus_id);
+      }
     }
     if (o.max_restarts > 0) r.env["RANKWRAP_RESTART_COUNT"] = std::to_string(attempt);
   }
@@ -186,140 +182,54 @@ bool Shown(const tools::Options& o, std::uint64_t rank) {
 
 bool NeedsPipes(const tools::Options& o) { return o.tag_output || !o.log_dir.empty() || !o.ranks_filter.empty(); }
 
-int MapSignal(const tools::Options& o, int sig) {
-  for (const auto& [from, to] : o.signal_map) {
-    if (sig == from) return to;
+// Runs one attempt's loop: feeds the policy, carries out its actions.
+supervise::Outcome Loop(const tools::Options& o, posix::Supervisor& run) {
+  supervise::Policy policy(supervise::PolicyOptions{o.grace, o.signal_map});
+  auto act = [&](const supervise::Actions& a) {
+    if (a.signal_all) run.SignalAll(a.signal_all);
+    if (a.signal_ranks) {
+      for (std::size_t i = 0; i < run.size(); ++i) {
+        if (run.Running(static_cast<int>(i))) kill(run.Pid(static_cast<int>(i)), a.signal_ranks);
+      }
+    }
+  };
+  while (true) {
+    const bool ranks = run.RunningCount() > 0;
+    // The /proc walk only once the ranks are gone (stragglers).
+    const bool alive = ranks || run.AnyAlive();
+    act(policy.OnTick(posix::Now(), ranks, alive));
+    if (policy.Done(ranks, alive)) break;
+    const double next = policy.NextDeadline(posix::Now());
+    int timeout = ranks ? -1 : 100;
+    if (next >= 0) {
+      const int ms = static_cast<int>(next * 1000) + 1;
+      timeout = timeout < 0 ? ms : std::min(timeout, ms);
+    }
+    auto e = run.Next(timeout);
+    if (!e) continue;
+    switch (e->kind) {
+      case posix::Event::Kind::kParentGone: act(policy.OnParentGone()); break;
+      case posix::Event::Kind::kSignal: act(policy.OnSignal(e->signal, e->from_tty, posix::Now())); break;
+      case posix::Event::Kind::kExit: act(policy.OnExit(e->child, e->status, posix::Now())); break;
+    }
   }
-  return sig;
+  return policy.outcome();
 }
 
-bool Terminating(int sig) { return sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGQUIT; }
-
-// The event loop of one attempt: until every rank and everything they
-// started has ended.
-class AttemptLoop {
- public:
-  AttemptLoop(const tools::Options& o, const std::vector<Rank>& ranks, posix::Supervisor& run,
-              std::optional<std::uint64_t> oom_before)
-      : o_(o), ranks_(ranks), run_(run), oom_before_(oom_before) {}
-
-  Outcome Run() {
-    while (true) {
-      if (kill_at_ > 0 && posix::Now() >= kill_at_) {
-        run_.SignalAll(SIGKILL);
-        if (out_.external) out_.escalated = true;
-        kill_at_ = 0;
-      }
-      if (suspect_ && (out_.external || posix::Now() >= suspect_at_)) {
-        // No relayed signal arrived: the rank's death was its own failure.
-        if (!out_.external && !out_.failure) {
-          out_.failure = *suspect_;
-          Stop(o_.grace);
-        }
-        suspect_.reset();
-      }
-      const bool ranks_running = run_.RunningCount() > 0;
-      if (!ranks_running) {
-        // Every rank ended: whatever they left behind ends too.
-        if (!suspect_ && !run_.AnyAlive()) break;
-        if (!stragglers_stopped_) {
-          run_.SignalAll(SIGTERM);
-          stragglers_stopped_ = true;
-          if (kill_at_ == 0) kill_at_ = posix::Now() + o_.grace;
-        }
-      }
-      int timeout = ranks_running && !suspect_ ? -1 : 100;
-      if (kill_at_ > 0) {
-        const int left = std::max(1, static_cast<int>((kill_at_ - posix::Now()) * 1000));
-        timeout = timeout < 0 ? left : std::min(timeout, left);
-      }
-      if (auto e = run_.Next(timeout)) Handle(*e);
-    }
-    return out_;
-  }
-
- private:
-  void Stop(double grace) {
-    run_.SignalAll(SIGTERM);
-    if (kill_at_ == 0) kill_at_ = posix::Now() + grace;
-  }
-
-  void OnSignal(const posix::Event& e) {
-    const int sig = MapSignal(o_, e.signal);
-    if (e.signal == SIGINT) {
-      // srun's convention: a second Ctrl-C within a second kills at once.
-      if (posix::Now() - last_int_ <= 1.0) {
-        run_.SignalAll(SIGKILL);
-        out_.external = SIGINT;
-        out_.escalated = true;
-        kill_at_ = 0;
-        return;
-      }
-      last_int_ = posix::Now();
-    }
-    if (Terminating(sig)) {
-      if (!out_.external) out_.external = sig;
-      if (kill_at_ == 0) kill_at_ = posix::Now() + o_.grace;
-    }
-    // The terminal already delivered its signal to the ranks (they share
-    // the wrapper's foreground process group).
-    if (e.from_tty && sig == e.signal) return;
-    if (Terminating(sig)) {
-      run_.SignalAll(sig);  // every process of the job, as Slurm signals a step
-    } else {
-      for (std::size_t i = 0; i < run_.size(); ++i) kill(run_.Pid(static_cast<int>(i)), sig);
-    }
-  }
-
-  void Handle(const posix::Event& e) {
-    if (e.kind == posix::Event::Kind::kParentGone) {
-      // The wrapper is gone (SIGKILLed with its process group, or kill -9):
-      // nobody waits for output or a code any more. End everything now.
-      run_.SignalAll(SIGKILL);
-      out_.parent_gone = true;
-      out_.external = SIGKILL;
-      out_.escalated = true;
-      return;
-    }
-    if (e.kind == posix::Event::Kind::kSignal) return OnSignal(e);
-    const Rank& r = ranks_[static_cast<std::size_t>(e.child)];
-    const posix::ExitStatus s = e.status;
-    if (s.code == 0 && s.signal == 0) return;
-    if (out_.first_code == 0) out_.first_code = s.WrapperCode();
-    if (out_.failure || out_.external || suspect_) return;
-    Failure f{r.rank, r.local_rank, r.gpus, UtcNow(), s, Cause(s, oom_before_)};
-    if (Terminating(s.signal)) {
-      // The ranks share the wrapper's process group: a launcher's
-      // kill(-pgid, SIGTERM) reaches them and the wrapper at once, and the
-      // wrapper's relay may arrive just after the rank's death. Wait for it
-      // briefly before calling this the rank's own failure.
-      suspect_ = f;
-      suspect_at_ = posix::Now() + 0.3;
-      return;
-    }
-    out_.failure = f;
-    Stop(o_.grace);
-  }
-
-  const tools::Options& o_;
-  const std::vector<Rank>& ranks_;
-  posix::Supervisor& run_;
-  std::optional<std::uint64_t> oom_before_;
-  Outcome out_;
-  double kill_at_ = 0;
-  double last_int_ = -10;
-  bool stragglers_stopped_ = false;
-  std::optional<Failure> suspect_;  // died of a terminating signal: external or not?
-  double suspect_at_ = 0;
-};
-
+// The --failure-file document (docs/json.md): "gpus" is a list, as in the plan.
 std::string FailureJson(const Failure& f, const std::string& host, unsigned attempt) {
-  return "{\"rank\":" + std::to_string(f.rank) + ",\"local_rank\":" + std::to_string(f.local_rank) +
-         ",\"host\":" + launch::JsonString(host) + ",\"gpus\":" + launch::JsonString(f.gpus) +
-         ",\"exit_code\":" + (f.status.signal ? std::string("null") : std::to_string(f.status.code)) +
-         ",\"signal\":" + (f.status.signal ? launch::JsonString(posix::SignalName(f.status.signal)) : "null") +
-         ",\"wrapper_exit_code\":" + std::to_string(f.status.WrapperCode()) + ",\"time\":" + launch::JsonString(f.time) +
-         ",\"cause\":" + launch::JsonString(f.cause) + ",\"attempt\":" + std::to_string(attempt) + "}\n";
+  nlohmann::ordered_json j;
+  j["rank"] = f.rank;
+  j["local_rank"] = f.local_rank;
+  j["host"] = host;
+  j["gpus"] = f.gpu_list;
+  j["exit_code"] = f.status.signal ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(f.status.code);
+  j["signal"] = f.status.signal ? nlohmann::ordered_json(posix::SignalName(f.status.signal)) : nlohmann::ordered_json(nullptr);
+  j["wrapper_exit_code"] = f.status.WrapperCode();
+  j["time"] = f.time;
+  j["cause"] = f.cause;
+  j["attempt"] = attempt;
+  return launch::Dump(j) + "\n";
 }
 
 std::string Summary(const tools::Options& o, const Failure& f, const std::string& host, unsigned attempt,
@@ -338,9 +248,9 @@ std::string Summary(const tools::Options& o, const Failure& f, const std::string
 }
 
 // One attempt: start, loop, collect the output.
-Result<Outcome> RunAttempt(const tools::Options& o, Prepared& p, const EnvSnapshot& env, const std::string& host,
+Result<supervise::Outcome> RunAttempt(const tools::Options& o, Prepared& p, const EnvSnapshot& env, const std::string& host,
                            const KeeperLink& link, unsigned attempt, std::optional<std::uint64_t> oom_before,
-                           const std::function<std::string(const Error&)>& format_error) {
+                           const std::function<std::string(const Error&)>& format_error, Failure* failure) {
   std::uint16_t port = p.contract.master_port;
   std::string addr = p.contract.master_addr;
   if (o.nproc && Standalone(p)) {
@@ -375,8 +285,12 @@ Result<Outcome> RunAttempt(const tools::Options& o, Prepared& p, const EnvSnapsh
   so.pgid = link.wrapper_pgid;
   so.pipe_output = piped;
   if (auto s = run.Start(Specs(o, p, env, ranks), so, format_error); !s) return s.error();
-  Outcome out = AttemptLoop(o, ranks, run, oom_before).Run();
+  supervise::Outcome out = Loop(o, run);
   run.FinishOutput();
+  if (out.failed) {
+    const Rank& r = ranks[static_cast<std::size_t>(*out.failed)];
+    *failure = Failure{r.rank, r.local_rank, r.gpus, UtcNow(), r.gpu_list, out.failure, Cause(out.failure, oom_before)};
+  }
   return out;
 }
 
@@ -430,37 +344,32 @@ Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvS
   const std::size_t nranks = o.nproc.value_or(1);
   SupervisedRun result;
   for (unsigned attempt = 0;; ++attempt) {
-    auto out = RunAttempt(o, p, env, host, link, attempt, oom_before, format_error);
+    Failure f;
+    auto out = RunAttempt(o, p, env, host, link, attempt, oom_before, format_error, &f);
     if (!out) return out.error();
-    if (out->external) {
-      // Stopped from outside (scancel, Ctrl-C, the launcher): the ranks'
-      // own code (0 when they handled it and exited cleanly), or 128 + the
-      // signal when rankwrap had to kill them; no failure summary.
-      result.exit_code = out->escalated ? 128 + out->external : out->first_code;
-      return result;
-    }
-    if (!out->failure) {
+    const supervise::Verdict v = supervise::Decide(*out, attempt, o.max_restarts);
+    result.exit_code = v.exit_code;
+    if (!v.report) {
       // A success after a restart: the failure file no longer describes the job.
-      if (!o.failure_file.empty() && attempt > 0) {
-        if (auto s = posix::RemoveFile(o.failure_file, "--failure-file"); !s) result.warnings.push_back(s.error().what + ": " + s.error().why);
+      if (!out->external && !o.failure_file.empty() && attempt > 0) {
+        if (auto s = posix::RemoveFile(o.failure_file, "--failure-file"); !s) {
+          result.warnings.push_back(s.error().what + ": " + s.error().why);
+        }
       }
       return result;
     }
-    const Failure& f = *out->failure;
     const std::string summary = Summary(o, f, host, attempt, nranks);
     if (!o.failure_file.empty()) {
       if (auto s = posix::ReplaceFile(o.failure_file, FailureJson(f, host, attempt), "--failure-file"); !s) {
         result.warnings.push_back(s.error().what + ": " + s.error().why);
       }
     }
-    if (attempt < o.max_restarts) {
-      posix::WriteAll(2, "rankwrap[" + host + "]: warning: " + summary + "\n  restarting every rank (restart " +
-                             std::to_string(attempt + 1) + " of " + std::to_string(o.max_restarts) + ")\n");
-      continue;
+    if (!v.restart) {
+      result.summary = summary;
+      return result;
     }
-    result.exit_code = f.status.WrapperCode();
-    result.summary = summary;
-    return result;
+    posix::WriteAll(2, "rankwrap[" + host + "]: warning: " + summary + "\n  restarting every rank (restart " +
+                           std::to_string(attempt + 1) + " of " + std::to_string(o.max_restarts) + ")\n");
   }
 }
 

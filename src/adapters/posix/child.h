@@ -10,15 +10,12 @@
 
 #include "core/env/snapshot.h"
 #include "core/error.h"
+#include "core/supervise/policy.h"
 
 namespace rankwrap::posix {
 
-struct ExitStatus {
-  int code = 0;    // exit code, when the child exited
-  int signal = 0;  // the signal that killed it, else 0
-  // The wrapper's exit code for this status: code, or 128 + signal.
-  int WrapperCode() const { return signal != 0 ? 128 + signal : code; }
-};
+// How a child ended (the core's type: the supervision policy decides on it).
+using ExitStatus = supervise::ProcessEnd;
 
 // "SIGSEGV" for 11, "signal 42" for names it does not know.
 std::string SignalName(int sig);

@@ -67,6 +67,7 @@ class Supervisor {
   // process group or session it moved to.
   void SignalAll(int sig);
   int RunningCount() const;
+  bool Running(int i) const { return !children_[static_cast<std::size_t>(i)].exited; }
   // True while a process of the job runs (a rank, or anything it started).
   bool AnyAlive() const;
   pid_t Pid(int i) const { return children_[static_cast<std::size_t>(i)].pid; }

@@ -4,26 +4,12 @@
 
 namespace rankwrap::launch {
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char ch : s) {
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (ch < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-          out += buf;
-        } else {
-          out += static_cast<char>(ch);
-        }
-    }
-  }
-  return out + "\"";
+std::string JsonString(const std::string& s) { return Dump(nlohmann::ordered_json(s)); }
+
+std::string Dump(const nlohmann::ordered_json& j) {
+  // Environment values and arguments are bytes, not always UTF-8: invalid
+  // sequences become U+FFFD, so the document is valid JSON for any input.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::string PrintEnv(const plan::RankContract& c) {
@@ -34,40 +20,30 @@ std::string PrintEnv(const plan::RankContract& c) {
 
 std::string Json(const plan::RankContract& c, const std::vector<std::string>& argv) {
   const JobInfo& j = c.job;
-  std::string out = "{";
-  out += "\"launcher\":" + JsonString(j.launcher);
-  out += ",\"rank\":" + std::to_string(j.rank);
-  out += ",\"world_size\":" + std::to_string(j.world_size);
-  out += ",\"local_rank\":" + std::to_string(j.local_rank);
-  out += ",\"local_world_size\":" + std::to_string(j.local_world_size);
-  out += ",\"node_rank\":" + std::to_string(j.node_rank);
-  out += ",\"num_nodes\":" + std::to_string(j.num_nodes);
-  out += ",\"master_addr\":" + JsonString(c.master_addr);
-  out += ",\"master_port\":" + std::to_string(c.master_port);
-  out += ",\"env\":{";
-  bool first = true;
-  for (const auto& [k, v] : c.env) {
-    out += (first ? "" : ",") + JsonString(k) + ":" + JsonString(v);
-    first = false;
-  }
-  out += "},\"argv\":[";
-  for (std::size_t i = 0; i < argv.size(); ++i) out += (i ? "," : "") + JsonString(argv[i]);
-  out += "],\"sources\":{";
-  out += "\"rank\":" + JsonString(j.from.rank);
-  out += ",\"world_size\":" + JsonString(j.from.world_size);
-  out += ",\"local_rank\":" + JsonString(j.from.local_rank);
-  out += ",\"local_world_size\":" + JsonString(j.from.local_world_size);
-  out += ",\"node_rank\":" + JsonString(j.from.node_rank);
-  out += ",\"num_nodes\":" + JsonString(j.from.num_nodes);
-  out += ",\"master_addr\":" + JsonString(c.master_addr_from);
-  out += ",\"master_port\":" + JsonString(c.master_port_from);
-  out += "},\"notes\":[";
-  for (std::size_t i = 0; i < j.notes.size(); ++i) out += (i ? "," : "") + JsonString(j.notes[i]);
-  out += "],\"warnings\":[";
-  for (std::size_t i = 0; i < c.warnings.size(); ++i) {
-    out += (i ? "," : "") + JsonString(c.warnings[i]);
-  }
-  return out + "]}\n";
+  nlohmann::ordered_json out;
+  out["launcher"] = j.launcher;
+  out["rank"] = j.rank;
+  out["world_size"] = j.world_size;
+  out["local_rank"] = j.local_rank;
+  out["local_world_size"] = j.local_world_size;
+  out["node_rank"] = j.node_rank;
+  out["num_nodes"] = j.num_nodes;
+  out["master_addr"] = c.master_addr;
+  out["master_port"] = c.master_port;
+  out["env"] = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : c.env) out["env"][k] = v;
+  out["argv"] = argv;
+  out["sources"] = {{"rank", j.from.rank},
+                    {"world_size", j.from.world_size},
+                    {"local_rank", j.from.local_rank},
+                    {"local_world_size", j.from.local_world_size},
+                    {"node_rank", j.from.node_rank},
+                    {"num_nodes", j.from.num_nodes},
+                    {"master_addr", c.master_addr_from},
+                    {"master_port", c.master_port_from}};
+  out["notes"] = j.notes;
+  out["warnings"] = c.warnings;
+  return Dump(out) + "\n";
 }
 
 std::string DryRun(const plan::RankContract& c, const std::vector<std::string>& argv) {

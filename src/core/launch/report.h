@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/plan/contract.h"
 
 namespace rankwrap::launch {
@@ -25,7 +27,12 @@ std::string DryRun(const plan::RankContract& c, const std::vector<std::string>& 
 // came from.
 std::string Explain(const std::vector<TraceLine>& trace, const plan::RankContract* c);
 
-// A JSON string literal.
+// A JSON string literal (invalid UTF-8 replaced by U+FFFD).
 std::string JsonString(const std::string& s);
+
+// One line of JSON, valid for any input (invalid UTF-8 replaced by U+FFFD).
+// Every JSON document rankwrap writes goes through here; the schemas are in
+// docs/json.md.
+std::string Dump(const nlohmann::ordered_json& j);
 
 }  // namespace rankwrap::launch
