@@ -28,6 +28,17 @@ contains "lists launchers" "expected one of: torchrun, ompi"
 expect_exit 2 "bad env switch" clean_env RANKWRAP_DRY_RUN=maybe "$RW" true
 contains "names the variable" "RANKWRAP_DRY_RUN='maybe'"
 
+# Host lists are bounded: refused at parse time, not std::bad_alloc.
+start=$(date +%s)
+expect_exit 2 "hostnames over the limit" clean_env "$RW" hostnames 'n[0-999999999999]'
+contains "names the list" "host list 'n[0-999999999999]'"
+contains "names the limit" "more than 16777216 hosts (the limit for one list)"
+[ $(( $(date +%s) - start )) -le 5 ] && pass "hostnames over the limit: fast" || fail "hostnames over the limit: slow"
+expect_exit 2 "hostlist over the limit" clean_env "$RW" hostlist 'n[1-20000000]'
+contains "hostlist names the limit" "more than 16777216 hosts"
+expect_exit 0 "hostnames within the limit" clean_env "$RW" hostnames 'n[1-3]'
+contains "hostnames output" "n3"
+
 # --print-env: exactly the contract, sorted, program optional.
 expect_exit 0 "--print-env standalone" clean_env "$RW" --bind none --print-env
 keys=$(printf '%s\n' "$OUT" | cut -d= -f1 | tr '\n' ' ')
