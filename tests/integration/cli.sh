@@ -144,6 +144,18 @@ bad_case "nodefile missing" "PBS_NODEFILE='$WORK/none'" PALS_RANKID=0 PALS_LOCAL
 : > "$WORK/empty"
 bad_case "nodefile empty" "it is empty" PALS_RANKID=0 PALS_LOCAL_RANKID=0 PALS_NODEID=0 \
   PALS_LOCAL_SIZE=1 PMI_SIZE=2 "PBS_NODEFILE=$WORK/empty"
+bad_case "step id abc" "SLURM_STEP_ID='abc'" "${SLURM[@]}" SLURM_STEP_ID=abc
+bad_case "job id -1" "SLURM_JOB_ID='-1'" "${SLURM[@]}" SLURM_JOB_ID=-1
+bad_case "het size abc" "SLURM_HET_SIZE='abc'" "${SLURM[@]}" SLURM_HET_SIZE=abc
+bad_case "resv ports below 1024" "SLURM_STEP_RESV_PORTS='1-2,3': port 1 is below 1024" "${SLURM[@]}" SLURM_STEP_RESV_PORTS=1-2,3
+bad_case "zero tasks on a node" "SLURM_STEP_TASKS_PER_NODE='0,4'" "${SLURM[@]}" "SLURM_STEP_TASKS_PER_NODE=0,4"
+long=$(printf 'a%.0s' $(seq 1 10000))
+bad_case "10,000-character MASTER_ADDR" "MASTER_ADDR='aaaaaaaaaa" TORCHELASTIC_RUN_ID=1 RANK=0 WORLD_SIZE=1 \
+  LOCAL_RANK=0 MASTER_PORT=29500 "MASTER_ADDR=$long"
+contains "10,000-character MASTER_ADDR: reason" "10000 characters; expected a host name of at most 253"
+bad_case "torchrun sizes disagree" "WORLD_SIZE=70000 but GROUP_WORLD_SIZE=1 x LOCAL_WORLD_SIZE=2" \
+  TORCHELASTIC_RUN_ID=1 RANK=0 WORLD_SIZE=70000 LOCAL_RANK=0 LOCAL_WORLD_SIZE=2 GROUP_RANK=0 \
+  GROUP_WORLD_SIZE=1 MASTER_ADDR=node1 MASTER_PORT=29500
 # PBS_NODEFILE that is not a regular file: refused at once, never read.
 mkfifo "$WORK/fifo"; mkdir -p "$WORK/nodedir"
 for nf in /dev/zero "$WORK/fifo" "$WORK/nodedir"; do

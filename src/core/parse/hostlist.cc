@@ -274,6 +274,25 @@ std::vector<std::string> Hostlist::Expand() const {
   return out;
 }
 
+Parsed<Ok> CheckHostName(std::string_view name) {
+  if (name.empty()) return ParseError{0, "empty, expected a host name or address"};
+  if (name.size() > kMaxName) {
+    return ParseError{kMaxName, std::to_string(name.size()) + " characters; expected a host name of at most " +
+                                    std::to_string(kMaxName)};
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' && c != ':') {
+      const std::string shown = std::isprint(static_cast<unsigned char>(c))
+                                    ? std::string("'") + c + "'"
+                                    : "byte " + std::to_string(static_cast<unsigned char>(c));
+      return ParseError{i, shown + " at offset " + std::to_string(i) +
+                               " cannot be in a host name; expected letters, digits, '.', '-', '_' or ':' (IPv6)"};
+    }
+  }
+  return Ok{};
+}
+
 namespace {
 
 struct NumberedHost {

@@ -67,6 +67,11 @@ class Hostlist {
   std::uint64_t size_ = 0;
 };
 
+// Checks that `name` can be a host name or an IP address (MASTER_ADDR):
+// 1-253 characters (a DNS name), each a letter, digit, '.', '-', '_' or
+// ':' (IPv6). Returns where and why it cannot.
+Parsed<Ok> CheckHostName(std::string_view name);
+
 // The inverse of Hostlist::Expand: a Slurm hostlist expression for `hosts`,
 // in their order. Adjacent hosts with the same prefix share one bracket
 // group; consecutive numbers of the same width become ranges
