@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/bind/plan.h"
+#include "core/parse/hostlist.h"
 #include "core/parse/number.h"
 #include "detect/registry.h"
 
@@ -314,6 +315,11 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
   if (vm.count("master-addr")) {
     o.master_addr = vm["master-addr"].as<std::string>();
     if (o.master_addr->empty()) return bad("master-addr", "", "expected a host name or address");
+    if (auto host = parse::CheckHostName(*o.master_addr); !host) {
+      const std::string& a = *o.master_addr;
+      const std::string shown = a.size() <= 80 ? a : a.substr(0, 40) + "...(" + std::to_string(a.size()) + " characters)";
+      return bad("master-addr", shown, host.error().message);
+    }
   }
   if (vm.count("master-port")) {
     const std::string p = vm["master-port"].as<std::string>();

@@ -81,6 +81,9 @@ INSTANTIATE_TEST_SUITE_P(
         Refused{{"--signal-map", "USR1:", "--nproc", "1", "true"}, {}, "--signal-map 'USR1:': expected FROM:TO"},
         Refused{{"--launcher", "", "--print-env"}, {}, "--launcher '': expected a launcher name"},
         Refused{{"--master-addr", "", "true"}, {}, "--master-addr ''"},
+        Refused{{"--master-addr", "node1 node2", "true"}, {}, "--master-addr 'node1 node2': ' ' at offset 5"},
+        Refused{{"--master-addr", std::string(300, 'a'), "true"}, {}, "(300 characters)': 300 characters"},
+        Refused{{"true"}, {"RANKWRAP_MASTER_ADDR=a;b"}, "RANKWRAP_MASTER_ADDR='a;b': ';' at offset 1"},
         // Values from RANKWRAP_<OPTION>: the error names the variable.
         Refused{{"true"}, {"RANKWRAP_CPU_BIND=bogus"}, "RANKWRAP_CPU_BIND='bogus': expected gpu, numa"},
         Refused{{"true"}, {"RANKWRAP_GPU_BIND=far"}, "RANKWRAP_GPU_BIND='far'"},
