@@ -209,7 +209,10 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
     const std::string t = vm["ranks-per-node"].as<std::string>();
     auto n = parse::Decimal(t, 1u << 20);
     if (!n) return bad("ranks-per-node", t, n.error().message + "; expected a number of ranks, 1-1048576");
-    if (*n == 0) return bad("ranks-per-node", t, "expected at least 1 rank");
+    if (*n == 0) {
+      return Usage(from_env.count("ranks-per-node") ? named("ranks-per-node", t) : "--ranks-per-node " + t,
+                   "expected at least 1 rank");
+    }
     o.ranks_per_node = static_cast<unsigned>(*n);
   }
   if (vm.count("svg")) o.svg = vm["svg"].as<std::string>();
@@ -219,7 +222,10 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
     const std::string t = vm["nproc"].as<std::string>();
     auto n = parse::Decimal(t, 4096);
     if (!n) return bad("nproc", t, n.error().message + "; expected a whole number of ranks, 1-4096");
-    if (*n == 0) return bad("nproc", t, "expected at least 1 rank");
+    if (*n == 0) {
+      // "--nproc 0" as before (tests/integration/supervise.sh matches it).
+      return Usage(from_env.count("nproc") ? named("nproc", t) : "--nproc " + t, "expected at least 1 rank");
+    }
     o.nproc = static_cast<unsigned>(*n);
   }
   if (vm.count("grace")) {
