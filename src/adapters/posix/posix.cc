@@ -11,7 +11,6 @@
 #include <sched.h>
 #include <sys/syscall.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -67,7 +66,8 @@ Result<std::string, detect::ReadError> ReadOpenFile(int fd, const struct stat& s
   std::string text;
   char buf[65536];
   while (true) {
-    const std::size_t want = std::min(sizeof buf, max + 1 - text.size());
+    const std::size_t left = max - text.size();  // text.size() <= max here
+    const std::size_t want = left >= sizeof buf ? sizeof buf : left + 1;
     const ssize_t n = read(fd, buf, want);
     if (n < 0) {
       if (errno == EINTR) continue;
