@@ -78,6 +78,10 @@ std::string FirstSet(const DetectContext& ctx, std::initializer_list<std::string
 Result<parse::Nodefile> ReadHostFile(const DetectContext& ctx, std::string_view var,
                                      std::string_view hint);
 
+// `value` for an error message: as is up to 80 characters, else its first
+// 40, "..." and its length, "(10000 characters)": not printed whole.
+std::string ShortenForMessage(std::string_view value);
+
 // An environment error (exit 3) in the house format.
 Error EnvError(std::string what, std::string why, std::string hint);
 

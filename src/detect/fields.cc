@@ -14,6 +14,12 @@ Error EnvError(std::string what, std::string why, std::string hint) {
   return Error{kExitEnvironment, "detect", std::move(what), std::move(why), std::move(hint)};
 }
 
+std::string ShortenForMessage(std::string_view value) {
+  constexpr std::size_t kShown = 80;
+  if (value.size() <= kShown) return std::string(value);
+  return std::string(value.substr(0, 40)) + "...(" + std::to_string(value.size()) + " characters)";
+}
+
 Result<std::string> RequireVar(const DetectContext& ctx, std::string_view var,
                                std::string_view hint) {
   auto v = ctx.env.Get(var);

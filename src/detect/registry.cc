@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "core/parse/hostlist.h"
 #include "detect/launchers.h"
 
 namespace rankwrap::detect {
@@ -59,6 +60,14 @@ Status Validate(const JobInfo& job) {
     return bad("node index " + name(job.from.node_rank, job.node_rank),
                "must be below the node count " + name(job.from.num_nodes, job.num_nodes));
   }
+  // MASTER_ADDR goes to every rank's rendezvous: whatever variable or file
+  // it came from, it must be something a resolver can take.
+  if (job.master_addr) {
+    if (auto host = parse::CheckHostName(*job.master_addr); !host) {
+      return bad("MASTER_ADDR '" + ShortenForMessage(*job.master_addr) + "' (" + job.master_addr_from + ")",
+                 host.error().message);
+    }
+  }
   return Ok{};
 }
 
@@ -101,6 +110,16 @@ Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx
                                               std::string(chosen->name) + ") wins",
                      p.reason});
     }
+  }
+  if (chosen == nullptr) {
+    // The full registry ends with standalone, which always applies; a
+    // registry without it (tests, bindings) may have nothing that applies.
+    std::string names;
+    for (const Detector& d : registry) names += (names.empty() ? "" : ", ") + std::string(d.name);
+    return EnvError("no launcher detected",
+                    "none of the detectors tried (" + (names.empty() ? std::string("none") : names) +
+                        ") applies to this environment",
+                    "run under a supported launcher, or name one with --launcher");
   }
   auto job = chosen->parse(ctx);
   if (!job) return job.error();

@@ -5,6 +5,7 @@
 // describe the tasks that run (env-facts.md 1.2; pain-points.md 2). The batch
 // step and salloc/ssh shells carry job variables and even SLURM_PROCID=0
 // without being a task of any step: they are refused, not taken as rank 0.
+#include <optional>
 #include <string>
 
 #include "core/parse/counts.h"
@@ -25,6 +26,31 @@ bool IsSpecialStep(std::string_view id) {
          id == "4294967292";
 }
 
+// SLURM_STEP_RESV_PORTS: Slurm's port list ("12000-12003", or with commas
+// "12000-12001,12005"); the first port is MASTER_PORT. Every entry must be
+// a range lo <= hi of unprivileged ports: a reversed range or a port below
+// 1024 is not something Slurm reserves (MpiParams=ports=12000-12999).
+Parsed<std::uint16_t> FirstReservedPort(std::string_view text) {
+  std::optional<std::uint16_t> first;
+  std::size_t offset = 0;
+  for (std::string_view item : parse::Split(text, ',')) {
+    const std::size_t dash = item.find('-');
+    auto lo = parse::Decimal(item.substr(0, dash), 65535);
+    if (!lo) return ParseError{offset + lo.error().pos, "'" + std::string(item) + "': " + lo.error().message};
+    std::uint64_t hi = *lo;
+    if (dash != std::string_view::npos) {
+      auto h = parse::Decimal(item.substr(dash + 1), 65535);
+      if (!h) return ParseError{offset + dash + 1, "'" + std::string(item) + "': " + h.error().message};
+      hi = *h;
+    }
+    if (hi < *lo) return ParseError{offset, "reversed range '" + std::string(item) + "'"};
+    if (*lo < 1024) return ParseError{offset, "port " + std::to_string(*lo) + " is below 1024"};
+    if (!first) first = static_cast<std::uint16_t>(*lo);
+    offset += item.size() + 1;
+  }
+  return *first;
+}
+
 Probe ProbeSlurm(const DetectContext& ctx) {
   const std::string var = FirstSet(ctx, {"SLURM_JOB_ID", "SLURM_JOBID"});
   if (var.empty()) return {false, "SLURM_JOB_ID is not set"};
@@ -43,7 +69,7 @@ Result<parse::Hostlist> ParseHostsVar(const DetectContext& ctx, const std::strin
   const std::string text(*ctx.env.Get(var));
   auto list = parse::Hostlist::Parse(text);
   if (!list) {
-    return EnvError(var + "='" + text + "'",
+    return EnvError(var + "='" + ShortenForMessage(text) + "'",
                     "malformed host list at offset " + std::to_string(list.error().pos) + ": " +
                         list.error().message + "; expected Slurm's form, e.g. 'nid[001-004,010]'",
                     "this value comes from Slurm: check that the job script does not overwrite " +
@@ -112,6 +138,14 @@ Result<Layout> ReadLayout(const DetectContext& ctx) {
                         std::to_string(l.num_nodes) + " (" + l.nodes_var + ")",
                     "do not overwrite Slurm's variables in the job script");
   }
+  // A node of the step with no task: Slurm never writes one, and MASTER_ADDR
+  // (the first node) could then name a node that runs no rank.
+  if (auto zero = l.tasks.FirstZero(l.num_nodes)) {
+    return EnvError(l.tasks_var + "='" + std::string(*ctx.env.Get(l.tasks_var)) + "'",
+                    "gives node " + std::to_string(*zero) + " of the step 0 tasks; expected at least 1 task "
+                    "on every node of the step",
+                    "do not overwrite Slurm's variables in the job script");
+  }
   const std::uint64_t sum = l.tasks.SumFirst(l.num_nodes);
   auto ntasks = RequireUint(ctx, l.ntasks_var, "the step's task count", kHint);
   if (!ntasks) return ntasks.error();
@@ -133,6 +167,21 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
   const std::string job_id(*ctx.env.Get(job_var));
   const std::string step_var = FirstSet(ctx, {"SLURM_STEP_ID", "SLURM_STEPID"});
   const std::string step_id = step_var.empty() ? "" : std::string(*ctx.env.Get(step_var));
+  // Job and step ids are Slurm's uint32 numbers; MASTER_PORT is computed
+  // from them, so a malformed one would silently give another port.
+  if (auto id = parse::Decimal(job_id, UINT32_MAX); !id) {
+    return EnvError(job_var + "='" + job_id + "'",
+                    id.error().message + "; expected the Slurm job id as a non-negative decimal integer",
+                    "this value comes from Slurm: check that the job script does not overwrite " + job_var);
+  }
+  if (!step_var.empty() && !IsSpecialStep(step_id)) {
+    if (auto id = parse::Decimal(step_id, UINT32_MAX); !id) {
+      return EnvError(step_var + "='" + step_id + "'",
+                      id.error().message +
+                          "; expected the step id as a non-negative decimal integer (or Slurm's -4, -5, -6)",
+                      "this value comes from Slurm: check that the job script does not overwrite " + step_var);
+    }
+  }
   if (step_var.empty() || IsSpecialStep(step_id) || !ctx.env.Has("SLURM_STEP_NODELIST")) {
     // sbatch exports ENVIRONMENT=BATCH to the batch script; Slurm 22.05 sets
     // no SLURM_STEP_ID there (older and newer releases write -5).
@@ -169,6 +218,13 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
   // tests/data/env/slurm_het_rank2.env), and SLURM_PROCID/SLURM_NODEID count
   // across components, so the plain step layout describes it.
   if (auto het = ctx.env.Get("SLURM_HET_SIZE")) {
+    auto n = parse::Decimal(*het, UINT32_MAX);
+    if (!n || *n == 0) {
+      return EnvError("SLURM_HET_SIZE='" + std::string(*het) + "'",
+                      (n ? std::string("zero components") : n.error().message) +
+                          "; expected the number of components of the heterogeneous job, at least 1",
+                      "this value comes from Slurm: check that the job script does not overwrite SLURM_HET_SIZE");
+    }
     job.notes.push_back("heterogeneous job (SLURM_HET_SIZE=" + std::string(*het) +
                         "): the step's SLURM_STEP_* variables span its components");
   }
@@ -200,14 +256,13 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
                         "pass --master-addr if it is not");
   }
   if (auto ports = ctx.env.Get("SLURM_STEP_RESV_PORTS")) {
-    const std::string text(*ports);
-    auto p = parse::Decimal(text.substr(0, text.find('-')), 65535);
-    if (!p || *p == 0) {
-      return EnvError("SLURM_STEP_RESV_PORTS='" + text + "'",
-                      "expected a port range such as '12000-12003'",
+    auto first = FirstReservedPort(*ports);
+    if (!first) {
+      return EnvError("SLURM_STEP_RESV_PORTS='" + std::string(*ports) + "'",
+                      first.error().message + "; expected port ranges such as '12000-12003' (1024-65535)",
                       "this value comes from Slurm's MpiParams=ports; do not overwrite it");
     }
-    job.master_port = static_cast<std::uint16_t>(*p);
+    job.master_port = *first;
     job.master_port_from = "first port of SLURM_STEP_RESV_PORTS";
   }
   SetJobKey(ctx, job, step_id);

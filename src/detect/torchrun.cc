@@ -4,6 +4,7 @@
 // rankwrap). The values pass through unchanged.
 #include <string>
 
+#include "core/parse/hostlist.h"
 #include "core/parse/number.h"
 #include "detect/launchers.h"
 
@@ -69,9 +70,23 @@ Result<JobInfo> ParseContract(const DetectContext& ctx, std::string_view name) {
     job.num_nodes = (job.world_size + job.local_world_size - 1) / job.local_world_size;
     job.from.num_nodes = "inferred: WORLD_SIZE / LOCAL_WORLD_SIZE";
   }
+  // torchrun gives every node the same --nproc-per-node: WORLD_SIZE is
+  // GROUP_WORLD_SIZE x LOCAL_WORLD_SIZE. Where all three are given and
+  // disagree, one of them is stale or hand-written; none can be trusted.
+  if (!nodes_var.empty() && *local_size && job.num_nodes * job.local_world_size != job.world_size) {
+    return EnvError("WORLD_SIZE=" + std::to_string(job.world_size) + " but " + nodes_var + "=" +
+                        std::to_string(job.num_nodes) + " x LOCAL_WORLD_SIZE=" +
+                        std::to_string(job.local_world_size) + " is " +
+                        std::to_string(job.num_nodes * job.local_world_size),
+                    "the world size must be the node count times the ranks per node",
+                    std::string(kHint) + ", consistent with each other (unset stale copies)");
+  }
   auto addr = RequireVar(ctx, "MASTER_ADDR", kHint);
   if (!addr) return addr.error();
   if (addr->empty()) return EnvError("MASTER_ADDR is empty", "expected rank 0's host", std::string(kHint));
+  if (auto host = parse::CheckHostName(*addr); !host) {
+    return EnvError("MASTER_ADDR='" + ShortenForMessage(*addr) + "'", host.error().message, std::string(kHint));
+  }
   job.master_addr = *addr;
   job.master_addr_from = "MASTER_ADDR from the outer launcher";
   auto port_text = RequireVar(ctx, "MASTER_PORT", kHint);

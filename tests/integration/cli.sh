@@ -28,6 +28,17 @@ contains "lists launchers" "expected one of: torchrun, ompi"
 expect_exit 2 "bad env switch" clean_env RANKWRAP_DRY_RUN=maybe "$RW" true
 contains "names the variable" "RANKWRAP_DRY_RUN='maybe'"
 
+# Host lists are bounded: refused at parse time, not std::bad_alloc.
+start=$(date +%s)
+expect_exit 2 "hostnames over the limit" clean_env "$RW" hostnames 'n[0-999999999999]'
+contains "names the list" "host list 'n[0-999999999999]'"
+contains "names the limit" "more than 16777216 hosts (the limit for one list)"
+[ $(( $(date +%s) - start )) -le 5 ] && pass "hostnames over the limit: fast" || fail "hostnames over the limit: slow"
+expect_exit 2 "hostlist over the limit" clean_env "$RW" hostlist 'n[1-20000000]'
+contains "hostlist names the limit" "more than 16777216 hosts"
+expect_exit 0 "hostnames within the limit" clean_env "$RW" hostnames 'n[1-3]'
+contains "hostnames output" "n3"
+
 # --print-env: exactly the contract, sorted, program optional.
 expect_exit 0 "--print-env standalone" clean_env "$RW" --bind none --print-env
 keys=$(printf '%s\n' "$OUT" | cut -d= -f1 | tr '\n' ' ')
@@ -47,8 +58,42 @@ expect_exit 0 "RANKWRAP_MASTER_PORT" clean_env RANKWRAP_MASTER_PORT=23456 "$RW" 
 contains "env option used" "MASTER_PORT=23456"
 expect_exit 0 "flag beats env" clean_env RANKWRAP_MASTER_PORT=23456 "$RW" --master-port 24000 --print-env
 contains "flag wins" "MASTER_PORT=24000"
-expect_exit 0 "RANKWRAP_PRINT_ENV=1" clean_env RANKWRAP_PRINT_ENV=1 "$RW" true
+expect_exit 0 "RANKWRAP_REPORT=1" clean_env RANKWRAP_REPORT=1 "$RW" --bind none --print-env
 contains "env switch used" "RANKWRAP_LAUNCHER=standalone"
+# Action options are never taken from the environment: refused, naming the
+# variable, and the program does not run.
+for var in RANKWRAP_PRINT_ENV RANKWRAP_DRY_RUN RANKWRAP_EXPLAIN RANKWRAP_JSON; do
+  rm -f "$WORK/ran"
+  expect_exit 2 "$var=1 refused" clean_env "$var=1" "$RW" touch "$WORK/ran"
+  contains "$var named" "$var='1' is set in the environment"
+  contains "$var hint" "hint: unset $var"
+  [ ! -e "$WORK/ran" ] && pass "$var: program not run" || fail "$var: program ran"
+done
+expect_exit 2 "RANKWRAP_CPU_BIND=bogus" clean_env RANKWRAP_CPU_BIND=bogus "$RW" true
+contains "names the variable, not the flag" "RANKWRAP_CPU_BIND='bogus'"
+
+# Strict numbers and signal maps: each refused naming the option and value.
+strict() {  # NEEDLE ARGS...
+  local needle=$1; shift
+  expect_exit 2 "refused: $*" clean_env "$RW" "$@" true
+  contains "names: $needle" "$needle"
+}
+strict "--nproc '1e1'" --nproc 1e1
+strict "--nproc '0x2'" --nproc 0x2
+strict "--nproc ' 2'" --nproc " 2"
+strict "--nproc '2.0'" --nproc 2.0
+strict "--grace ' 3'" --nproc 1 --grace " 3"
+strict "--grace 'nan'" --nproc 1 --grace nan
+strict "--grace 'inf'" --nproc 1 --grace inf
+strict "--grace '-1'" --nproc 1 --grace -1
+strict "--bootstrap-timeout '1e3'" --bootstrap-timeout 1e3
+strict "--max-restarts '1e1'" --nproc 1 --max-restarts 1e1
+strict "--ranks-filter '0,+1'" --nproc 2 --ranks-filter 0,+1
+strict "KILL and STOP cannot be mapped" --nproc 1 --signal-map USR1:STOP
+strict "KILL and STOP cannot be mapped" --nproc 1 --signal-map KILL:TERM
+strict "--signal-map 'BOGUS:TERM'" --nproc 1 --signal-map BOGUS:TERM
+strict "--launcher ''" --launcher ''
+expect_exit 0 "--grace 0.5 accepted" clean_env "$RW" --nproc 1 --grace 0.5 --bind none true
 
 # --dry-run --json: one JSON object with the documented keys, nothing run.
 SLURM=(SLURM_JOB_ID=17 SLURM_STEP_ID=0 SLURM_PROCID=3 SLURM_LOCALID=1 SLURM_NODEID=1
@@ -99,6 +144,27 @@ bad_case "nodefile missing" "PBS_NODEFILE='$WORK/none'" PALS_RANKID=0 PALS_LOCAL
 : > "$WORK/empty"
 bad_case "nodefile empty" "it is empty" PALS_RANKID=0 PALS_LOCAL_RANKID=0 PALS_NODEID=0 \
   PALS_LOCAL_SIZE=1 PMI_SIZE=2 "PBS_NODEFILE=$WORK/empty"
+bad_case "step id abc" "SLURM_STEP_ID='abc'" "${SLURM[@]}" SLURM_STEP_ID=abc
+bad_case "job id -1" "SLURM_JOB_ID='-1'" "${SLURM[@]}" SLURM_JOB_ID=-1
+bad_case "het size abc" "SLURM_HET_SIZE='abc'" "${SLURM[@]}" SLURM_HET_SIZE=abc
+bad_case "resv ports below 1024" "SLURM_STEP_RESV_PORTS='1-2,3': port 1 is below 1024" "${SLURM[@]}" SLURM_STEP_RESV_PORTS=1-2,3
+bad_case "zero tasks on a node" "SLURM_STEP_TASKS_PER_NODE='0,4'" "${SLURM[@]}" "SLURM_STEP_TASKS_PER_NODE=0,4"
+long=$(printf 'a%.0s' $(seq 1 10000))
+bad_case "10,000-character MASTER_ADDR" "MASTER_ADDR='aaaaaaaaaa" TORCHELASTIC_RUN_ID=1 RANK=0 WORLD_SIZE=1 \
+  LOCAL_RANK=0 MASTER_PORT=29500 "MASTER_ADDR=$long"
+contains "10,000-character MASTER_ADDR: reason" "10000 characters; expected a host name of at most 253"
+bad_case "torchrun sizes disagree" "WORLD_SIZE=70000 but GROUP_WORLD_SIZE=1 x LOCAL_WORLD_SIZE=2" \
+  TORCHELASTIC_RUN_ID=1 RANK=0 WORLD_SIZE=70000 LOCAL_RANK=0 LOCAL_WORLD_SIZE=2 GROUP_RANK=0 \
+  GROUP_WORLD_SIZE=1 MASTER_ADDR=node1 MASTER_PORT=29500
+# PBS_NODEFILE that is not a regular file: refused at once, never read.
+mkfifo "$WORK/fifo"; mkdir -p "$WORK/nodedir"
+for nf in /dev/zero "$WORK/fifo" "$WORK/nodedir"; do
+  start=$(date +%s)
+  bad_case "nodefile $nf" "PBS_NODEFILE='$nf' cannot be read" PALS_RANKID=0 PALS_LOCAL_RANKID=0 \
+    PALS_NODEID=0 PALS_LOCAL_SIZE=1 PMI_SIZE=2 "PBS_NODEFILE=$nf"
+  contains "nodefile $nf: reason" "not a regular file"
+  [ $(( $(date +%s) - start )) -le 5 ] && pass "nodefile $nf: fast" || fail "nodefile $nf: slow"
+done
 bad_case "two world sizes" "two launchers claim different world sizes" \
   OMPI_COMM_WORLD_RANK=0 OMPI_COMM_WORLD_SIZE=2 OMPI_COMM_WORLD_LOCAL_RANK=0 OMPI_COMM_WORLD_LOCAL_SIZE=2 \
   MV2_COMM_WORLD_RANK=0 MV2_COMM_WORLD_SIZE=3 MV2_COMM_WORLD_LOCAL_RANK=0 MV2_COMM_WORLD_LOCAL_SIZE=3

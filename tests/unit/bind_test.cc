@@ -171,8 +171,15 @@ TEST(TopologyText, RoundTripsEveryRecordedTopologyAndPlansTheSame) {
     const unsigned n = t->gpus.empty() ? 4 : static_cast<unsigned>(t->gpus.size());
     EXPECT_EQ(Json(PlanOrDie(*back, n), *back), Json(PlanOrDie(*t, n), *t)) << file;
   }
-  EXPECT_FALSE(topo::FromText("not a topology\n").ok());
-  EXPECT_FALSE(topo::FromText("rankwrap-topology 1\ncore\tx\t0\t1\n").ok());
+}
+
+TEST(TopologyText, MalformedTextIsRefusedWithAReason) {
+  auto not_topo = topo::FromText("not a topology\n");
+  ASSERT_FALSE(not_topo.ok());
+  EXPECT_EQ(not_topo.error().message, "not a rankwrap topology (first line)");
+  auto bad_line = topo::FromText("rankwrap-topology 1\ncore\tx\t0\t1\n");
+  ASSERT_FALSE(bad_line.ok());
+  EXPECT_EQ(bad_line.error().message, "line 2 does not parse");
 }
 
 TEST(TopologyText, RestrictKeepsOnlyAllowedPus) {
@@ -343,8 +350,14 @@ TEST(Bind, MapAndReorder) {
   auto sp = PlanNode(t, 2, *MapVisible(t, EnvSnapshot{}), *shared);
   ASSERT_TRUE(sp.ok());
   EXPECT_FALSE(sp->warnings.empty());
-  EXPECT_FALSE(ParseBindOptions("map:x", "single", "auto", "local", "auto").ok());
-  EXPECT_FALSE(ParseBindOptions("nearest", "single", "auto", "local", "auto").ok());
+  auto map_x = ParseBindOptions("map:x", "single", "auto", "local", "auto");
+  ASSERT_FALSE(map_x.ok());
+  EXPECT_EQ(map_x.error().what, "--gpu-bind 'map:x'");
+  EXPECT_NE(map_x.error().why.find("one GPU index per local rank"), std::string::npos) << map_x.error().why;
+  auto nearest = ParseBindOptions("nearest", "single", "auto", "local", "auto");
+  ASSERT_FALSE(nearest.ok());
+  EXPECT_EQ(nearest.error().what, "--gpu-bind 'nearest'");
+  EXPECT_EQ(nearest.error().why, "expected closest, map:LIST or none");
 }
 
 TEST(Bind, MissingAndBrokenFilesAreErrorsNamingTheFile) {

@@ -37,11 +37,36 @@ TEST(Counts, SingleValueAndLongRuns) {
   EXPECT_EQ(big->SumFirst(100001), 800004u);
 }
 
-class CountErrors : public testing::TestWithParam<const char*> {};
-TEST_P(CountErrors, Rejected) { EXPECT_FALSE(Counts::Parse(GetParam()).ok()) << GetParam(); }
-INSTANTIATE_TEST_SUITE_P(Malformed, CountErrors,
-                         testing::Values("2(x)", "(x3)", "-1", "", "2,,1", "2(x3", "2(3)", "2(x0)",
-                                         "a", "2(x3)x", "1,", "99999999999"));
+TEST(Counts, FirstZero) {
+  auto c = Counts::Parse("4,2(x3),0,1");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->FirstZero(6), 4u);
+  EXPECT_FALSE(c->FirstZero(4).has_value());
+  EXPECT_EQ(Counts::Parse("0(x2)")->FirstZero(1), 0u);
+  EXPECT_FALSE(Counts::Parse("3(x100)")->FirstZero(1000).has_value());
+}
+
+struct Bad {
+  const char* text;
+  const char* message_part;
+};
+
+class CountErrors : public testing::TestWithParam<Bad> {};
+TEST_P(CountErrors, AreRejectedWithAReason) {
+  auto c = Counts::Parse(GetParam().text);
+  ASSERT_FALSE(c.ok()) << GetParam().text;
+  EXPECT_NE(c.error().message.find(GetParam().message_part), std::string::npos)
+      << GetParam().text << " -> " << c.error().message;
+}
+INSTANTIATE_TEST_SUITE_P(
+    Malformed, CountErrors,
+    testing::Values(Bad{"2(x)", "a repeat must be written (xN)"}, Bad{"(x3)", "count missing before '('"},
+                    Bad{"-1", "'-1': '-' is not a decimal digit"}, Bad{"", "empty count list"},
+                    Bad{"2,,1", "empty item"}, Bad{"2(x3", "a repeat must be written (xN)"},
+                    Bad{"2(3)", "a repeat must be written (xN)"}, Bad{"2(x0)", "repeat count (x0)"},
+                    Bad{"a", "'a': 'a' is not a decimal digit"}, Bad{"2(x3)x", "'2(x3)x': a repeat must be written (xN)"},
+                    Bad{"1,", "empty item"}, Bad{"99999999999", "larger than 4294967295"},
+                    Bad{" 2", "' ' is not a decimal digit"}, Bad{"+2", "'+' is not a decimal digit"}));
 
 }  // namespace
 }  // namespace rankwrap::parse

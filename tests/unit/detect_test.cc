@@ -132,7 +132,11 @@ INSTANTIATE_TEST_SUITE_P(
         ExpectError{"bad_pbs_nodefile_missing", 3, "PBS_NODEFILE='/var/spool/pbs/aux/gone'"},
         ExpectError{"bad_pbs_nodefile_empty", 3, "empty"},
         ExpectError{"bad_pals_node_too_big", 3, "PALS_NODEID=2"},
-        ExpectError{"bad_two_world_sizes", 3, "two launchers claim different world sizes"}),
+        ExpectError{"bad_two_world_sizes", 3, "two launchers claim different world sizes"},
+        ExpectError{"bad_resv_ports_reversed", 3, "SLURM_STEP_RESV_PORTS='5000-4000': reversed range"},
+        ExpectError{"bad_count_zero_node", 3, "SLURM_STEP_TASKS_PER_NODE='0,4': gives node 0 of the step 0 tasks"},
+        ExpectError{"bad_torchrun_world_inconsistent", 3,
+                    "WORLD_SIZE=70000 but GROUP_WORLD_SIZE=1 x LOCAL_WORLD_SIZE=2"}),
     [](const auto& p) { return std::string(p.param.fixture); });
 
 TEST(Detect, EveryFixtureMatchesItsGolden) {

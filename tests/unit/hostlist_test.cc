@@ -75,13 +75,49 @@ TEST(Hostlist, AtAndFindAgreeWithExpand) {
 }
 
 TEST(Hostlist, HugeListsAreNotExpanded) {
-  auto list = Hostlist::Parse("nid[000001-100000],big[0000000001-9999999999]");
+  auto list = Hostlist::Parse("nid[000001-100000],big[0000000001-0016000000]");
   ASSERT_TRUE(list.ok());
-  EXPECT_EQ(list->size(), 100000u + 9999999999u);
+  EXPECT_EQ(list->size(), 100000u + 16000000u);
   EXPECT_EQ(list->at(0), "nid000001");
   EXPECT_EQ(list->at(99999), "nid100000");
-  EXPECT_EQ(list->at(list->size() - 1), "big9999999999");
+  EXPECT_EQ(list->at(list->size() - 1), "big0016000000");
   EXPECT_EQ(list->Find("big0000000002"), 100001u);
+}
+
+// Every accepted list can be expanded: 'rankwrap hostnames n[0-999999999999]'
+// died in std::bad_alloc.
+TEST(Hostlist, ListsAreBoundedSoThatTheyCanBeExpanded) {
+  EXPECT_EQ(Hostlist::kMaxHosts, std::uint64_t{1} << 24);
+  auto at_limit = Hostlist::Parse("n[1-16777216]");
+  ASSERT_TRUE(at_limit.ok()) << at_limit.error().message;
+  EXPECT_EQ(at_limit->size(), Hostlist::kMaxHosts);
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  for (const Case& c : {Case{"n[0-999999999999]", "more than 16777216 hosts (the limit for one list)"},
+                        Case{"n[1-16777217]", "more than 16777216 hosts"},
+                        Case{"n[1-16777216],m", "more than 16777216 hosts"},
+                        Case{"a[1-8388608],b[1-8388609]", "more than 16777216 hosts"},
+                        Case{"r[1-4096]-n[1-4097]", "more than 16777216 hosts"},
+                        Case{"n[1-4096,1-4096]x[1-2049]", "more than 16777216 hosts"}}) {
+    auto list = Hostlist::Parse(c.text);
+    ASSERT_FALSE(list.ok()) << c.text;
+    EXPECT_NE(list.error().message.find(c.message), std::string::npos) << c.text << ": " << list.error().message;
+  }
+  // Names are DNS names: at most 253 characters, also once expanded.
+  EXPECT_TRUE(Hostlist::Parse(std::string(253, 'a')).ok());
+  auto long_name = Hostlist::Parse(std::string(10000, 'a'));
+  ASSERT_FALSE(long_name.ok());
+  EXPECT_EQ(long_name.error().message, "host name of 10000 characters; expected at most 253 (a DNS name)");
+  auto long_expanded = Hostlist::Parse(std::string(250, 'a') + "[1-1000]");
+  ASSERT_FALSE(long_expanded.ok());
+  EXPECT_NE(long_expanded.error().message.find("host name of 254 characters"), std::string::npos);
+  // The whole expansion: 16M hosts of 100 characters would be 1.6 GiB.
+  auto bytes = Hostlist::Parse(std::string(90, 'a') + "[0000000001-0016000000]");
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_NE(bytes.error().message.find("expands to more than 1024 MiB"), std::string::npos)
+      << bytes.error().message;
 }
 
 TEST(Hostlist, CompressIsTheInverseOfExpand) {

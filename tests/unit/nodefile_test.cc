@@ -22,11 +22,17 @@ TEST(Nodefile, CrLfAndBlankLines) {
 }
 
 TEST(Nodefile, EmptyOrMalformedIsAnError) {
-  EXPECT_FALSE(Nodefile::Parse("").ok());
-  EXPECT_FALSE(Nodefile::Parse("\n \n").ok());
+  for (const char* empty : {"", "\n \n"}) {
+    auto e = Nodefile::Parse(empty);
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.error().message, "no host in the file (it is empty)");
+  }
   auto two = Nodefile::Parse("a\nb slots=4\n");
   ASSERT_FALSE(two.ok());
-  EXPECT_NE(two.error().message.find("line 2"), std::string::npos);
+  EXPECT_EQ(two.error().message, "line 2 'b slots=4' holds more than one word; expected one host name");
+  auto nul = Nodefile::Parse(std::string_view("a\nb\0c\n", 6));
+  ASSERT_FALSE(nul.ok());
+  EXPECT_EQ(nul.error().message, "line 2 holds a NUL byte");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 extern char** environ;
 
@@ -34,13 +35,40 @@ std::string HostName() {
 
 std::uint64_t ParentPid() { return static_cast<std::uint64_t>(getppid()); }
 
-Result<std::string, detect::ReadError> DiskFileReader::Read(const std::string& path) const {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return detect::ReadError{std::strerror(errno)};
+namespace {
+
+std::string FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+std::string Mib(std::size_t bytes) {
+  return bytes % (std::size_t{1} << 20) == 0 ? std::to_string(bytes >> 20) + " MiB"
+                                              : std::to_string(bytes) + " bytes";
+}
+
+// Reads the regular file open on `fd` (closed here), at most `max` bytes.
+// st_size is checked first, and the read itself stops one byte past the
+// bound: /proc files say 0 and a file may grow while it is read.
+Result<std::string, detect::ReadError> ReadOpenFile(int fd, const struct stat& st, std::size_t max) {
+  auto too_big = [&] {
+    return detect::ReadError{"larger than " + Mib(max) +
+                             " (the limit for files rankwrap reads); expected a host or cache file"};
+  };
+  if (st.st_size > 0 && static_cast<std::uint64_t>(st.st_size) > max) {
+    close(fd);
+    return too_big();
+  }
   std::string text;
   char buf[65536];
   while (true) {
-    const ssize_t n = read(fd, buf, sizeof buf);
+    const std::size_t left = max - text.size();  // text.size() <= max here
+    const std::size_t want = left >= sizeof buf ? sizeof buf : left + 1;
+    const ssize_t n = read(fd, buf, want);
     if (n < 0) {
       if (errno == EINTR) continue;
       detect::ReadError why{std::strerror(errno)};
@@ -49,9 +77,32 @@ Result<std::string, detect::ReadError> DiskFileReader::Read(const std::string& p
     }
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > max) {
+      close(fd);
+      return too_big();
+    }
   }
   close(fd);
   return text;
+}
+
+}  // namespace
+
+Result<std::string, detect::ReadError> DiskFileReader::Read(const std::string& path) const {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return detect::ReadError{std::strerror(errno)};
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    detect::ReadError why{std::strerror(errno)};
+    close(fd);
+    return why;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return detect::ReadError{FileKind(st.st_mode) + ", not a regular file"};
+  }
+  return ReadOpenFile(fd, st, max_bytes_);
 }
 
 std::vector<unsigned> AffinityPus() {
@@ -119,15 +170,16 @@ Result<std::string> PrivateCacheDir(const EnvSnapshot& env) {
 }
 
 Result<std::string, detect::ReadError> ReadPrivateFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return detect::ReadError{std::strerror(errno)};
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 022) != 0) {
     close(fd);
     return detect::ReadError{"not a private regular file of this user"};
   }
-  close(fd);
-  return DiskFileReader().Read(path);
+  // The descriptor that was checked is the one read: no second open of a
+  // path that may have been replaced in between.
+  return ReadOpenFile(fd, st, kMaxFileBytes);
 }
 
 Status WritePrivateFile(const std::string& path, const std::string& content) {
@@ -280,49 +332,86 @@ bool IsMpiLibrary(const std::string& name) {
   return false;
 }
 
+namespace {
+
+// Little-endian fields of an ELF structure held in `bytes`; 0 past its end.
+std::uint64_t Le(const std::string& bytes, std::size_t off, int width) {
+  std::uint64_t v = 0;
+  if (off > bytes.size() || bytes.size() - off < static_cast<std::size_t>(width)) return 0;
+  for (int i = width; i-- > 0;) v = (v << 8) | static_cast<unsigned char>(bytes[off + static_cast<std::size_t>(i)]);
+  return v;
+}
+
+// `size` bytes at `off` of the open file, or nullopt when the range is not
+// inside the file (`file_size`), larger than `max`, or cannot be read whole.
+std::optional<std::string> ReadRange(int fd, std::uint64_t file_size, std::uint64_t off, std::uint64_t size,
+                                     std::uint64_t max) {
+  if (size > max || off > file_size || size > file_size - off) return std::nullopt;
+  std::string out(static_cast<std::size_t>(size), '\0');
+  std::size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = pread(fd, out.data() + got, out.size() - got, static_cast<off_t>(off + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    got += static_cast<std::size_t>(n);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<std::string> NeededLibraries(const std::string& path) {
   // ELF64 little-endian only (every Linux target rankwrap runs on). Reads
-  // the section headers, finds SHT_DYNAMIC and its string table.
+  // the section headers, finds SHT_DYNAMIC and its string table: a few KiB
+  // with pread, where reading the whole executable cost every rank up to
+  // its size (GiBs for some CUDA programs).
+  constexpr std::uint64_t kMaxSectionTable = std::uint64_t{4} << 20;  // 65535 headers of 64 bytes
+  constexpr std::uint64_t kMaxDynamic = std::uint64_t{1} << 20;
+  constexpr std::uint64_t kMaxStrtab = std::uint64_t{16} << 20;
   std::vector<std::string> out;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return out;
   struct stat st {};
-  std::string data;
-  if (fstat(fd, &st) == 0 && st.st_size > 64 && st.st_size < (1LL << 31)) {
-    data.resize(static_cast<std::size_t>(st.st_size));
-    std::size_t got = 0;
-    while (got < data.size()) {
-      const ssize_t n = read(fd, data.data() + got, data.size() - got);
-      if (n <= 0) break;
-      got += static_cast<std::size_t>(n);
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 64) {
+    close(fd);
+    return out;
+  }
+  const auto file_size = static_cast<std::uint64_t>(st.st_size);
+  auto range = [&](std::uint64_t off, std::uint64_t size, std::uint64_t max) {
+    return ReadRange(fd, file_size, off, size, max);
+  };
+  const auto header = range(0, 64, 64);
+  if (!header || header->compare(0, 4, "\x7f" "ELF") != 0 || (*header)[4] != 2 || (*header)[5] != 1) {
+    close(fd);
+    return out;
+  }
+  const std::uint64_t shoff = Le(*header, 0x28, 8), shentsize = Le(*header, 0x3a, 2), shnum = Le(*header, 0x3c, 2);
+  const auto table = shentsize >= 64 && shoff != 0 ? range(shoff, shnum * shentsize, kMaxSectionTable) : std::nullopt;
+  if (!table) {
+    close(fd);
+    return out;
+  }
+  for (std::uint64_t i = 0; i < shnum; ++i) {
+    const std::size_t sh = static_cast<std::size_t>(i * shentsize);
+    if (Le(*table, sh + 4, 4) != 6) continue;  // SHT_DYNAMIC
+    const std::uint64_t off = Le(*table, sh + 0x18, 8), size = Le(*table, sh + 0x20, 8), link = Le(*table, sh + 0x28, 4);
+    if (link >= shnum) break;
+    const std::size_t strsh = static_cast<std::size_t>(link * shentsize);
+    const auto dyn = range(off, size, kMaxDynamic);
+    const auto strtab = range(Le(*table, strsh + 0x18, 8), Le(*table, strsh + 0x20, 8), kMaxStrtab);
+    if (!dyn || !strtab) break;
+    for (std::size_t d = 0; d + 16 <= dyn->size(); d += 16) {
+      const std::uint64_t tag = Le(*dyn, d, 8), val = Le(*dyn, d + 8, 8);
+      if (tag == 0) break;
+      if (tag != 1 || val >= strtab->size()) continue;  // DT_NEEDED, inside the table
+      // The name ends at a NUL inside the string table, or it is not one.
+      const std::size_t at = static_cast<std::size_t>(val);
+      const std::size_t nul = strtab->find('\0', at);
+      if (nul == std::string::npos) continue;
+      out.push_back(strtab->substr(at, nul - at));
     }
-    data.resize(got);
   }
   close(fd);
-  auto u16 = [&](std::size_t off) -> std::uint64_t {
-    return off + 2 <= data.size() ? static_cast<unsigned char>(data[off]) | (static_cast<unsigned char>(data[off + 1]) << 8) : 0;
-  };
-  auto u32 = [&](std::size_t off) -> std::uint64_t { return u16(off) | (u16(off + 2) << 16); };
-  auto u64 = [&](std::size_t off) -> std::uint64_t { return u32(off) | (u32(off + 4) << 32); };
-  if (data.size() < 64 || data.compare(0, 4, "\x7f" "ELF") != 0 || data[4] != 2 || data[5] != 1) return out;
-  const std::uint64_t shoff = u64(0x28), shentsize = u16(0x3a), shnum = u16(0x3c);
-  if (shentsize < 64 || shoff == 0 || shoff + shnum * shentsize > data.size()) return out;
-  for (std::uint64_t i = 0; i < shnum; ++i) {
-    const std::size_t sh = static_cast<std::size_t>(shoff + i * shentsize);
-    if (u32(sh + 4) != 6) continue;  // SHT_DYNAMIC
-    const std::uint64_t off = u64(sh + 0x18), size = u64(sh + 0x20), link = u32(sh + 0x28);
-    if (link >= shnum) return out;
-    const std::size_t strsh = static_cast<std::size_t>(shoff + link * shentsize);
-    const std::uint64_t stroff = u64(strsh + 0x18), strsize = u64(strsh + 0x20);
-    if (off + size > data.size() || stroff + strsize > data.size()) return out;
-    for (std::uint64_t d = off; d + 16 <= off + size; d += 16) {
-      const std::uint64_t tag = u64(static_cast<std::size_t>(d)), val = u64(static_cast<std::size_t>(d + 8));
-      if (tag == 0) break;
-      if (tag == 1 && val < strsize) {  // DT_NEEDED
-        out.emplace_back(data.c_str() + stroff + val);
-      }
-    }
-  }
   return out;
 }
 

@@ -2,6 +2,7 @@
 // name, opens sockets or execs. Everything else gets these facts as values.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,10 +22,24 @@ std::string HostName();
 // getppid().
 std::uint64_t ParentPid();
 
-// Reads files from disk (PBS_NODEFILE, LSB_DJOB_RANKFILE).
+// The most DiskFileReader and ReadPrivateFile read from one file: far above
+// any node file (a 100,000-node PBS_NODEFILE with 128 slots per node is
+// about 40 MiB of short names) and bounded, so that PBS_NODEFILE=/dev/zero
+// cannot grow rankwrap by gigabytes.
+inline constexpr std::size_t kMaxFileBytes = std::size_t{64} << 20;
+
+// Reads files from disk (PBS_NODEFILE, LSB_DJOB_RANKFILE, /proc files).
+// Only regular files, at most `max_bytes`: the file is opened O_NONBLOCK
+// (opening a FIFO does not wait for a writer) and refused, with the reason,
+// when it is a FIFO, a device (/dev/zero, /dev/urandom), a directory or
+// larger than the bound. Nothing is ever read from a non-regular file.
 class DiskFileReader : public detect::FileReader {
  public:
+  explicit DiskFileReader(std::size_t max_bytes = kMaxFileBytes) : max_bytes_(max_bytes) {}
   Result<std::string, detect::ReadError> Read(const std::string& path) const override;
+
+ private:
+  std::size_t max_bytes_;
 };
 
 // The PUs this process may run on (sched_getaffinity): the cgroup's CPUs
@@ -43,7 +58,8 @@ Status BindProcess(const std::vector<unsigned>& pus, const std::vector<unsigned>
 // symbolic link.
 Result<std::string> PrivateCacheDir(const EnvSnapshot& env);
 // Reads `path` only if it is a regular file owned by this user and not
-// writable by others, opened without following symbolic links.
+// writable by others, opened without following symbolic links (nor waiting
+// on a FIFO), at most kMaxFileBytes.
 Result<std::string, detect::ReadError> ReadPrivateFile(const std::string& path);
 // Writes `path` atomically (a new O_EXCL|O_NOFOLLOW 0600 file, renamed).
 Status WritePrivateFile(const std::string& path, const std::string& content);
@@ -57,7 +73,11 @@ Result<std::uint16_t> FreeLocalPort();
 Result<std::string> ResolveProgram(const std::string& program, const std::string& path_var);
 
 // The DT_NEEDED entries of an ELF executable ("libmpi.so.40", ...), empty
-// for scripts and anything that is not a readable ELF file.
+// for scripts and anything that is not a readable ELF file. Reads only the
+// ELF header, the section headers and the dynamic section with its string
+// table (pread, a few KiB), never the whole file; every offset and size is
+// checked against the file, so a truncated or corrupt ELF gives an empty or
+// partial list, never a read out of bounds.
 std::vector<std::string> NeededLibraries(const std::string& path);
 
 // The MPI library mapped into process `pid` ("libmpi.so.40"), or "".

@@ -60,6 +60,16 @@ std::uint64_t Counts::at(std::uint64_t i) const {
   return 0;
 }
 
+std::optional<std::uint64_t> Counts::FirstZero(std::uint64_t n) const {
+  std::uint64_t index = 0;
+  for (const Run& r : runs_) {
+    if (index >= n) break;
+    if (r.value == 0) return index;
+    index += r.repeat;
+  }
+  return std::nullopt;
+}
+
 std::uint64_t Counts::SumFirst(std::uint64_t n) const {
   std::uint64_t sum = 0;
   for (const Run& r : runs_) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -22,6 +23,9 @@ class Counts {
   std::uint64_t at(std::uint64_t i) const;
   // Sum of the first n entries (n may exceed size(): then all of them).
   std::uint64_t SumFirst(std::uint64_t n) const;
+  // The index of the first zero entry among the first n, or nullopt.
+  // O(number of runs).
+  std::optional<std::uint64_t> FirstZero(std::uint64_t n) const;
 
  private:
   struct Run {

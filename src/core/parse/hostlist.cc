@@ -9,11 +9,20 @@
 namespace rankwrap::parse {
 namespace {
 
-// Upper bound on hosts in one list: far above any machine, low enough that
-// counts never overflow while multiplying bracket groups.
-constexpr std::uint64_t kMaxHosts = std::uint64_t{1} << 40;
+// Bounds on one list, so that expanding it (`rankwrap hostnames`, Expand,
+// AppendAll) cannot exhaust memory: 'n[0-999999999999]' is refused at parse
+// time instead of dying in std::bad_alloc. 2^24 hosts is 100 times the
+// largest machine; a name is at most 253 characters (a DNS name); the whole
+// expansion at most 1 GiB of text.
+constexpr std::uint64_t kMaxHosts = Hostlist::kMaxHosts;
+constexpr std::uint64_t kMaxName = Hostlist::kMaxNameLength;
+constexpr std::uint64_t kMaxExpandedBytes = std::uint64_t{1} << 30;
 // Widest number a range may have (fits in uint64 with room to spare).
 constexpr std::size_t kMaxDigits = 18;
+
+std::string TooMany() {
+  return "more than " + std::to_string(kMaxHosts) + " hosts (the limit for one list)";
+}
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -94,13 +103,16 @@ Parsed<Hostlist::Item> Hostlist::ParseItem(std::string_view text, std::size_t of
       }
       const std::uint64_t n = range.hi - range.lo + 1;
       if (n > kMaxHosts || group.count > kMaxHosts - n) {
-        return ParseError{part_offset, "too many hosts"};
+        return ParseError{part_offset, TooMany()};
       }
+      group.width = std::max<std::uint64_t>(
+          group.width, std::max<std::uint64_t>(static_cast<std::uint64_t>(range.width),
+                                               std::to_string(range.hi).size()));
       group.count += n;
       group.ranges.push_back(range);
       start = comma + 1;
     }
-    if (item.count > kMaxHosts / group.count) return ParseError{offset + i, "too many hosts"};
+    if (item.count > kMaxHosts / group.count) return ParseError{offset + i, TooMany()};
     item.count *= group.count;
     item.literals.push_back(std::move(literal));
     literal.clear();
@@ -108,11 +120,19 @@ Parsed<Hostlist::Item> Hostlist::ParseItem(std::string_view text, std::size_t of
     i = close + 1;
   }
   item.literals.push_back(std::move(literal));
+  for (const std::string& l : item.literals) item.name_length += l.size();
+  for (const Group& g : item.groups) item.name_length += g.width;
+  if (item.name_length > kMaxName) {
+    return ParseError{offset, "host name of " + std::to_string(item.name_length) +
+                                  " characters; expected at most " + std::to_string(kMaxName) +
+                                  " (a DNS name)"};
+  }
   return item;
 }
 
 Parsed<Hostlist> Hostlist::Parse(std::string_view text) {
   Hostlist list;
+  std::uint64_t expanded = 0;  // bytes of the whole list, one separator per host
   std::size_t i = 0;
   bool expect_item = false;  // set after a comma: an item must follow
   while (true) {
@@ -134,7 +154,12 @@ Parsed<Hostlist> Hostlist::Parse(std::string_view text) {
     }
     auto item = ParseItem(text.substr(i, end - i), i);
     if (!item) return item.error();
-    if (list.size_ > kMaxHosts - item->count) return ParseError{i, "too many hosts"};
+    if (list.size_ > kMaxHosts - item->count) return ParseError{i, TooMany()};
+    expanded += item->count * (item->name_length + 1);
+    if (expanded > kMaxExpandedBytes) {
+      return ParseError{i, "expands to more than " + std::to_string(kMaxExpandedBytes >> 20) +
+                               " MiB of host names (the limit for one list)"};
+    }
     list.starts_.push_back(list.size_);
     list.size_ += item->count;
     list.items_.push_back(std::move(item).value());
@@ -247,6 +272,25 @@ std::vector<std::string> Hostlist::Expand() const {
     for (std::uint64_t k = 0; k < item.count; ++k) out.push_back(ItemAt(item, k));
   }
   return out;
+}
+
+Parsed<Ok> CheckHostName(std::string_view name) {
+  if (name.empty()) return ParseError{0, "empty, expected a host name or address"};
+  if (name.size() > kMaxName) {
+    return ParseError{kMaxName, std::to_string(name.size()) + " characters; expected a host name of at most " +
+                                    std::to_string(kMaxName)};
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' && c != ':') {
+      const std::string shown = std::isprint(static_cast<unsigned char>(c))
+                                    ? std::string("'") + c + "'"
+                                    : "byte " + std::to_string(static_cast<unsigned char>(c));
+      return ParseError{i, shown + " at offset " + std::to_string(i) +
+                               " cannot be in a host name; expected letters, digits, '.', '-', '_' or ':' (IPv6)"};
+    }
+  }
+  return Ok{};
 }
 
 namespace {

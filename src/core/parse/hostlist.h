@@ -23,7 +23,13 @@ class Hostlist {
   // bound as written; text after the last ']' is kept (Slurm >= 23.02.5).
   // Rejects unbalanced or nested brackets, reversed or empty ranges,
   // letters inside brackets and empty items, with the offset of the fault.
+  // Bounded: more than kMaxHosts hosts, a host name longer than
+  // kMaxNameLength or a list whose expansion exceeds 1 GiB is refused, so
+  // every accepted list can be expanded.
   static Parsed<Hostlist> Parse(std::string_view text);
+
+  static constexpr std::uint64_t kMaxHosts = std::uint64_t{1} << 24;
+  static constexpr std::uint64_t kMaxNameLength = 253;
 
   std::uint64_t size() const { return size_; }
   // The i-th host (0-based) in list order. Requires i < size().
@@ -45,11 +51,13 @@ class Hostlist {
   struct Group {
     std::vector<Range> ranges;
     std::uint64_t count = 0;
+    std::uint64_t width = 0;  // the widest number it writes
   };
   struct Item {
     std::vector<std::string> literals;  // groups.size() + 1 pieces of text
     std::vector<Group> groups;
     std::uint64_t count = 1;
+    std::uint64_t name_length = 0;  // the longest name it expands to
   };
   static Parsed<Item> ParseItem(std::string_view text, std::size_t offset);
   static std::string ItemAt(const Item& item, std::uint64_t index);
@@ -58,6 +66,11 @@ class Hostlist {
   std::vector<std::uint64_t> starts_;  // first list index of each item
   std::uint64_t size_ = 0;
 };
+
+// Checks that `name` can be a host name or an IP address (MASTER_ADDR):
+// 1-253 characters (a DNS name), each a letter, digit, '.', '-', '_' or
+// ':' (IPv6). Returns where and why it cannot.
+Parsed<Ok> CheckHostName(std::string_view name);
 
 // The inverse of Hostlist::Expand: a Slurm hostlist expression for `hosts`,
 // in their order. Adjacent hosts with the same prefix share one bracket
