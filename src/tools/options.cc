@@ -94,6 +94,7 @@ std::string HelpText() {
          "  4    binding cannot be planned or applied\n"
          "  5    --nccl-bootstrap=mpi: the job is inconsistent, or NCCL/MPI is unusable\n"
          "  6    --nccl-bootstrap=mpi: a rank waited past --bootstrap-timeout\n"
+         "  7    a system limit: rankwrap could not create a process, pipe or file it needs\n"
          "  126  PROGRAM is not executable\n"
          "  127  PROGRAM is not found\n"
          "  N    --nccl-bootstrap=mpi or --nproc/--supervise: the first failing rank's status\n"

@@ -152,10 +152,10 @@ TEST(Options, ActionVariablesAreRefusedWithAHintToUnsetThem) {
 
 TEST(Options, HelpListsEveryExitCode) {
   const std::string help = HelpText();
-  for (const char* code : {"\n  0 ", "\n  2 ", "\n  3 ", "\n  4 ", "\n  5 ", "\n  6 ", "\n  126 ", "\n  127 "}) {
+  for (const char* code : {"\n  0 ", "\n  2 ", "\n  3 ", "\n  4 ", "\n  5 ", "\n  6 ", "\n  7 ", "\n  126 ", "\n  127 "}) {
     EXPECT_NE(help.find(code), std::string::npos) << "exit code" << code << "missing from --help";
   }
-  for (int code : {kExitUsage, kExitEnvironment, kExitBinding, kExitBootstrap, kExitBootstrapTimeout,
+  for (int code : {kExitUsage, kExitEnvironment, kExitBinding, kExitBootstrap, kExitBootstrapTimeout, kExitSystem,
                    kExitNotExecutable, kExitNotFound}) {
     EXPECT_NE(help.find("\n  " + std::to_string(code) + " "), std::string::npos) << code;
   }
