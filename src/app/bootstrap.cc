@@ -20,6 +20,7 @@
 #include "adapters/nccl/nccl_loader.h"
 #include "adapters/posix/output.h"
 #include "adapters/posix/posix.h"
+#include "adapters/posix/supervisor.h"
 #include "core/boot/exchange.h"
 
 namespace rankwrap::app {
@@ -30,12 +31,6 @@ const RankwrapMpiApi* g_started = nullptr;  // set once MPI_Init succeeded
 constexpr const char* kNcclHint = "set CUDA_HOME to the CUDA toolkit that holds NCCL";
 constexpr const char* kCheckHint =
     "fix the launch so every rank gets its own rank, local rank and GPU (docs/nccl-bootstrap.md)";
-
-double Now() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 Error BootError(int code, std::string what, std::string why, std::string hint) {
   return Error{code, "bootstrap", std::move(what), std::move(why), std::move(hint)};
@@ -308,7 +303,7 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(
                        RANKWRAP_MODULE_RELDIR);
   if (!api) return abandon(api.error());
   const double timeout = o.bootstrap_timeout.value_or(DefaultBootstrapTimeout(p.job.world_size));
-  const double deadline = Now() + timeout;
+  const double deadline = posix::Now() + timeout;
   int mpi_rank = 0, mpi_size = 0;
   if (auto s = InitMpi(*api, timeout, child->pid(), &mpi_rank, &mpi_size, format_error); !s) return abandon(s.error());
   TestStall(env, mpi_rank);

@@ -54,26 +54,15 @@ std::string Describe(const posix::ExitStatus& s) {
   return s.signal ? "was killed by " + posix::SignalName(s.signal) : "exited with code " + std::to_string(s.code);
 }
 
-// The common causes users otherwise dig out of dmesg and df.
 std::string Cause(const posix::ExitStatus& s, std::optional<std::uint64_t> oom_before) {
-  if (s.signal == SIGKILL) {
-    auto oom_after = posix::OomKillCount();
-    if (oom_before && oom_after && *oom_after > *oom_before) {
-      return "out of memory: the cgroup's memory.events oom_kill count rose from " + std::to_string(*oom_before) +
-             " to " + std::to_string(*oom_after);
-    }
+  supervise::FailureFacts facts;
+  facts.oom_kills_before = oom_before;
+  facts.oom_kills_after = posix::OomKillCount();
+  if (auto shm = posix::ShmSpace()) {
+    facts.shm_total = shm->first;
+    facts.shm_free = shm->second;
   }
-  if (s.signal == SIGBUS) {
-    if (auto shm = posix::ShmSpace()) {
-      const auto [total, avail] = *shm;
-      const std::uint64_t mib = 1024 * 1024;
-      if (total < 1024 * mib || avail * 10 < total) {
-        return "shared memory: /dev/shm has " + std::to_string(total / mib) + " MiB, " + std::to_string(avail / mib) +
-               " MiB free (a container's default 64 MiB is too small for NCCL and data loaders)";
-      }
-    }
-  }
-  return {};
+  return supervise::LikelyCause(s, facts);
 }
 
 bool Standalone(const Prepared& p) { return p.job.launcher == "standalone"; }
@@ -338,7 +327,8 @@ Status CheckSupervision(const tools::Options& o, const Prepared& p) {
 
 Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvSnapshot& env,
                                 const std::string& host, const KeeperLink& link,
-                                const std::function<std::string(const Error&)>& format_error) {
+                                const std::function<std::string(const Error&)>& format_error,
+                                const std::function<void(const std::string&)>& notice) {
   if (auto s = posix::PrepareSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();
   const std::size_t nranks = o.nproc.value_or(1);
@@ -368,8 +358,8 @@ Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvS
       result.summary = summary;
       return result;
     }
-    posix::WriteAll(2, "rankwrap[" + host + "]: warning: " + summary + "\n  restarting every rank (restart " +
-                           std::to_string(attempt + 1) + " of " + std::to_string(o.max_restarts) + ")\n");
+    notice(summary + "\n  restarting every rank (restart " + std::to_string(attempt + 1) + " of " +
+           std::to_string(o.max_restarts) + ")");
   }
 }
 

@@ -36,10 +36,12 @@ Status CheckSupervision(const tools::Options& o, const Prepared& p);
 
 // Runs the ranks until they end. `env` is the environment the ranks start
 // from (the contract is applied on top). `format_error` renders an Error the
-// way main does, for a child whose exec fails.
+// way main does, for a child whose exec fails. `notice` shows a failure
+// that is followed by a restart.
 Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvSnapshot& env,
                                 const std::string& host, const KeeperLink& link,
-                                const std::function<std::string(const Error&)>& format_error);
+                                const std::function<std::string(const Error&)>& format_error,
+                                const std::function<void(const std::string&)>& notice);
 
 // True when any supervision option was given (they imply --supervise).
 bool WantsSupervision(const tools::Options& o);

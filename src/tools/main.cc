@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "adapters/posix/keeper.h"
+#include "adapters/posix/output.h"
 #include "adapters/posix/proctree.h"
 #include "adapters/posix/posix.h"
 #include "app/bootstrap.h"
@@ -29,18 +30,14 @@ using namespace rankwrap;
 
 // One write(2) per message, so lines of ranks sharing a terminal or a
 // launcher's pipe never interleave mid-line.
-void Print(const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = write(2, text.data() + done, text.size() - done);
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-}
+void Print(const std::string& text) { posix::WriteAll(2, text); }
 
 std::string ErrorLine(const Error& e, const std::string& rank, const std::string& host) {
-  return "rankwrap[" + rank + "@" + host + "]: error: " + e.stage + ": " + e.what + ": " + e.why + "\nhint: " +
-         e.hint + "\n";
+  return launch::ErrorText(e, rank + "@" + host);
+}
+
+void Warn(const std::string& rank, const std::string& host, const std::string& text) {
+  Print(launch::Line(rank + "@" + host, "warning", text));
 }
 
 int Report(const Error& e, const std::string& rank, const std::string& host) {
@@ -112,8 +109,7 @@ int BindThisProcess(const tools::Options& o, const app::Prepared& p, const std::
                     const std::string& host) {
   if (!p.binding.line) return 0;
   if (!o.topology.empty()) {
-    Print("rankwrap[" + rank + "@" + host + "]: warning: CPU and memory binding not applied: planned for " +
-          o.topology + ", not this machine\n");
+    Warn(rank, host, "CPU and memory binding not applied: planned for " + o.topology + ", not this machine");
     return 0;
   }
   // Memory binding matters only with several NUMA nodes; with one it is a
@@ -129,12 +125,14 @@ int BindThisProcess(const tools::Options& o, const app::Prepared& p, const std::
 // The keeper's main: supervise, print what it found, exit with the job's code.
 int KeeperMain(const tools::Options& o, app::Prepared& p, const EnvSnapshot& env, const std::string& host,
                const std::string& rank, const app::KeeperLink& link) {
-  auto run = app::Supervise(o, p, env, host, link, [rank, host](const Error& e) { return ErrorLine(e, rank, host); });
+  auto run = app::Supervise(
+      o, p, env, host, link, [rank, host](const Error& e) { return ErrorLine(e, rank, host); },
+      [host](const std::string& notice) { Print(launch::Line(host, "warning", notice)); });
   if (!run) return Report(run.error(), rank, host);
-  for (const auto& w : run->warnings) Print("rankwrap[" + rank + "@" + host + "]: warning: " + w + "\n");
+  for (const auto& w : run->warnings) Warn(rank, host, w);
   // Under --nccl-bootstrap=mpi the wrapper reports the failure (once) as it
   // ends the whole job.
-  if (!run->summary.empty() && o.nccl_bootstrap != "mpi") Print("rankwrap[" + host + "]: error: " + run->summary + "\n");
+  if (!run->summary.empty() && o.nccl_bootstrap != "mpi") Print(launch::Line(host, "error", run->summary));
   return run->exit_code;
 }
 
@@ -178,10 +176,11 @@ int WaitBootstrapped(app::MpiBootstrap& boot, const std::string& rank, const std
     // not this rank's failure, so no report and no second abort.
     return status.WrapperCode();
   }
-  Print("rankwrap[" + rank + "@" + host + "]: error: program: rank " + rank + " on " + host +
-        (status.signal ? " was killed by " + posix::SignalName(status.signal)
-                       : " exited with code " + std::to_string(status.code)) +
-        ": ending the whole job (MPI_Abort)\n");
+  Print(launch::Line(rank + "@" + host, "error",
+                     "program: rank " + rank + " on " + host +
+                         (status.signal ? " was killed by " + posix::SignalName(status.signal)
+                                        : " exited with code " + std::to_string(status.code)) +
+                         ": ending the whole job (MPI_Abort)"));
   boot.Abort(status.WrapperCode());
 }
 
@@ -210,9 +209,9 @@ int Main(int argc, char** argv) {
   if (!prepared) return Report(prepared.error(), "?", host);
   app::Prepared& p = *prepared;
   const std::string rank = std::to_string(p.job.rank);
-  for (const auto& w : p.warnings) Print("rankwrap[" + rank + "@" + host + "]: warning: " + w + "\n");
+  for (const auto& w : p.warnings) Warn(rank, host, w);
   if (opts->report && p.binding.line) {
-    Print("rankwrap[" + rank + "@" + host + "]: binding: " + bind::Describe(*p.binding.line, p.binding.topo) + "\n");
+    Print(launch::Line(rank + "@" + host, "binding", bind::Describe(*p.binding.line, p.binding.topo)));
   }
   if (opts->print_env) {
     std::cout << launch::PrintEnv(p.contract);

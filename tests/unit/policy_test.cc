@@ -160,5 +160,33 @@ TEST(Policy, GraceZeroKillsOnTheNextTick) {
   EXPECT_EQ(p.OnTick(7, true, true), (Actions{SIGKILL, 0}));
 }
 
+TEST(LikelyCause, OomKillCountRising) {
+  FailureFacts f;
+  f.oom_kills_before = 2;
+  f.oom_kills_after = 3;
+  EXPECT_EQ(LikelyCause({0, SIGKILL}, f), "out of memory: the cgroup's memory.events oom_kill count rose from 2 to 3");
+  EXPECT_EQ(LikelyCause({0, SIGTERM}, f), "");  // only a SIGKILL is the OOM killer's
+  f.oom_kills_after = 2;
+  EXPECT_EQ(LikelyCause({0, SIGKILL}, f), "");  // someone else's SIGKILL
+  f.oom_kills_after.reset();
+  EXPECT_EQ(LikelyCause({0, SIGKILL}, f), "");  // unreadable: no guess
+}
+
+TEST(LikelyCause, SmallOrFullDevShm) {
+  const std::uint64_t mib = 1024 * 1024;
+  FailureFacts f;
+  f.shm_total = 64 * mib;
+  f.shm_free = 60 * mib;
+  EXPECT_EQ(LikelyCause({0, SIGBUS}, f),
+            "shared memory: /dev/shm has 64 MiB, 60 MiB free (a container's default 64 MiB is too small for NCCL and "
+            "data loaders)");
+  f.shm_total = 16384 * mib;
+  f.shm_free = 1000 * mib;  // under a tenth free
+  EXPECT_NE(LikelyCause({0, SIGBUS}, f).find("16384 MiB, 1000 MiB free"), std::string::npos);
+  f.shm_free = 8000 * mib;
+  EXPECT_EQ(LikelyCause({0, SIGBUS}, f), "");  // big and mostly free: not the cause
+  EXPECT_EQ(LikelyCause({7, 0}, f), "");
+}
+
 }  // namespace
 }  // namespace rankwrap::supervise

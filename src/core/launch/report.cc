@@ -4,6 +4,14 @@
 
 namespace rankwrap::launch {
 
+std::string Line(const std::string& who, const std::string& kind, const std::string& text) {
+  return "rankwrap[" + who + "]: " + kind + ": " + text + "\n";
+}
+
+std::string ErrorText(const Error& e, const std::string& who) {
+  return Line(who, "error", e.stage + ": " + e.what + ": " + e.why) + "hint: " + e.hint + "\n";
+}
+
 std::string JsonString(const std::string& s) { return Dump(nlohmann::ordered_json(s)); }
 
 std::string Dump(const nlohmann::ordered_json& j) {

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/plan/contract.h"
 
 namespace rankwrap::launch {
@@ -26,6 +27,14 @@ std::string DryRun(const plan::RankContract& c, const std::vector<std::string>& 
 // The --explain trace: every detector tried and why, then where each value
 // came from.
 std::string Explain(const std::vector<TraceLine>& trace, const plan::RankContract* c);
+
+// The one format of rankwrap's own messages on stderr:
+//   rankwrap[WHO]: KIND: TEXT            (WHO: RANK@HOST, or HOST for the job)
+// and for an Error (docs/exit-codes.md):
+//   rankwrap[WHO]: error: STAGE: WHAT: WHY
+//   hint: HINT
+std::string Line(const std::string& who, const std::string& kind, const std::string& text);
+std::string ErrorText(const Error& e, const std::string& who);
 
 // A JSON string literal (invalid UTF-8 replaced by U+FFFD).
 std::string JsonString(const std::string& s);

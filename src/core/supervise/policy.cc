@@ -105,6 +105,21 @@ bool Policy::Done(bool ranks_running, bool anything_alive) const {
   return !ranks_running && !anything_alive && !suspect_;
 }
 
+std::string LikelyCause(const ProcessEnd& end, const FailureFacts& f) {
+  if (end.signal == SIGKILL && f.oom_kills_before && f.oom_kills_after && *f.oom_kills_after > *f.oom_kills_before) {
+    return "out of memory: the cgroup's memory.events oom_kill count rose from " + std::to_string(*f.oom_kills_before) +
+           " to " + std::to_string(*f.oom_kills_after);
+  }
+  if (end.signal == SIGBUS && f.shm_total && f.shm_free) {
+    const std::uint64_t mib = 1024 * 1024, total = *f.shm_total, avail = *f.shm_free;
+    if (total < 1024 * mib || avail * 10 < total) {
+      return "shared memory: /dev/shm has " + std::to_string(total / mib) + " MiB, " + std::to_string(avail / mib) +
+             " MiB free (a container's default 64 MiB is too small for NCCL and data loaders)";
+    }
+  }
+  return {};
+}
+
 Verdict Decide(const Outcome& o, unsigned attempt, unsigned max_restarts) {
   Verdict v;
   if (o.external) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,17 @@ struct Verdict {
   bool report = false;  // print the failure summary (a failure of its own, not an outside stop)
 };
 Verdict Decide(const Outcome& o, unsigned attempt, unsigned max_restarts);
+
+// What the machine said around a failure (read by the keeper from the
+// cgroup and /dev/shm; absent when unreadable).
+struct FailureFacts {
+  std::optional<std::uint64_t> oom_kills_before, oom_kills_after;  // cgroup v2 memory.events oom_kill
+  std::optional<std::uint64_t> shm_total, shm_free;                // /dev/shm, bytes
+};
+// The common causes users otherwise dig out of dmesg and df: SIGKILL with a
+// rising oom_kill count (out of memory), SIGBUS with a small or full
+// /dev/shm (shared memory). Empty when neither applies.
+std::string LikelyCause(const ProcessEnd& end, const FailureFacts& facts);
 
 // True for TERM, INT, HUP, QUIT: the signals that stop a job.
 bool Terminating(int sig);
