@@ -14,7 +14,8 @@ for n in 4 8; do
 done
 if [ -n "${RANKWRAP_HELLO:-}" ]; then
   out=$(clean_env timeout 120 mpiexec.hydra -np 4 "$RANKWRAP" "$RANKWRAP_HELLO")
-  lines=$(printf '%s\n' "$out" | grep -c '^rank [0-3]/4 local [0-3]/4 node 0/1 .*(launcher hydra)$' || true)
-  [ "$lines" -eq 4 ] && pass "hello under hydra: 4 ranks" || fail "hello: $out"
+  # Each rank exactly once, with its own local rank (not 4 lines of any ranks).
+  ranks=$(printf '%s\n' "$out" | sed -n 's|^rank \([0-3]\)/4 local \1/4 node 0/1 .*(launcher hydra)$|\1|p' | sort | tr '\n' ' ')
+  [ "$ranks" = "0 1 2 3 " ] && pass "hello under hydra: ranks 0,1,2,3 once each" || fail "hello: $out"
 fi
 finish

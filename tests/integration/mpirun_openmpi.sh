@@ -24,7 +24,8 @@ p2=$(clean_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "${MPIR
 [ "$p1" != "$p2" ] && pass "two mpirun launches: $p1 vs $p2" || fail "two launches share $p1"
 if [ -n "${RANKWRAP_HELLO:-}" ]; then
   out=$(clean_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 "${MPIRUN[@]}" -np 4 "$RANKWRAP" "$RANKWRAP_HELLO")
-  lines=$(printf '%s\n' "$out" | grep -c '^rank [0-3]/4 local [0-3]/4 node 0/1 .*(launcher ompi)$' || true)
-  [ "$lines" -eq 4 ] && pass "hello under mpirun: 4 ranks" || fail "hello: $out"
+  # Each rank exactly once, with its own local rank (not 4 lines of any ranks).
+  ranks=$(printf '%s\n' "$out" | sed -n 's|^rank \([0-3]\)/4 local \1/4 node 0/1 .*(launcher ompi)$|\1|p' | sort | tr '\n' ' ')
+  [ "$ranks" = "0 1 2 3 " ] && pass "hello under mpirun: ranks 0,1,2,3 once each" || fail "hello: $out"
 fi
 finish
