@@ -185,4 +185,57 @@ expect_exit 0 "PALS replay" clean_env PBS_JOBID=1.pbs "PBS_NODEFILE=$WORK/nodefi
   PALS_LOCAL_RANKID=1 PALS_NODEID=1 PALS_LOCAL_SIZE=2 PMI_SIZE=4 PALS_APID=abc "$RW" --print-env
 contains "PALS master is the first nodefile host" "MASTER_ADDR=cn01"
 contains "PALS node rank" "NODE_RANK=1"
+# Whole outputs, compared exactly (a substring check would accept
+# WORLD_SIZE=1 inside LOCAL_WORLD_SIZE=1, or NODE_RANK=1 inside NODE_RANK=10).
+H=$(hostname)
+exact() {  # NAME EXPECTED: $OUT must be exactly EXPECTED
+  [ "$OUT" = "$2" ] && pass "$1: exact" || fail "$1: got
+$OUT
+expected
+$2"
+}
+expect_exit 0 "whole --print-env, standalone" clean_env "$RW" --bind none --master-port 23456 --print-env
+exact "standalone contract" 'GROUP_RANK=0
+LOCAL_RANK=0
+LOCAL_WORLD_SIZE=1
+MASTER_ADDR=127.0.0.1
+MASTER_PORT=23456
+NODE_RANK=0
+NUM_NODES=1
+RANK=0
+RANKWRAP_LAUNCHER=standalone
+WORLD_SIZE=1'
+expect_exit 0 "whole --print-env, Slurm rank 10 on node 5" clean_env SLURM_JOB_ID=77 SLURM_STEP_ID=0 SLURM_PROCID=10 \
+  SLURM_LOCALID=1 SLURM_NODEID=5 SLURM_STEP_NODELIST='n[0-7]' SLURM_STEP_NUM_NODES=8 SLURM_STEP_NUM_TASKS=16 \
+  SLURM_STEP_TASKS_PER_NODE='2(x8)' "$RW" --bind none --print-env
+exact "slurm contract (port hashed from job 77)" 'GROUP_RANK=5
+LOCAL_RANK=1
+LOCAL_WORLD_SIZE=2
+MASTER_ADDR=n0
+MASTER_PORT=22849
+NODE_RANK=5
+NUM_NODES=8
+RANK=10
+RANKWRAP_LAUNCHER=slurm
+WORLD_SIZE=16'
+# The full error line of every error class.
+expect_exit 2 "usage error, whole" clean_env "$RW" --master-port 70000 true
+exact "usage error" "rankwrap[?@$H]: error: usage: --master-port '70000': expected a TCP port 1-65535
+hint: see 'rankwrap --help'"
+expect_exit 3 "environment error, whole" clean_env SLURM_JOB_ID=77 SLURM_STEP_ID=0 SLURM_PROCID=x "$RW" true
+exact "environment error" "rankwrap[?@$H]: error: detect: SLURM_JOB_ID=77 is set but this process is not a task of an srun step: SLURM_STEP_NODELIST is not set: a rank needs a step task; the batch step and salloc/ssh shells have job variables (even SLURM_PROCID=0) but are not ranks
+hint: launch the program with srun, e.g. 'srun rankwrap PROGRAM'"
+expect_exit 4 "binding error, whole" clean_env "$RW" --topology /nonexistent.xml true
+exact "binding error" "rankwrap[?@$H]: error: bind: topology file '/nonexistent.xml' cannot be read: No such file or directory
+hint: give the path of an hwloc XML file (lstopo --of xml FILE writes one)"
+expect_exit 127 "not found, whole" clean_env "$RW" --bind none /nonexistent/prog
+exact "not found" "rankwrap[0@$H]: error: exec: '/nonexistent/prog' not found: no such file
+hint: give the full path, or fix PATH"
+expect_exit 126 "not executable, whole" clean_env "$RW" --bind none /etc/passwd
+exact "not executable" "rankwrap[0@$H]: error: exec: '/etc/passwd' cannot be executed: it exists but is not an executable regular file (permission denied)
+hint: chmod +x the file, or run it through its interpreter (e.g. 'python3 /etc/passwd')"
+expect_exit 2 "supervision usage error, whole" clean_env "$RW" --nproc 2 --ranks-filter 5 true
+exact "ranks-filter error" "rankwrap[0@$H]: error: usage: --ranks-filter 5: the job has ranks 0-1, so nothing of rank 5 would ever be shown
+hint: give ranks below 2"
+
 finish
