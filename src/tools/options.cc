@@ -241,7 +241,9 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
     if (!m) return bad("max-restarts", t, m.error().message + "; expected a whole number, 0-1000");
     o.max_restarts = static_cast<unsigned>(*m);
   }
-  o.supervise = vm["supervise"].as<bool>() || o.nproc.has_value();
+  // Every supervision option turns supervision on (none is silently ignored);
+  // the others are in app::WantsSupervision.
+  o.supervise = vm["supervise"].as<bool>() || o.nproc.has_value() || vm.count("grace") > 0;
   o.tag_output = vm["tag-output"].as<bool>();
   o.tee = vm["tee"].as<bool>();
   if (vm.count("log-dir")) o.log_dir = vm["log-dir"].as<std::string>();

@@ -163,6 +163,13 @@ fi
 # 8. Supervision options are applied wherever they are given.
 clean_env "$RW" --log-dir "$WORK/plain" -- sh -c 'echo plain-out' > /dev/null
 [ "$(cat plain/0/stdout.log)" = "plain-out" ] && pass "--log-dir without --supervise: applied" || fail "plain log-dir"
+# --grace alone: supervised (a background child of the program is ended after it).
+clean_env "$RW" --grace 1 -- bash -c 'sleep 3095 & exit 0'
+wait_gone "sleep 3095" && pass "--grace without --supervise: applied" || fail "--grace alone: left $(left 'sleep 3095')"
+for opt in "--tag-output" "--ranks-filter 0" "--signal-map USR1:TERM" "--failure-file $WORK/ff8.json"; do
+  clean_env "$RW" $opt -- bash -c 'sleep 3096 & exit 0' > /dev/null
+  wait_gone "sleep 3096" && pass "$opt without --supervise: supervised" || fail "$opt alone: left $(left 'sleep 3096')"
+done
 set +e
 timeout 60 "${OMPI[@]}" -np 2 "$RW" --bind none --nccl-bootstrap=mpi --log-dir "$WORK/blogs" --tag-output --failure-file "$WORK/bfail.json" -- \
   sh -c 'echo boot-$RANK; [ "$RANK" = 1 ] && exit 9; sleep 30' > boot.out 2>&1
