@@ -36,6 +36,9 @@ Console::Console(int fd) : fd_(fd) {
   }
   if (S_ISSOCK(st.st_mode)) {
     socket_ = true;
+    nonblocking_ = true;
+  } else if (S_ISREG(st.st_mode)) {
+    nonblocking_ = true;  // a file never waits for a reader
   } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
     // O_NONBLOCK on the inherited descriptor would change it for every
     // process sharing it (the shell, the launcher): open a private one.
@@ -44,6 +47,7 @@ Console::Console(int fd) : fd_(fd) {
     if (own >= 0) {
       fd_ = own;
       own_ = true;
+      nonblocking_ = true;
     }
   }
 }
@@ -108,6 +112,7 @@ void OutputRouter::Emit(int i, bool is_stderr, std::string_view piece) {
   Stream& s = At(i, is_stderr);
   if (!o_.tag) {
     c.Append(piece);
+    c.WriteIfNonBlocking();
     return;
   }
   if (owner >= 0 && owner != me) {
@@ -121,6 +126,7 @@ void OutputRouter::Emit(int i, bool is_stderr, std::string_view piece) {
   c.Append(piece);
   s.mid_line = piece.back() != '\n';
   owner = s.mid_line ? me : -1;
+  if (c.queued() >= 64 * 1024) c.WriteIfNonBlocking();
 }
 
 void OutputRouter::Add(int i, bool is_stderr, std::string_view bytes, double now) {

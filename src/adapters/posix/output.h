@@ -34,6 +34,11 @@ class Console {
   int PollFd() const { return queued() > 0 && !dead_ ? fd_ : -1; }
   // Writes what the fd takes now (without blocking where the fd allows).
   void WriteSome();
+  // WriteSome if that cannot block (a private non-blocking descriptor, a
+  // socket, a regular file); otherwise wait for poll's POLLOUT.
+  void WriteIfNonBlocking() {
+    if (nonblocking_) WriteSome();
+  }
   // Writes everything, blocking (the very end, when nothing else waits).
   void Drain();
 
@@ -42,6 +47,7 @@ class Console {
   bool own_ = false;     // fd_ is a private non-blocking reopen of the original
   bool socket_ = false;  // send(MSG_DONTWAIT) instead of write
   bool dead_ = false;    // the reader is gone (EPIPE): output is dropped
+  bool nonblocking_ = false;  // writing never blocks the loop
   std::string buf_;
   std::size_t head_ = 0;
 };

@@ -209,22 +209,20 @@ void Supervisor::ReadControl() {
 
 std::optional<Event> Supervisor::Next(int timeout_ms) {
   const double deadline = timeout_ms < 0 ? -1 : Now() + timeout_ms / 1000.0;
+  if (first_turn_) {
+    // Anything that happened before the loop started (a child that failed at once).
+    first_turn_ = false;
+    Reap();
+  }
   while (next_pending_ >= pending_.size()) {
     pending_.clear();
     next_pending_ = 0;
-    // Exits and signals first: a busy or stalled output never delays them.
-    Reap();
-    ReadControl();
-    if (!pending_.empty()) break;
-
     std::vector<pollfd> fds;
     std::vector<std::pair<int, bool>> who;
     fds.push_back({g_chld_pipe[0], POLLIN, 0});
-    who.push_back({-1, false});
-    if (control_fd_ >= 0 && !parent_gone_) {
-      fds.push_back({control_fd_, POLLIN, 0});
-      who.push_back({-1, false});
-    }
+    const bool control = control_fd_ >= 0 && !parent_gone_;
+    if (control) fds.push_back({control_fd_, POLLIN, 0});
+    const std::size_t first_output = fds.size();
     for (std::size_t i = 0; i < children_.size(); ++i) {
       for (bool err : {false, true}) {
         const int fd = err ? children_[i].err : children_[i].out;
@@ -246,18 +244,21 @@ std::optional<Event> Supervisor::Next(int timeout_ms) {
     wait = std::min(wait, 1.0);
     const int n = poll(fds.data(), fds.size(), static_cast<int>(wait * 1000) + (wait > 0 ? 1 : 0));
     if (n < 0 && errno != EINTR) return std::nullopt;
-    if (n > 0) {
+    // Exits and signals first: a busy or stalled output never delays them.
+    if (n == 0 || fds[0].revents != 0) {
       char drain[64];
       while (read(g_chld_pipe[0], drain, sizeof drain) > 0) {
       }
-      for (std::size_t k = 0; k < inputs; ++k) {
-        if (who[k].first >= 0 && fds[k].revents != 0) ReadOutput(who[k].first, who[k].second);
+      Reap();
+    }
+    if (control && fds[1].revents != 0) ReadControl();
+    if (n > 0) {
+      for (std::size_t k = first_output; k < inputs; ++k) {
+        if (fds[k].revents != 0) ReadOutput(who[k - first_output].first, who[k - first_output].second);
       }
       if (router_ != nullptr) router_->OnPoll(fds);
     }
     if (router_ != nullptr) router_->Tick(Now());
-    Reap();
-    ReadControl();
     if (pending_.empty() && deadline >= 0 && Now() >= deadline) return std::nullopt;
   }
   return pending_[next_pending_++];

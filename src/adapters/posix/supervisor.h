@@ -90,6 +90,7 @@ class Supervisor {
   std::vector<Event> pending_;
   std::size_t next_pending_ = 0;
   bool parent_gone_ = false;
+  bool first_turn_ = true;
 };
 
 // Catches CHLD (to wake the loop) and ignores PIPE. Call in the keeper
