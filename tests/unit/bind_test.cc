@@ -1,8 +1,8 @@
-// The node plan on every recorded topology (shared/topologies, path from
-// RANKWRAP_TOPOLOGIES or the CMake default; skipped with a message where
-// absent) x 1, 2, 4, 8 ranks and the GPU count: golden JSON plans in
-// tests/data/plans/, property checks on each, and facts from the machines'
-// documentation. RANKWRAP_UPDATE_GOLDEN=1 rewrites the goldens.
+// The node plan on every recorded topology (tests/data/topologies: the
+// tests carry their data, a missing file is a failure) x 1, 2, 4, 8 ranks
+// and the GPU count: golden JSON plans in tests/data/plans/, property checks
+// on each, and facts from the machines' documentation.
+// RANKWRAP_UPDATE_GOLDEN=1 rewrites the goldens.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -21,25 +21,29 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string TopologyDir() {
-  if (const char* d = std::getenv("RANKWRAP_TOPOLOGIES")) return d;
-  return RANKWRAP_TOPOLOGY_DIR;
+std::string TopologyDir() { return RANKWRAP_TEST_DATA "/topologies"; }
+
+// Every file the tests expect (tests/data/topologies/README.md says where
+// each comes from). A file missing is a failure of the test using it.
+const std::vector<std::string>& ExpectedTopologies() {
+  static const std::vector<std::string> files = {
+      "aws-g4dn-metal-8xt4-interleaved.xml", "aws-g4dn-metal-8xt4.xml",
+      "dell-xe8640-4xh100-spr.xml",          "hpe-cray-ex235a-tioga-4xmi250x.xml",
+      "hpe-cray-ex255a-4xmi300a-cpx.xml",    "hpe-cray-ex255a-4xmi300a-spx.xml",
+      "ibm-power9-lassen-4xv100.xml",        "juwels-booster-4xa100-epyc7402.xml",
+      "nvidia-dgx2h-16xv100-trimmed.xml",    "nvidia-gh200-quanta-noio.xml"};
+  return files;
 }
 
 std::vector<fs::path> Topologies() {
   std::vector<fs::path> out;
-  if (!fs::is_directory(TopologyDir())) return out;
-  for (const auto& e : fs::directory_iterator(TopologyDir())) {
-    if (e.path().extension() == ".xml") out.push_back(e.path());
+  for (const std::string& name : ExpectedTopologies()) {
+    const fs::path p = fs::path(TopologyDir()) / name;
+    EXPECT_TRUE(fs::is_regular_file(p)) << p << " missing: the tests carry their data";
+    if (fs::is_regular_file(p)) out.push_back(p);
   }
-  std::sort(out.begin(), out.end());
   return out;
 }
-
-#define REQUIRE_TOPOLOGIES()                                                                   \
-  if (Topologies().empty())                                                                    \
-  GTEST_SKIP() << "no hwloc XML files in " << TopologyDir()                                    \
-               << " (set RANKWRAP_TOPOLOGIES to the shared/topologies folder)"
 
 topo::Topology LoadOrDie(const std::string& name) {
   auto t = hwloc::Load(TopologyDir() + "/" + name);
@@ -121,7 +125,6 @@ void CheckProperties(const topo::Topology& t, const NodePlan& plan, const std::s
 }
 
 TEST(Bind, EveryTopologyAndRankCountMatchesItsGoldenAndHoldsTheProperties) {
-  REQUIRE_TOPOLOGIES();
   const bool update = std::getenv("RANKWRAP_UPDATE_GOLDEN") != nullptr;
   const std::string golden_dir = RANKWRAP_TEST_DATA "/plans/";
   int checked = 0;
@@ -147,7 +150,7 @@ TEST(Bind, EveryTopologyAndRankCountMatchesItsGoldenAndHoldsTheProperties) {
       ++checked;
     }
   }
-  EXPECT_GE(checked, 36);  // 9 topologies x 4 or 5 rank counts
+  EXPECT_GE(checked, 40);  // 10 topologies x 4 or 5 rank counts
 }
 
 const RankLine* LineWithGpu(const NodePlan& p, const topo::Topology& t, const std::string& bus) {
@@ -160,7 +163,6 @@ const RankLine* LineWithGpu(const NodePlan& p, const topo::Topology& t, const st
 }
 
 TEST(TopologyText, RoundTripsEveryRecordedTopologyAndPlansTheSame) {
-  REQUIRE_TOPOLOGIES();
   for (const fs::path& file : Topologies()) {
     auto t = hwloc::Load(file.string());
     ASSERT_TRUE(t.ok()) << file;
@@ -176,7 +178,6 @@ TEST(TopologyText, RoundTripsEveryRecordedTopologyAndPlansTheSame) {
 }
 
 TEST(TopologyText, RestrictKeepsOnlyAllowedPus) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   auto r = topo::Restrict(t, {42, 43, 154, 155});
   ASSERT_EQ(r.cores.size(), 2u);
@@ -186,7 +187,6 @@ TEST(TopologyText, RestrictKeepsOnlyAllowedPus) {
 }
 
 TEST(Bind, FrontierClassGcdsGetTheirCcd) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("hpe-cray-ex235a-tioga-4xmi250x.xml");
   ASSERT_EQ(t.gpus.size(), 8u);
   auto plan = PlanOrDie(t, 8);
@@ -200,7 +200,6 @@ TEST(Bind, FrontierClassGcdsGetTheirCcd) {
 }
 
 TEST(Bind, H100Cuda0SitsInNuma3WithItsTwoPorts) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   auto plan = PlanOrDie(t, 4);
   const RankLine* cuda0 = LineWithGpu(plan, t, "0000:4e:00.0");
@@ -218,7 +217,6 @@ TEST(Bind, H100Cuda0SitsInNuma3WithItsTwoPorts) {
 }
 
 TEST(Bind, Power9NumaIdsAre0And8) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("ibm-power9-lassen-4xv100.xml");
   std::set<unsigned> numa;
   for (const auto& n : t.numa) numa.insert(n.os_index);
@@ -232,7 +230,6 @@ TEST(Bind, Power9NumaIdsAre0And8) {
 }
 
 TEST(Bind, Mi300aCpxGives24Gpus) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("hpe-cray-ex255a-4xmi300a-cpx.xml");
   EXPECT_EQ(t.gpus.size(), 24u);
   auto spx = LoadOrDie("hpe-cray-ex255a-4xmi300a-spx.xml");
@@ -244,7 +241,6 @@ TEST(Bind, Mi300aCpxGives24Gpus) {
 }
 
 TEST(Bind, Gh200WithoutGpusBindsByCores) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("nvidia-gh200-quanta-noio.xml");
   EXPECT_TRUE(t.gpus.empty());
   auto plan = PlanOrDie(t, 4);
@@ -258,7 +254,6 @@ TEST(Bind, Gh200WithoutGpusBindsByCores) {
 }
 
 TEST(Bind, JuwelsIndicesFollowPciOrderWithoutOsDevices) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("juwels-booster-4xa100-epyc7402.xml");
   ASSERT_EQ(t.gpus.size(), 4u);
   EXPECT_EQ(t.gpus[0].bus_id, "0000:03:00.0");
@@ -267,7 +262,6 @@ TEST(Bind, JuwelsIndicesFollowPciOrderWithoutOsDevices) {
 }
 
 TEST(Visible, LauncherListsMapToPhysicalGpus) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   // A second job on the node: global indices 2,3 (no device cgroup).
   auto env = EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=2,3"});
@@ -299,7 +293,6 @@ TEST(Visible, LauncherListsMapToPhysicalGpus) {
 }
 
 TEST(Visible, NoGpuInTheTopologyLeavesTheLauncherListAlone) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("nvidia-gh200-quanta-noio.xml");
   auto env = EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=1"});
   auto v = MapVisible(t, env);
@@ -313,7 +306,6 @@ TEST(Visible, NoGpuInTheTopologyLeavesTheLauncherListAlone) {
 }
 
 TEST(Visible, PerTaskGpusAreRecognised) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   // srun --gpus-per-task=1 with 2 tasks: each task sees one of the 2 GPUs.
   auto per_task = EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=1", "SLURM_GPUS_ON_NODE=2"});
@@ -326,7 +318,6 @@ TEST(Visible, PerTaskGpusAreRecognised) {
 }
 
 TEST(Bind, MapAndReorder) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   auto opts = ParseBindOptions("map:3,2,1,0", "reorder", "auto", "local", "auto");
   ASSERT_TRUE(opts.ok());
