@@ -4,18 +4,37 @@
 #include "adapters/posix/posix.h"
 #include "core/topo/serialize.h"
 #include "detect/registry.h"
+#include "version.h"
 
 namespace rankwrap::app {
 
 namespace {
 
-// This machine's topology, restricted to the PUs this process may use.
-// hwloc's walk of sysfs with I/O devices costs tens of milliseconds on some
-// systems, paid by every rank of every job, while the machine does not
-// change between boots: the whole-machine result is kept in a private
-// per-user cache keyed by boot id, hwloc version and format version
+// hwloc loads another machine than this one when one of these is set (an
+// XML file, a synthetic description, another sysfs root): the cache, which
+// holds this machine, steps aside.
+constexpr const char* kHwlocRedirects[] = {"HWLOC_XMLFILE", "HWLOC_SYNTHETIC", "HWLOC_FSROOT"};
+
+// This machine's topology as the node plan sees it: restricted to the
+// node's allowed PUs (the job's cgroup cpuset), never to this process's own
+// CPU mask (bind::NodeTopology says why). hwloc's walk of sysfs with I/O
+// devices costs tens of milliseconds on some systems, paid by every rank of
+// every job, while the machine does not change between boots: the
+// whole-machine result is kept in a private per-user cache keyed by boot
+// id, hwloc version, rankwrap version and format version
 // (docs/performance.md, row 1b). RANKWRAP_TOPOLOGY_CACHE=0 turns it off.
 Result<topo::Topology> MachineTopology(const EnvSnapshot& env, std::vector<std::string>* warnings) {
+  std::string redirect;
+  for (const char* var : kHwlocRedirects) {
+    if (env.Has(var) && redirect.empty()) redirect = var;
+  }
+  if (!redirect.empty()) {
+    std::vector<unsigned> allowed;  // the loaded machine's own allowed set
+    auto t = hwloc::LoadMachine(&allowed);
+    if (!t) return t.error();
+    return bind::NodeTopology(*t, allowed);
+  }
+  const std::vector<unsigned> allowed = posix::CgroupPus();
   std::string cache_file;
   if (env.Get("RANKWRAP_TOPOLOGY_CACHE") != std::optional<std::string_view>("0")) {
     const posix::DiskFileReader files;
@@ -28,16 +47,27 @@ Result<topo::Topology> MachineTopology(const EnvSnapshot& env, std::vector<std::
     if (boot && dir) {
       std::string id = *boot;
       while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
-      cache_file = *dir + "/topology-" + id + "-hwloc" + hwloc::Version() + "-v1.txt";
+      cache_file = *dir + "/topology-" + id + "-hwloc" + hwloc::Version() + "-rankwrap" + RANKWRAP_VERSION + "-v2.txt";
       if (auto text = posix::ReadPrivateFile(cache_file)) {
-        if (auto t = topo::FromText(*text)) return topo::Restrict(*t, posix::AffinityPus());
+        auto t = topo::FromText(*text);
+        if (t) {
+          topo::Topology node = bind::NodeTopology(*t, allowed);
+          if (!node.cores.empty()) return node;
+        }
+        // A cache that does not parse, or leaves no core, is damaged (or
+        // from elsewhere): say so, discard it and ask hwloc again, instead
+        // of failing every run until someone deletes it.
+        warnings->push_back("topology cache '" + cache_file + "' " +
+                            (t ? std::string("leaves no allowed core") : "does not parse") +
+                            ": discarded and rebuilt from hwloc");
       }
     }
   }
-  auto whole = hwloc::LoadMachine();
+  std::vector<unsigned> hwloc_allowed;
+  auto whole = hwloc::LoadMachine(&hwloc_allowed);
   if (!whole) return whole.error();
   if (!cache_file.empty()) (void)posix::WritePrivateFile(cache_file, topo::ToText(*whole));  // best effort
-  return topo::Restrict(*whole, posix::AffinityPus());
+  return bind::NodeTopology(*whole, allowed.empty() ? hwloc_allowed : allowed);
 }
 
 }  // namespace
@@ -68,6 +98,10 @@ Result<Binding> PlanBinding(const tools::Options& o, unsigned local_ranks, unsig
   }
   auto plan = bind::PlanNode(b.topo, local_ranks, visible, *opts);
   if (!plan) return plan.error();
+  if (!o.plan_command && o.topology.empty()) {
+    // Printed once per node (Prepare passes binding warnings on local rank 0 only).
+    if (auto note = bind::LauncherMaskNote(b.topo, posix::AffinityPus(), *opts)) b.warnings.push_back(*note);
+  }
   b.plan = std::move(plan).value();
   if (!o.plan_command) {
     b.line = b.plan.ranks.at(local_rank);
