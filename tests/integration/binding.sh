@@ -157,7 +157,8 @@ if [ "$ncpu" -ge 2 ]; then
 fi
 
 # 5c. rankwrap plan --svg for hundreds of ranks writes a well-formed SVG.
-"$RW" plan --topology "$TOPO/hpe-cray-ex235a-tioga-4xmi250x.xml" --ranks-per-node 300 --svg "$WORK/300.svg" >/dev/null
+# (this machine: with few cores, each core's title names over a hundred ranks)
+clean_env RANKWRAP_TOPOLOGY_CACHE=0 "$RW" plan --ranks-per-node 300 --svg "$WORK/300.svg" >/dev/null
 python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$WORK/300.svg" \
   && pass "SVG for 300 ranks parses as XML" || fail "SVG for 300 ranks is broken"
 
