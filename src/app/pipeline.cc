@@ -93,6 +93,10 @@ Result<Binding> PlanBinding(const tools::Options& o, unsigned local_ranks, unsig
   if (!o.plan_command && bind::PerTaskGpus(visible, local_ranks, env)) {
     // The launcher already split the node's GPUs per task: plan this rank
     // alone with its own (see bind::PerTaskGpus).
+    if (opts->visibility == bind::BindOptions::Visibility::kLocalRank) {  // said on local rank 0
+      b.warnings.push_back("--gpu-visibility local-rank: the launcher gave each task its own GPUs (" +
+                           visible.from + "), so each rank sees only its own: use device 0, not LOCAL_RANK");
+    }
     local_ranks = 1;
     local_rank = 0;
   }

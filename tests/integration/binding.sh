@@ -122,6 +122,23 @@ out=$(clean_env "${OMPI4[@]}" "$RW" --topology "$TOPO/dell-xe8640-4xh100-spr.xml
 set -e
 [ "$out" = $'0\nPCI_BUS_ID\n=mlx5_0:1,mlx5_1:1\n14' ] && pass "H100 local rank 1 gets cuda0 (NUMA 3) and its NICs" || fail "H100 env: $out"
 grep -q "not applied" "$WORK/err" && pass "says the binding was not applied" || fail "no 'not applied' warning"
+# --gpu-visibility local-rank: the same list on every local rank, device
+# LOCAL_RANK being the rank's planned GPU (torch.cuda.set_device(LOCAL_RANK)).
+lists=""
+for r in 0 1 2 3; do
+  lists+=$(clean_env OMPI_COMM_WORLD_RANK=$r OMPI_COMM_WORLD_SIZE=4 OMPI_COMM_WORLD_LOCAL_RANK=$r \
+           OMPI_COMM_WORLD_LOCAL_SIZE=4 OMPI_MCA_ess_base_jobid=42 "$RW" --topology "$TOPO/dell-xe8640-4xh100-spr.xml" \
+           --gpu-visibility local-rank --report printenv CUDA_VISIBLE_DEVICES 2>&1 | tr '\n' ' ')$'\n'
+done
+ok=1
+while read -r line; do
+  r=$(printf '%s' "$line" | grep -o 'local rank [0-9]' | grep -o '[0-9]$')
+  idx=$(printf '%s' "$line" | grep -o '\[[0-9]\]' | tr -d '[]')
+  list=$(printf '%s' "$line" | awk '{print $NF}')
+  [ "$list" = "1,0,3,2" ] && [ "$(echo "$list" | cut -d, -f$((r + 1)))" = "$idx" ] || ok=0
+done <<< "${lists%$'\n'}"
+[ "$ok" -eq 1 ] && pass "--gpu-visibility local-rank: one list, device LOCAL_RANK is the rank's GPU" \
+  || fail "local-rank visibility: $lists"
 
 # 5b. The real path with a recorded machine (hwloc honours HWLOC_XMLFILE +
 #     HWLOC_THISSYSTEM=1): local ranks bound by their launcher to different
