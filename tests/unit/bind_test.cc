@@ -33,7 +33,8 @@ const std::vector<std::string>& ExpectedTopologies() {
       "hpe-cray-ex235a-tioga-4xmi250x.xml",
       "hpe-cray-ex255a-4xmi300a-cpx.xml",    "hpe-cray-ex255a-4xmi300a-spx.xml",
       "ibm-power9-lassen-4xv100.xml",        "juwels-booster-4xa100-epyc7402.xml",
-      "nvidia-dgx2h-16xv100-trimmed.xml",    "nvidia-gh200-quanta-noio.xml"};
+      "nvidia-dgx2h-16xv100-trimmed.xml",    "nvidia-gh200-quanta-noio.xml",
+      "synthetic-knl-flat-2x4.xml"};
   return files;
 }
 
@@ -148,7 +149,7 @@ TEST(Bind, EveryTopologyAndRankCountMatchesItsGoldenAndHoldsTheProperties) {
       ++checked;
     }
   }
-  EXPECT_GE(checked, 44);  // 11 topologies x 4 or 5 rank counts
+  EXPECT_GE(checked, 48);  // 12 topologies x 4 or 5 rank counts
 }
 
 std::vector<unsigned> CoresOfPus(const topo::Topology& t, const std::vector<unsigned>& pus) {
@@ -440,7 +441,7 @@ TEST(BindTruth, EveryLocalRankPlansTheSameWhateverTheLauncherBoundItTo) {
       }
     }
   }
-  EXPECT_GE(cases, 11 * 4 * 6);
+  EXPECT_GE(cases, 12 * 4 * 6);
   // The matrix does hold the launcher binding that broke plans before.
   EXPECT_GT(old_disagreed, cases / 4);
 }
@@ -513,6 +514,20 @@ TEST(PlanDefects, CpuBindNumaNeverPicksAMemoryOnlyNode) {
   }
   EXPECT_EQ(plan->ranks[0].numa, std::vector<unsigned>{0});
   EXPECT_EQ(plan->ranks[3].numa, std::vector<unsigned>{1});
+}
+
+TEST(PlanDefects, KnlFlatMcdramIsNeitherACoresNodeNorACpuDomain) {
+  // hwloc gives MCDRAM (first) and DDR the same cpuset: the core's node is
+  // the plain DDR one, and --cpu-bind numa never plans on MCDRAM.
+  auto t = LoadOrDie("synthetic-knl-flat-2x4.xml");
+  ASSERT_EQ(t.numa.size(), 4u);
+  for (const auto& c : t.cores) EXPECT_TRUE(c.numa == 1 || c.numa == 3) << "core on NUMA " << c.numa;
+  auto plan = PlanOrDie(t, 4, {}, *ParseBindOptions("closest", "single", "numa", "local", "auto"));
+  for (const auto& l : plan.ranks) {
+    EXPECT_EQ(l.cores, 4u) << "rank " << l.local_rank;
+    ASSERT_EQ(l.numa.size(), 1u);
+    EXPECT_EQ(l.numa[0], l.local_rank < 2 ? 1u : 3u);
+  }
 }
 
 TEST(PlanDefects, AllowedSetWithoutSomeGpusCoresIsSplitNotShared) {
