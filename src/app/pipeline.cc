@@ -1,5 +1,8 @@
 #include "app/pipeline.h"
 
+#include <cctype>
+#include <functional>
+
 #include "adapters/hwloc/hwloc_topology.h"
 #include "adapters/posix/posix.h"
 #include "core/topo/serialize.h"
@@ -15,6 +18,21 @@ namespace {
 // holds this machine, steps aside.
 constexpr const char* kHwlocRedirects[] = {"HWLOC_XMLFILE", "HWLOC_SYNTHETIC", "HWLOC_FSROOT"};
 
+// HWLOC_COMPONENTS changes what hwloc discovers ("-pci": no GPU) and
+// overrides the variables above. Naming an XML or synthetic source it is a
+// redirect (""); otherwise its view of this machine gets its own cache file,
+// so a "-pci" run never serves, or stores, the GPU-less view to normal runs.
+std::optional<std::string> ComponentsKey(const EnvSnapshot& env) {
+  auto value = env.Get("HWLOC_COMPONENTS");
+  if (!value) return std::string("-default");
+  const std::string v(*value);
+  if (v.find("xml") != std::string::npos || v.find("synthetic") != std::string::npos) return std::nullopt;
+  std::string key = "-components";
+  for (char ch : v) key += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' ? ch : '_';
+  if (key.size() > 64) key = "-components" + std::to_string(std::hash<std::string>{}(v));
+  return key;
+}
+
 // This machine's topology as the node plan sees it: restricted to the
 // node's allowed PUs (the job's cgroup cpuset), never to this process's own
 // CPU mask (bind::NodeTopology says why). hwloc's walk of sysfs with I/O
@@ -24,11 +42,10 @@ constexpr const char* kHwlocRedirects[] = {"HWLOC_XMLFILE", "HWLOC_SYNTHETIC", "
 // id, hwloc version, rankwrap version and format version
 // (docs/performance.md, row 1b). RANKWRAP_TOPOLOGY_CACHE=0 turns it off.
 Result<topo::Topology> MachineTopology(const EnvSnapshot& env, std::vector<std::string>* warnings) {
-  std::string redirect;
-  for (const char* var : kHwlocRedirects) {
-    if (env.Has(var) && redirect.empty()) redirect = var;
-  }
-  if (!redirect.empty()) {
+  const std::optional<std::string> components = ComponentsKey(env);
+  bool redirect = !components;
+  for (const char* var : kHwlocRedirects) redirect = redirect || (env.Has(var) && !env.Has("HWLOC_COMPONENTS"));
+  if (redirect) {
     std::vector<unsigned> allowed;  // the loaded machine's own allowed set
     auto t = hwloc::LoadMachine(&allowed);
     if (!t) return t.error();
@@ -47,7 +64,8 @@ Result<topo::Topology> MachineTopology(const EnvSnapshot& env, std::vector<std::
     if (boot && dir) {
       std::string id = *boot;
       while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
-      cache_file = *dir + "/topology-" + id + "-hwloc" + hwloc::Version() + "-rankwrap" + RANKWRAP_VERSION + "-v2.txt";
+      cache_file = *dir + "/topology-" + id + "-hwloc" + hwloc::Version() + *components + "-rankwrap" +
+                   RANKWRAP_VERSION + "-v2.txt";
       if (auto text = posix::ReadPrivateFile(cache_file)) {
         auto t = topo::FromText(*text);
         if (t) {

@@ -159,51 +159,67 @@ inline std::string Check(const Case& k) {
     return expected ? "" : "unexpected error: " + result.error().what + ": " + result.error().why;
   }
   const bind::NodePlan& plan = *result;
-  std::set<unsigned> allowed, cpu_numa;
+  // Flat tables, not maps: this runs thousands of times under ASan.
+  unsigned max_pu = 0;
   std::size_t pus = 0;
   for (const auto& c : t.cores) {
-    allowed.insert(c.pus.begin(), c.pus.end());
+    for (unsigned p : c.pus) max_pu = std::max(max_pu, p);
     pus += c.pus.size();
+  }
+  for (const auto& g : t.gpus) {
+    for (unsigned p : g.local_pus) max_pu = std::max(max_pu, p);
+  }
+  std::vector<bool> allowed(max_pu + 1, false);
+  std::vector<unsigned> pu_users(max_pu + 1, 0), gpu_users(t.gpus.size(), 0);
+  std::set<unsigned> cpu_numa;
+  for (const auto& c : t.cores) {
+    for (unsigned p : c.pus) allowed[p] = true;
     if (c.numa >= 0) cpu_numa.insert(static_cast<unsigned>(c.numa));
   }
-  std::map<unsigned, unsigned> pu_users, gpu_users;
   for (const auto& l : plan.ranks) {
     if (l.cpus.empty()) return "rank " + std::to_string(l.local_rank) + " has no CPU";
     for (unsigned p : l.cpus) {
-      if (!allowed.count(p)) return "rank " + std::to_string(l.local_rank) + " has PU " + std::to_string(p) +
-                                    " outside the allowed set";
+      if (p > max_pu || !allowed[p]) {
+        return "rank " + std::to_string(l.local_rank) + " has PU " + std::to_string(p) + " outside the allowed set";
+      }
       ++pu_users[p];
     }
     for (unsigned n : l.numa) {
-      if (!cpu_numa.count(n)) return "rank " + std::to_string(l.local_rank) + " bound to memory-only NUMA " +
-                                     std::to_string(n);
+      if (!cpu_numa.count(n)) {
+        return "rank " + std::to_string(l.local_rank) + " bound to memory-only NUMA " + std::to_string(n);
+      }
     }
     for (unsigned g : l.gpus) ++gpu_users[g];
   }
   if (cpu != Cpu::kNuma && k.ranks <= pus) {
-    for (const auto& [p, n] : pu_users) {
-      if (n > 1) return "PU " + std::to_string(p) + " shared by " + std::to_string(n) + " ranks while PUs suffice";
+    for (unsigned p = 0; p <= max_pu; ++p) {
+      if (pu_users[p] > 1) {
+        return "PU " + std::to_string(p) + " shared by " + std::to_string(pu_users[p]) + " ranks while PUs suffice";
+      }
     }
   }
   if (!t.gpus.empty()) {
-    if (k.ranks <= t.gpus.size()) {
-      for (const auto& [g, n] : gpu_users) {
-        if (n > 1) return "GPU " + std::to_string(g) + " given twice while another is free";
+    for (unsigned g = 0; g < t.gpus.size(); ++g) {
+      if (k.ranks <= t.gpus.size() && gpu_users[g] > 1) {
+        return "GPU " + std::to_string(g) + " given twice while another is free";
       }
-    } else if (gpu_users.size() < t.gpus.size()) {
-      return "a GPU is shared while another is unused";
+      if (k.ranks > t.gpus.size() && gpu_users[g] == 0) return "a GPU is shared while another is unused";
     }
   }
+  std::vector<bool> mine(max_pu + 1), local(max_pu + 1);
   for (const auto& l : plan.ranks) {
     if (l.gpus.empty()) continue;
-    const std::set<unsigned> mine(l.cpus.begin(), l.cpus.end());
-    std::set<unsigned> local;
-    for (unsigned g : l.gpus) local.insert(t.gpus[g].local_pus.begin(), t.gpus[g].local_pus.end());
+    std::fill(mine.begin(), mine.end(), false);
+    std::fill(local.begin(), local.end(), false);
+    for (unsigned p : l.cpus) mine[p] = true;
+    for (unsigned g : l.gpus) {
+      for (unsigned p : t.gpus[g].local_pus) local[p] = true;
+    }
     if (cpu == Cpu::kGpu) {
       // Cores follow GPUs: beyond the GPUs' local PUs only when all are in use.
-      const bool beyond = std::any_of(mine.begin(), mine.end(), [&](unsigned p) { return !local.count(p); });
-      for (unsigned p : local) {
-        if (beyond && !pu_users.count(p)) {
+      const bool beyond = std::any_of(l.cpus.begin(), l.cpus.end(), [&](unsigned p) { return !local[p]; });
+      for (unsigned p = 0; beyond && p <= max_pu; ++p) {
+        if (local[p] && pu_users[p] == 0) {
           return "rank " + std::to_string(l.local_rank) + " uses PUs away from its GPU while local PU " +
                  std::to_string(p) + " is idle";
         }
@@ -211,14 +227,14 @@ inline std::string Check(const Case& k) {
     } else if (cpu == Cpu::kCores) {
       // GPUs follow cores: a GPU local to none of the rank's cores only
       // when every GPU local to them is in use.
-      const unsigned g = l.gpus.front();
       auto touches = [&](unsigned gpu) {
         return std::any_of(t.gpus[gpu].local_pus.begin(), t.gpus[gpu].local_pus.end(),
-                           [&](unsigned p) { return mine.count(p) > 0; });
+                           [&](unsigned p) { return mine[p]; });
       };
+      const unsigned g = l.gpus.front();
       if (!touches(g)) {
         for (unsigned other = 0; other < t.gpus.size(); ++other) {
-          if (touches(other) && !gpu_users.count(other)) {
+          if (touches(other) && gpu_users[other] == 0) {
             return "rank " + std::to_string(l.local_rank) + " got GPU " + std::to_string(g) + " while GPU " +
                    std::to_string(other) + ", local to its cores, is free";
           }

@@ -7,6 +7,9 @@ RW=$RANKWRAP
 TOPO=$RANKWRAP_SOURCE_DIR/tests/data/topologies  # the tests carry their data
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPIRUN=(mpirun.openmpi --oversubscribe --mca oob_tcp_if_include lo --mca btl_tcp_if_include lo)
+# hwloc ignores HWLOC_XMLFILE/HWLOC_SYNTHETIC when HWLOC_COMPONENTS is set
+# (the sanitizer run sets it to -pci): the recorded-machine checks drop it.
+hwloc_env() { clean_env env -u HWLOC_COMPONENTS "$@"; }
 
 # 1. --cpu-bind cores under mpirun --bind-to none: each rank on its own core,
 #    as the program sees it.
@@ -32,7 +35,7 @@ err=$(clean_env "$RW" --report --cpu-bind cores true 2>&1)
 #     survives damage, and steps aside when hwloc is pointed elsewhere.
 xdg="$WORK/xdg"; mkdir -m 700 "$xdg"
 clean_env XDG_RUNTIME_DIR="$xdg" "$RW" true
-cache=$(ls "$xdg"/rankwrap/topology-*-v2.txt 2>/dev/null | head -1 || true)
+cache=$(ls "$xdg"/rankwrap/topology-*-v2.txt 2>/dev/null | head -1 || true)  # the only one so far
 [ -n "$cache" ] && [ "$(stat -c %a "$xdg/rankwrap")" = 700 ] && [ "$(stat -c %a "$cache")" = 600 ] \
   && pass "topology cache written privately ($(basename "$cache"))" || fail "cache: $(ls -la "$xdg/rankwrap" 2>&1)"
 version=$("$RW" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1 || true)
@@ -48,13 +51,17 @@ planted > "$cache"
 out=$(clean_env XDG_RUNTIME_DIR="$xdg" "$RW" --print-env)
 [[ "$out" == *"CUDA_VISIBLE_DEVICES=0"* ]] && pass "the cached topology is used" || fail "cache not used: $out"
 # HWLOC_XMLFILE (or HWLOC_SYNTHETIC, HWLOC_FSROOT) names another machine: the cache steps aside.
-out=$(clean_env XDG_RUNTIME_DIR="$xdg" HWLOC_XMLFILE="$TOPO/nvidia-gh200-quanta-noio.xml" HWLOC_THISSYSTEM=1 \
+out=$(hwloc_env XDG_RUNTIME_DIR="$xdg" HWLOC_XMLFILE="$TOPO/nvidia-gh200-quanta-noio.xml" HWLOC_THISSYSTEM=1 \
       "$RW" --print-env 2>&1)
 [[ "$out" != *CUDA_VISIBLE_DEVICES* && "$out" == *"OMP_NUM_THREADS=72"* ]] \
   && pass "HWLOC_XMLFILE bypasses the cache" || fail "HWLOC_XMLFILE with a cache: $out"
-out=$(clean_env XDG_RUNTIME_DIR="$xdg" HWLOC_SYNTHETIC="pack:2 core:3 pu:1" HWLOC_THISSYSTEM=1 "$RW" --print-env 2>&1)
+out=$(hwloc_env XDG_RUNTIME_DIR="$xdg" HWLOC_SYNTHETIC="pack:2 core:3 pu:1" HWLOC_THISSYSTEM=1 "$RW" --print-env 2>&1)
 [[ "$out" != *CUDA_VISIBLE_DEVICES* && "$out" == *"OMP_NUM_THREADS=6"* ]] \
   && pass "HWLOC_SYNTHETIC bypasses the cache" || fail "HWLOC_SYNTHETIC with a cache: $out"
+# HWLOC_COMPONENTS (another view of this machine) has a cache file of its own.
+out=$(clean_env env -u HWLOC_COMPONENTS XDG_RUNTIME_DIR="$xdg" HWLOC_COMPONENTS=-pci,-opencl "$RW" --print-env 2>&1)
+[[ "$out" != *CUDA_VISIBLE_DEVICES* ]] && ls "$xdg"/rankwrap/topology-*-components-pci_-opencl-* >/dev/null 2>&1 \
+  && pass "HWLOC_COMPONENTS has its own cache file" || fail "HWLOC_COMPONENTS with a cache: $out $(ls "$xdg/rankwrap")"
 echo garbage > "$cache"
 out=$(clean_env XDG_RUNTIME_DIR="$xdg" "$RW" --print-env 2>&1)
 [[ "$out" == *"OMP_NUM_THREADS="* && "$out" != *CUDA_VISIBLE_DEVICES* && "$out" == *"topology cache '$cache' does not parse: discarded and rebuilt"* ]] \
@@ -150,7 +157,7 @@ for xml in aws-g4dn-metal-8xt4.xml aws-g4dn-metal-8xt4-interleaved.xml; do
   lines=""
   for r in 0 1 2 3 4 5 6 7; do
     cpu=$((r % ncpu))
-    line=$(clean_env OMPI_COMM_WORLD_RANK=$r OMPI_COMM_WORLD_SIZE=8 OMPI_COMM_WORLD_LOCAL_RANK=$r \
+    line=$(hwloc_env OMPI_COMM_WORLD_RANK=$r OMPI_COMM_WORLD_SIZE=8 OMPI_COMM_WORLD_LOCAL_RANK=$r \
            OMPI_COMM_WORLD_LOCAL_SIZE=8 OMPI_MCA_ess_base_jobid=42 HWLOC_XMLFILE="$TOPO/$xml" HWLOC_THISSYSTEM=1 \
            RANKWRAP_TOPOLOGY_CACHE=0 taskset -c $cpu "$RW" --report --print-env 2>&1 >/dev/null)
     [ "$r" -eq 0 ] && { [[ "$line" == *"the launcher bound this process to PUs 0 of the node's"* ]] \
@@ -165,7 +172,7 @@ for xml in aws-g4dn-metal-8xt4.xml aws-g4dn-metal-8xt4-interleaved.xml; do
 done
 if [ "$ncpu" -ge 2 ]; then
   out=$(clean_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 60 \
-        "${MPIRUN[@]}" -np 2 --bind-to core --map-by core env HWLOC_XMLFILE="$TOPO/aws-g4dn-metal-8xt4-interleaved.xml" \
+        "${MPIRUN[@]}" -np 2 --bind-to core --map-by core env -u HWLOC_COMPONENTS HWLOC_XMLFILE="$TOPO/aws-g4dn-metal-8xt4-interleaved.xml" \
         HWLOC_THISSYSTEM=1 RANKWRAP_TOPOLOGY_CACHE=0 "$RW" --report --print-env 2>&1 >/dev/null || true)
   g0=$(printf '%s\n' "$out" | grep 'local rank 0:' | grep -o 'GPU [0-9a-f:.]*' || true)
   g1=$(printf '%s\n' "$out" | grep 'local rank 1:' | grep -o 'GPU [0-9a-f:.]*' || true)

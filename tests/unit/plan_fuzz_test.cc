@@ -12,7 +12,7 @@ namespace {
 TEST(PlanFuzz, SeededRandomMachinesHoldThePlanProperties) {
   std::mt19937 rng(20261130);
   int failures = 0;
-  for (int i = 0; i < 4000 && failures < 10; ++i) {
+  for (int i = 0; i < 2500 && failures < 10; ++i) {
     std::vector<std::uint8_t> bytes(256);
     for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
     Choices choices(bytes.data(), bytes.size());

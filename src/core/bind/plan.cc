@@ -18,11 +18,13 @@ Error Usage(std::string what, std::string why) {
 
 // Cores (indices into topo.cores) holding any PU of `pus`.
 std::vector<unsigned> CoresOf(const topo::Topology& topo, const std::vector<unsigned>& pus) {
-  const std::set<unsigned> want(pus.begin(), pus.end());
   std::vector<unsigned> out;
+  if (pus.empty()) return out;
+  std::vector<bool> want(*std::max_element(pus.begin(), pus.end()) + 1u, false);
+  for (unsigned p : pus) want[p] = true;
   for (unsigned c = 0; c < topo.cores.size(); ++c) {
     for (unsigned p : topo.cores[c].pus) {
-      if (want.count(p)) {
+      if (p < want.size() && want[p]) {
         out.push_back(c);
         break;
       }
@@ -81,9 +83,10 @@ std::vector<int> CoreDistances(const topo::Topology& topo, const std::vector<uns
 // so no PU is shared; more ranks than PUs: PUs are shared evenly (warns).
 void FairShare(const topo::Topology& topo, std::vector<RankLine>& lines, bool by_gpu,
                std::vector<std::string>& warnings) {
-  struct Unit {
+  struct Unit {  // a core, or one PU of it: core.pus[first, first + count)
     unsigned core;
-    std::vector<unsigned> pus;
+    unsigned first;
+    unsigned count;
   };
   const std::size_t N = lines.size();
   std::size_t P = 0;
@@ -99,16 +102,18 @@ void FairShare(const topo::Topology& topo, std::vector<RankLine>& lines, bool by
     return std::make_pair(x.package, x.numa) < std::make_pair(y.package, y.numa);
   });
   for (unsigned c : cores) {
+    const auto n = static_cast<unsigned>(topo.cores[c].pus.size());
     if (!by_pu) {
-      units.push_back({c, topo.cores[c].pus});
+      units.push_back({c, 0, n});
     } else {
-      for (unsigned p : topo.cores[c].pus) units.push_back({c, {p}});
+      for (unsigned i = 0; i < n; ++i) units.push_back({c, i, 1});
     }
   }
   const std::size_t U = units.size();
   if (U == 0) return;
   auto give = [&](RankLine& line, const Unit& u) {
-    line.cpus.insert(line.cpus.end(), u.pus.begin(), u.pus.end());
+    const auto& pus = topo.cores[u.core].pus;
+    line.cpus.insert(line.cpus.end(), pus.begin() + u.first, pus.begin() + u.first + u.count);
   };
   if (N > U) {
     warnings.push_back(std::to_string(N) + " ranks share " + std::to_string(P) +
@@ -119,23 +124,29 @@ void FairShare(const topo::Topology& topo, std::vector<RankLine>& lines, bool by
       warnings.push_back(std::to_string(N) + " ranks on " + std::to_string(topo.cores.size()) +
                          " cores: hardware threads split, no PU shared");
     }
+    // Units nearest first: distance buckets 0-3, machine order inside each.
+    // Ranks with the same GPUs share their distances (computed once).
     std::vector<bool> taken(U, false);
-    std::vector<std::size_t> order(U);
+    std::map<std::vector<unsigned>, std::vector<int>> distances;
+    const std::vector<int> far(topo.cores.size(), 3);
     for (std::size_t r = 0; r < N; ++r) {
       const std::size_t want = (r + 1) * U / N - r * U / N;
-      std::vector<int> dist(topo.cores.size(), 3);
-      if (by_gpu) dist = CoreDistances(topo, CoresOf(topo, GpuPus(topo, lines[r].gpus)));
-      for (std::size_t u = 0; u < U; ++u) order[u] = u;
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return dist[units[a].core] < dist[units[b].core];
-      });
+      const std::vector<int>* dist = &far;
+      if (by_gpu && !lines[r].gpus.empty()) {
+        auto it = distances.find(lines[r].gpus);
+        if (it == distances.end()) {
+          it = distances.emplace(lines[r].gpus, CoreDistances(topo, CoresOf(topo, GpuPus(topo, lines[r].gpus)))).first;
+        }
+        dist = &it->second;
+      }
       std::size_t got = 0;
-      for (std::size_t u : order) {
-        if (got == want) break;
-        if (taken[u]) continue;
-        taken[u] = true;
-        give(lines[r], units[u]);
-        ++got;
+      for (int d = 0; d <= 3 && got < want; ++d) {
+        for (std::size_t u = 0; u < U && got < want; ++u) {
+          if (taken[u] || (*dist)[units[u].core] != d) continue;
+          taken[u] = true;
+          give(lines[r], units[u]);
+          ++got;
+        }
       }
     }
   }
