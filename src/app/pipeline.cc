@@ -20,7 +20,7 @@ constexpr const char* kHwlocRedirects[] = {"HWLOC_XMLFILE", "HWLOC_SYNTHETIC", "
 
 // HWLOC_COMPONENTS changes what hwloc discovers ("-pci": no GPU) and
 // overrides the variables above. Naming an XML or synthetic source it is a
-// redirect (""); otherwise its view of this machine gets its own cache file,
+// redirect (nullopt); otherwise its view of this machine gets its own cache file
 // so a "-pci" run never serves, or stores, the GPU-less view to normal runs.
 std::optional<std::string> ComponentsKey(const EnvSnapshot& env) {
   auto value = env.Get("HWLOC_COMPONENTS");

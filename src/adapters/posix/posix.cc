@@ -79,7 +79,9 @@ std::vector<unsigned> ParseCpuList(const std::string& text) {
   auto number = [&](unsigned* v) {
     if (i >= text.size() || text[i] < '0' || text[i] > '9') return false;
     unsigned long n = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && n < (1UL << 22)) n = n * 10 + static_cast<unsigned>(text[i++] - '0');
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && n < (1UL << 22)) {
+      n = n * 10 + static_cast<unsigned>(text[i++] - '0');
+    }
     *v = static_cast<unsigned>(n);
     return n < (1UL << 22);
   };
