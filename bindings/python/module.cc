@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include "adapters/posix/posix.h"
+#include "app/config.h"
 #include "app/pipeline.h"
 #include "rankwrap/contract.h"
 
@@ -18,23 +19,29 @@ struct RankwrapError : std::runtime_error {
 };
 
 std::map<std::string, std::string> Detect(const std::map<std::string, std::string>& options) {
-  // The same command-line parser as the binary, so RANKWRAP_<OPTION>
-  // variables and option values behave exactly as for `rankwrap --print-env`.
-  std::vector<std::string> args = {"rankwrap", "--print-env"};
-  for (const auto& [k, v] : options) {
-    std::string flag = "--" + k;
-    for (char& c : flag) c = c == '_' ? '-' : c;
-    args.push_back(flag + "=" + v);
-  }
-  std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
-  const rankwrap::EnvSnapshot env = rankwrap::posix::EnvironmentFromProcess();
-  auto o = rankwrap::tools::ParseCommandLine(static_cast<int>(argv.size()), argv.data(), env);
+  // The same configuration as the binary builds (app::BuildConfig), from
+  // keyword options and RANKWRAP_<OPTION> variables, so values behave exactly
+  // as for `rankwrap --print-env`. No command line, no Boost.Program_options.
   auto fail = [](const rankwrap::Error& e) {
     return RankwrapError(e.stage + ": " + e.what + ": " + e.why + "\nhint: " + e.hint);
   };
-  if (!o) throw fail(o.error());
-  auto p = rankwrap::app::Prepare(*o, env, rankwrap::posix::HostName(), nullptr);
+  rankwrap::app::OptionValues values;
+  for (const auto& [k, v] : options) {
+    std::string name = k;
+    for (char& c : name) c = c == '_' ? '-' : c;
+    bool known = false;
+    for (const auto& spec : rankwrap::app::ConfigOptions()) known = known || name == spec.name;
+    if (!known) {
+      throw fail(rankwrap::Error{rankwrap::kExitUsage, "usage", "detect(" + k + "=...)", "not an option of rankwrap",
+                                 "use the long option names with '_' for '-', e.g. master_port"});
+    }
+    values[name] = {v, k};
+  }
+  const rankwrap::EnvSnapshot env = rankwrap::posix::EnvironmentFromProcess();
+  if (auto s = rankwrap::app::AddFromEnvironment(&values, env, rankwrap::app::ConfigOptions()); !s) throw fail(s.error());
+  auto config = rankwrap::app::BuildConfig(values, {});
+  if (!config) throw fail(config.error());
+  auto p = rankwrap::app::Prepare(*config, env, rankwrap::posix::HostName(), nullptr);
   if (!p) throw fail(p.error());
   return p->contract.env;
 }

@@ -122,9 +122,9 @@ class InitWatchdog {
 
 // The MPI library the program links directly (its ELF dependencies), or "".
 // Python and other dynamic loads are watched for while it runs.
-std::string ProgramMpi(const tools::Options& o, const EnvSnapshot& env) {
-  if (o.program.empty()) return {};
-  auto resolved = posix::ResolveProgram(o.program[0], std::string(env.Get("PATH").value_or("/usr/bin:/bin")));
+std::string ProgramMpi(const std::vector<std::string>& program, const EnvSnapshot& env) {
+  if (program.empty()) return {};
+  auto resolved = posix::ResolveProgram(program[0], std::string(env.Get("PATH").value_or("/usr/bin:/bin")));
   if (!resolved) return {};
   std::string found;
   for (const std::string& lib : posix::NeededLibraries(*resolved)) {
@@ -156,11 +156,11 @@ void TestStall(const EnvSnapshot&, int) {}
 boot::RankRecord MyRecord(const Prepared& p, const std::string& host, int mpi_rank, const std::string& program_mpi) {
   boot::RankRecord mine;
   mine.mpi_rank = static_cast<std::uint64_t>(mpi_rank);
-  mine.rank = p.job.rank;
-  mine.world_size = p.job.world_size;
-  mine.local_rank = p.job.local_rank;
-  mine.local_world_size = p.job.local_world_size;
-  mine.num_nodes = p.job.num_nodes;
+  mine.rank = p.contract.job.rank;
+  mine.world_size = p.contract.job.world_size;
+  mine.local_rank = p.contract.job.local_rank;
+  mine.local_world_size = p.contract.job.local_world_size;
+  mine.num_nodes = p.contract.job.num_nodes;
   mine.host = host;
   const posix::DiskFileReader files;
   if (auto b = files.Read("/proc/sys/kernel/random/boot_id")) {
@@ -181,7 +181,7 @@ boot::RankRecord MyRecord(const Prepared& p, const std::string& host, int mpi_ra
 // Rank 0: check every record, create the NCCL id and hold the port. A
 // failed check is a verdict (every rank stops the same way); only a port
 // that cannot be opened is an error here.
-Result<boot::Verdict> RootVerdict(const std::vector<char>& all, int mpi_size, const tools::Options& o,
+Result<boot::Verdict> RootVerdict(const std::vector<char>& all, int mpi_size, const Config& c,
                                   const EnvSnapshot& env, HeldPort& port, std::string* table) {
   boot::Verdict verdict;
   std::vector<boot::RankRecord> records;
@@ -206,8 +206,8 @@ Result<boot::Verdict> RootVerdict(const std::vector<char>& all, int mpi_size, co
   }
   verdict.id = *id;
   verdict.master_addr = boot::MasterAddr(records);
-  if (o.master_port) {
-    verdict.master_port = *o.master_port;
+  if (c.contract.master_port) {
+    verdict.master_port = *c.contract.master_port;
   } else {
     auto pnum = port.Open();
     if (!pnum) return pnum.error();
@@ -249,7 +249,7 @@ Status InitMpi(const RankwrapMpiApi* api, double timeout, pid_t keeper, int* mpi
 
 // Gather, verdict, broadcast, barrier: the exchange itself, all under `deadline`.
 Result<boot::Verdict> Exchange(const RankwrapMpiApi* api, const boot::RankRecord& mine, int mpi_rank, int mpi_size,
-                               double deadline, double timeout, const tools::Options& o, const EnvSnapshot& env,
+                               double deadline, double timeout, const Config& c, const EnvSnapshot& env,
                                HeldPort& port) {
   char why[512] = {};
   auto failed = [&](int rc, const char* what) -> Error {
@@ -268,7 +268,7 @@ Result<boot::Verdict> Exchange(const RankwrapMpiApi* api, const boot::RankRecord
   boot::Verdict verdict;
   std::string table;
   if (mpi_rank == 0) {
-    auto v = RootVerdict(all, mpi_size, o, env, port, &table);
+    auto v = RootVerdict(all, mpi_size, c, env, port, &table);
     if (!v) return v.error();
     verdict = *v;
   }
@@ -287,10 +287,10 @@ Result<boot::Verdict> Exchange(const RankwrapMpiApi* api, const boot::RankRecord
 }  // namespace
 
 Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(
-    const tools::Options& o, Prepared& p, const EnvSnapshot& env, const std::string& host,
+    const Config& c, Prepared& p, const EnvSnapshot& env, const RankSpec& spec, const std::string& host,
     const std::function<int(int, const EnvSnapshot*)>& keeper,
     const std::function<std::string(const Error&)>& format_error) {
-  const std::string program_mpi = ProgramMpi(o, env);
+  const std::string program_mpi = ProgramMpi(c.program, env);
   // 1. The keeper first, before MPI exists in this process.
   auto child = posix::Keeper::Fork(true, keeper);
   if (!child) return child.error();
@@ -299,10 +299,10 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(
     return e;
   };
   // 2. MPI, from the module built for the launcher's MPI, under the deadline.
-  auto api = mpi::Load(Flavor(p.job.launcher), std::string(env.Get("RANKWRAP_MPI_MODULE").value_or("")),
+  auto api = mpi::Load(Flavor(p.contract.job.launcher), std::string(env.Get("RANKWRAP_MPI_MODULE").value_or("")),
                        RANKWRAP_MODULE_RELDIR);
   if (!api) return abandon(api.error());
-  const double timeout = o.bootstrap_timeout.value_or(DefaultBootstrapTimeout(p.job.world_size));
+  const double timeout = c.bootstrap.timeout.value_or(DefaultBootstrapTimeout(p.contract.job.world_size));
   const double deadline = posix::Now() + timeout;
   int mpi_rank = 0, mpi_size = 0;
   if (auto s = InitMpi(*api, timeout, child->pid(), &mpi_rank, &mpi_size, format_error); !s) return abandon(s.error());
@@ -310,7 +310,7 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(
   // 3-5. Records to rank 0, its verdict (id, address, port) to everyone.
   HeldPort port;
   auto verdict =
-      Exchange(*api, MyRecord(p, host, mpi_rank, program_mpi), mpi_rank, mpi_size, deadline, timeout, o, env, port);
+      Exchange(*api, MyRecord(p, host, mpi_rank, program_mpi), mpi_rank, mpi_size, deadline, timeout, c, env, port);
   if (!verdict) return abandon(verdict.error());
   // 6. The program's environment; rank 0 lets go of the port just before.
   p.contract.master_addr = verdict->master_addr;
@@ -318,8 +318,8 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(
   p.contract.env["MASTER_ADDR"] = verdict->master_addr;
   p.contract.env["MASTER_PORT"] = std::to_string(verdict->master_port);
   p.contract.env["RANKWRAP_NCCL_UNIQUE_ID"] = boot::ToHex(verdict->id);
-  EnvSnapshot child_env = env;
-  for (const auto& [k, v] : p.contract.env) child_env.Set(k, v);
+  EnvSnapshot child_env = spec.env;
+  for (const char* k : {"MASTER_ADDR", "MASTER_PORT", "RANKWRAP_NCCL_UNIQUE_ID"}) child_env.Set(k, p.contract.env[k]);
   port.Close();
   if (auto released = child->Release(child_env); !released) return released.error();
   child->RelaySignals();

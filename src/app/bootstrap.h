@@ -15,7 +15,8 @@
 #include "app/pipeline.h"
 #include "core/env/snapshot.h"
 #include "core/error.h"
-#include "tools/options.h"
+#include "app/config.h"
+#include "app/spec.h"
 
 namespace rankwrap::app {
 
@@ -25,12 +26,13 @@ class MpiBootstrap {
   // inconsistent, NCCL or MPI unusable; rank 0's table is in the error of
   // rank 0 only, the others' errors are quiet), 6 (timeout), 126/127 (exec).
   // After an error, call EndAfterError.
-  // `keeper` is the body of the keeper process (forked first, before MPI;
+  // `spec` is this rank's (its environment gains MASTER_ADDR/MASTER_PORT and
+  // RANKWRAP_NCCL_UNIQUE_ID from rank 0). `keeper` is the body of the keeper process (forked first, before MPI;
   // it gets the program's final environment when the exchange is done).
   // `format_error` renders an error for the MPI_Init watchdog, which must
   // report and exit from its own thread.
   static Result<std::unique_ptr<MpiBootstrap>> Start(
-      const tools::Options& o, Prepared& p, const EnvSnapshot& env, const std::string& host,
+      const Config& c, Prepared& p, const EnvSnapshot& env, const RankSpec& spec, const std::string& host,
       const std::function<int(int, const EnvSnapshot*)>& keeper,
       const std::function<std::string(const Error&)>& format_error);
   posix::Keeper& keeper() { return keeper_; }

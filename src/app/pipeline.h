@@ -14,7 +14,7 @@
 #include "core/job.h"
 #include "core/plan/contract.h"
 #include "core/topo/topology.h"
-#include "tools/options.h"
+#include "app/config.h"
 
 namespace rankwrap::app {
 
@@ -27,19 +27,28 @@ struct Binding {
 };
 
 struct Prepared {
-  JobInfo job;
-  plan::RankContract contract;  // contract.env: every variable rankwrap sets, binding included
+  plan::RankContract contract;  // contract.job: the launcher's job; contract.env: every variable
+                                // rankwrap sets for this process, binding included
   Binding binding;
   std::vector<std::string> warnings;  // node-wide ones only on local rank 0
 };
 
+// Which plan the bind stage makes.
+struct PlanRequest {
+  unsigned local_ranks = 1;
+  unsigned local_rank = 0;
+  // `rankwrap plan`: the whole node's plan, no rank line; without
+  // `ranks_given`, one local rank per visible GPU.
+  bool whole_node = false;
+  bool ranks_given = true;
+};
+
 // The bind stage: topology, visible GPUs, node plan, this rank's line.
-Result<Binding> PlanBinding(const tools::Options& o, unsigned local_ranks, unsigned local_rank,
-                            const EnvSnapshot& env);
+Result<Binding> PlanBinding(const BindConfig& c, const PlanRequest& req, const EnvSnapshot& env);
 
 // Detect, contract and bind for this process. `trace` receives the
 // detectors' verdicts, also on error. `host` is this host's name.
-Result<Prepared> Prepare(const tools::Options& o, const EnvSnapshot& env, const std::string& host,
+Result<Prepared> Prepare(const Config& c, const EnvSnapshot& env, const std::string& host,
                          std::vector<TraceLine>* trace);
 
 }  // namespace rankwrap::app

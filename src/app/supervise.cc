@@ -33,22 +33,19 @@ Error SupError(int code, std::string what, std::string why, std::string hint) {
   return Error{code, "supervise", std::move(what), std::move(why), std::move(hint)};
 }
 
-// One local rank as rankwrap starts it.
-struct Rank {
-  std::uint64_t rank = 0, local_rank = 0;
-  std::string gpus;  // bus ids, for the failure summary
-  std::vector<std::string> gpu_list;
-  std::map<std::string, std::string> env;
-  std::optional<bind::RankLine> line;
-};
-
 struct Failure {
   std::uint64_t rank = 0, local_rank = 0;
-  std::string gpus, time;
-  std::vector<std::string> gpu_list;
+  std::vector<std::string> gpus;
+  std::string time;
   posix::ExitStatus status;
   std::string cause;
 };
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
 
 std::string Describe(const posix::ExitStatus& s) {
   return s.signal ? "was killed by " + posix::SignalName(s.signal) : "exited with code " + std::to_string(s.code);
@@ -65,79 +62,29 @@ std::string Cause(const posix::ExitStatus& s, std::optional<std::uint64_t> oom_b
   return supervise::LikelyCause(s, facts);
 }
 
-bool Standalone(const Prepared& p) { return p.job.launcher == "standalone"; }
-
-std::uint64_t WorldSize(const tools::Options& o, const Prepared& p) {
-  if (!o.nproc) return p.job.world_size;
-  return (Standalone(p) ? 1 : p.job.world_size) * *o.nproc;
-}
-
-std::vector<Rank> BuildRanks(const tools::Options& o, const Prepared& p, const EnvSnapshot& env, unsigned attempt,
-                             const std::string& addr, std::uint16_t port) {
-  const JobInfo& job = p.job;
-  const Binding& binding = p.binding;
-  const unsigned n = o.nproc.value_or(1);
-  std::vector<Rank> ranks(n);
-  for (unsigned i = 0; i < n; ++i) {
-    Rank& r = ranks[i];
-    r.env = p.contract.env;
-    if (o.nproc) {
-      r.rank = (Standalone(p) ? 0 : job.rank) * n + i;
-      r.local_rank = i;
-      r.env["RANK"] = std::to_string(r.rank);
-      r.env["WORLD_SIZE"] = std::to_string(WorldSize(o, p));
-      r.env["LOCAL_RANK"] = std::to_string(i);
-      r.env["LOCAL_WORLD_SIZE"] = std::to_string(n);
-      r.env["MASTER_ADDR"] = addr;
-      r.env["MASTER_PORT"] = std::to_string(port);
-      if (binding.plan.ranks.size() > i) {
-        r.line = binding.plan.ranks[i];
-        for (auto& [k, v] : bind::RankEnv(binding.plan, *r.line, binding.topo, env)) r.env[k] = v;
-      }
-    } else {
-      r.rank = job.rank;
-      r.local_rank = job.local_rank;
-      r.line = binding.line;
-    }
-    if (r.line) {
-      for (unsigned g : r.line->gpus) {
-        r.gpus += (r.gpus.empty() ? "" : ",") + binding.topo.gpus[g].bus_id;
-        r.gpu_list.push_back(binding.topo.gpus[g].bus_id);
-      }
-    }
-    if (o.max_restarts > 0) r.env["RANKWRAP_RESTART_COUNT"] = std::to_string(attempt);
-  }
-  return ranks;
-}
-
-std::vector<posix::ChildSpec> Specs(const tools::Options& o, const Prepared& p, const EnvSnapshot& env,
-                                    const std::vector<Rank>& ranks) {
+std::vector<posix::ChildSpec> ChildSpecs(const std::vector<RankSpec>& ranks) {
   std::vector<posix::ChildSpec> specs;
-  for (const Rank& r : ranks) {
+  for (const RankSpec& r : ranks) {
     posix::ChildSpec spec;
-    spec.argv = o.program;
-    spec.env = env;
-    for (const auto& [k, v] : r.env) spec.env.Set(k, v);
-    if (r.line && o.topology.empty()) {
-      const std::vector<unsigned> cpus = r.line->cpus;
-      const std::vector<unsigned> numa =
-          p.binding.plan.options.mem == bind::BindOptions::Mem::kLocal && p.binding.topo.numa.size() > 1
-              ? r.line->numa
-              : std::vector<unsigned>{};
-      spec.before_exec = [cpus, numa] { return posix::BindProcess(cpus, numa); };
+    spec.argv = r.argv;
+    spec.env = r.env;
+    if (r.bind) {
+      const std::vector<unsigned> cpus = r.cpus, numa = r.numa;
+      const posix::MemPolicy policy = r.strict_memory ? posix::MemPolicy::kStrict : posix::MemPolicy::kPrefer;
+      spec.before_exec = [cpus, numa, policy] { return posix::BindProcess(cpus, numa, policy); };
     }
     specs.push_back(std::move(spec));
   }
   return specs;
 }
 
-std::string AttemptDir(const tools::Options& o, unsigned attempt) {
+std::string AttemptDir(const SuperviseConfig& o, unsigned attempt) {
   return o.max_restarts > 0 ? "attempt-" + std::to_string(attempt) : "";
 }
 
 // Log files under --log-dir: <dir>[/attempt-K]/<rank>/{stdout,stderr}.log,
 // created fresh, never through a link, in directories this user owns.
-Status OpenLogs(const tools::Options& o, const std::vector<Rank>& ranks, unsigned attempt,
+Status OpenLogs(const SuperviseConfig& o, const std::vector<RankSpec>& ranks, unsigned attempt,
                 posix::OutputOptions* out, std::vector<int>* fds) {
   const std::string option = "--log-dir";
   auto top = posix::OpenOwnedDir(o.log_dir, option);
@@ -165,14 +112,14 @@ Status OpenLogs(const tools::Options& o, const std::vector<Rank>& ranks, unsigne
   return Ok{};
 }
 
-bool Shown(const tools::Options& o, std::uint64_t rank) {
+bool Shown(const SuperviseConfig& o, std::uint64_t rank) {
   return o.ranks_filter.empty() || std::find(o.ranks_filter.begin(), o.ranks_filter.end(), rank) != o.ranks_filter.end();
 }
 
-bool NeedsPipes(const tools::Options& o) { return o.tag_output || !o.log_dir.empty() || !o.ranks_filter.empty(); }
+bool NeedsPipes(const SuperviseConfig& o) { return o.tag_output || !o.log_dir.empty() || !o.ranks_filter.empty(); }
 
 // Runs one attempt's loop: feeds the policy, carries out its actions.
-supervise::Outcome Loop(const tools::Options& o, posix::Supervisor& run) {
+supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run) {
   supervise::Policy policy(supervise::PolicyOptions{o.grace, o.signal_map});
   auto act = [&](const supervise::Actions& a) {
     if (a.signal_all) run.SignalAll(a.signal_all);
@@ -211,7 +158,7 @@ std::string FailureJson(const Failure& f, const std::string& host, unsigned atte
   j["rank"] = f.rank;
   j["local_rank"] = f.local_rank;
   j["host"] = host;
-  j["gpus"] = f.gpu_list;
+  j["gpus"] = f.gpus;
   j["exit_code"] = f.status.signal ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(f.status.code);
   j["signal"] = f.status.signal ? nlohmann::ordered_json(posix::SignalName(f.status.signal)) : nlohmann::ordered_json(nullptr);
   j["wrapper_exit_code"] = f.status.WrapperCode();
@@ -221,12 +168,12 @@ std::string FailureJson(const Failure& f, const std::string& host, unsigned atte
   return launch::Dump(j) + "\n";
 }
 
-std::string Summary(const tools::Options& o, const Failure& f, const std::string& host, unsigned attempt,
+std::string Summary(const SuperviseConfig& o, const Failure& f, const std::string& host, unsigned attempt,
                     std::size_t nranks) {
   std::string s = "rank " + std::to_string(f.rank) + " failed first: it " + Describe(f.status) + " at " + f.time +
                   (o.max_restarts > 0 ? " (attempt " + std::to_string(attempt) + ")" : "") + "\n  rank " +
                   std::to_string(f.rank) + " (local rank " + std::to_string(f.local_rank) + ", host " + host +
-                  ", GPU " + (f.gpus.empty() ? "none" : f.gpus) + ")";
+                  ", GPU " + (f.gpus.empty() ? "none" : Join(f.gpus)) + ")";
   if (nranks > 1) s += "\n  the other ranks were stopped (SIGTERM, then SIGKILL after " + posix::FormatSeconds(o.grace) + " s)";
   if (!f.cause.empty()) s += "\n  likely cause: " + f.cause;
   if (!o.log_dir.empty()) {
@@ -237,24 +184,17 @@ std::string Summary(const tools::Options& o, const Failure& f, const std::string
 }
 
 // One attempt: start, loop, collect the output.
-Result<supervise::Outcome> RunAttempt(const tools::Options& o, Prepared& p, const EnvSnapshot& env, const std::string& host,
-                           const KeeperLink& link, unsigned attempt, std::optional<std::uint64_t> oom_before,
-                           const std::function<std::string(const Error&)>& format_error, Failure* failure) {
-  std::uint16_t port = p.contract.master_port;
-  std::string addr = p.contract.master_addr;
-  if (o.nproc && Standalone(p)) {
-    auto free = posix::FreeLocalPort();
-    if (!free) return free.error();
-    port = *free;
-    addr = "127.0.0.1";
-  }
-  const std::vector<Rank> ranks = BuildRanks(o, p, env, attempt, addr, port);
+Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseIo& io, unsigned attempt,
+                                      std::optional<std::uint64_t> oom_before, Failure* failure, std::size_t* nranks) {
+  auto ranks = io.ranks(attempt);
+  if (!ranks) return ranks.error();
+  *nranks = ranks->size();
   posix::OutputOptions oo;
   oo.tag = o.tag_output;
-  oo.log_out.assign(ranks.size(), -1);
-  oo.log_err.assign(ranks.size(), -1);
-  for (const Rank& r : ranks) {
-    oo.prefixes.push_back("[" + std::to_string(r.rank) + " " + host + "] ");
+  oo.log_out.assign(ranks->size(), -1);
+  oo.log_err.assign(ranks->size(), -1);
+  for (const RankSpec& r : *ranks) {
+    oo.prefixes.push_back("[" + std::to_string(r.rank) + " " + io.host + "] ");
     oo.console.push_back((o.log_dir.empty() || o.tee) && Shown(o, r.rank));
   }
   std::vector<int> log_fds;
@@ -265,33 +205,29 @@ Result<supervise::Outcome> RunAttempt(const tools::Options& o, Prepared& p, cons
     }
   } closer{log_fds};
   if (!o.log_dir.empty()) {
-    if (auto s = OpenLogs(o, ranks, attempt, &oo, &log_fds); !s) return s.error();
+    if (auto s = OpenLogs(o, *ranks, attempt, &oo, &log_fds); !s) return s.error();
   }
   posix::OutputRouter router(std::move(oo));
   const bool piped = NeedsPipes(o);
-  posix::Supervisor run(link.control_fd, piped ? &router : nullptr);
+  posix::Supervisor run(io.link.control_fd, piped ? &router : nullptr);
   posix::StartOptions so;
-  so.pgid = link.wrapper_pgid;
+  so.pgid = io.link.wrapper_pgid;
   so.pipe_output = piped;
-  if (auto s = run.Start(Specs(o, p, env, ranks), so, format_error); !s) return s.error();
+  if (auto s = run.Start(ChildSpecs(*ranks), so, io.format_error); !s) return s.error();
   supervise::Outcome out = Loop(o, run);
   run.FinishOutput();
   if (out.failed) {
-    const Rank& r = ranks[static_cast<std::size_t>(*out.failed)];
-    *failure = Failure{r.rank, r.local_rank, r.gpus, UtcNow(), r.gpu_list, out.failure, Cause(out.failure, oom_before)};
+    const RankSpec& r = (*ranks)[static_cast<std::size_t>(*out.failed)];
+    *failure = Failure{r.rank, r.local_rank, r.gpus, UtcNow(), out.failure, Cause(out.failure, oom_before)};
   }
   return out;
 }
 
 }  // namespace
 
-bool WantsSupervision(const tools::Options& o) {
-  return o.supervise || o.nproc.has_value() || o.tag_output || !o.log_dir.empty() || !o.failure_file.empty() ||
-         !o.ranks_filter.empty() || !o.signal_map.empty() || o.max_restarts > 0;
-}
-
-Status CheckSupervision(const tools::Options& o, const Prepared& p) {
-  const JobInfo& job = p.job;
+Status CheckSupervision(const Config& c, const Prepared& p) {
+  const SuperviseConfig& o = c.supervise;
+  const JobInfo& job = p.contract.job;
   const unsigned n = o.nproc.value_or(1);
   if (o.nproc && !Standalone(p) && job.local_world_size != 1) {
     return SupError(kExitUsage,
@@ -307,7 +243,7 @@ Status CheckSupervision(const tools::Options& o, const Prepared& p) {
                     "restarting one node's ranks would leave the other nodes' ranks waiting",
                     "use --max-restarts with a standalone --nproc launch");
   }
-  const std::uint64_t world = WorldSize(o, p);
+  const std::uint64_t world = WorldSize(c, p);
   for (std::uint64_t r : o.ranks_filter) {
     if (r >= world) {
       return Error{kExitUsage, "usage", "--ranks-filter " + std::to_string(r),
@@ -325,17 +261,14 @@ Status CheckSupervision(const tools::Options& o, const Prepared& p) {
   return Ok{};
 }
 
-Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvSnapshot& env,
-                                const std::string& host, const KeeperLink& link,
-                                const std::function<std::string(const Error&)>& format_error,
-                                const std::function<void(const std::string&)>& notice) {
+Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io) {
   if (auto s = posix::PrepareSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();
-  const std::size_t nranks = o.nproc.value_or(1);
   SupervisedRun result;
   for (unsigned attempt = 0;; ++attempt) {
     Failure f;
-    auto out = RunAttempt(o, p, env, host, link, attempt, oom_before, format_error, &f);
+    std::size_t nranks = 0;
+    auto out = RunAttempt(o, io, attempt, oom_before, &f, &nranks);
     if (!out) return out.error();
     const supervise::Verdict v = supervise::Decide(*out, attempt, o.max_restarts);
     result.exit_code = v.exit_code;
@@ -348,9 +281,9 @@ Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvS
       }
       return result;
     }
-    const std::string summary = Summary(o, f, host, attempt, nranks);
+    const std::string summary = Summary(o, f, io.host, attempt, nranks);
     if (!o.failure_file.empty()) {
-      if (auto s = posix::ReplaceFile(o.failure_file, FailureJson(f, host, attempt), "--failure-file"); !s) {
+      if (auto s = posix::ReplaceFile(o.failure_file, FailureJson(f, io.host, attempt), "--failure-file"); !s) {
         result.warnings.push_back(s.error().what + ": " + s.error().why);
       }
     }
@@ -358,8 +291,8 @@ Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvS
       result.summary = summary;
       return result;
     }
-    notice(summary + "\n  restarting every rank (restart " + std::to_string(attempt + 1) + " of " +
-           std::to_string(o.max_restarts) + ")");
+    io.notice(summary + "\n  restarting every rank (restart " + std::to_string(attempt + 1) + " of " +
+              std::to_string(o.max_restarts) + ")");
   }
 }
 

@@ -1,20 +1,23 @@
 // Supervision (stage: supervise): --nproc N local ranks, --supervise for the
 // one rank of this task, and the program of an --nccl-bootstrap=mpi rank.
 // This runs in the keeper process (adapters/posix/keeper.h): it starts the
-// ranks, moves their output (unchanged, or tagged, logged, filtered),
-// relays the wrapper's signals, stops every rank when one fails (SIGTERM,
-// then SIGKILL after --grace), ends whatever the ranks left running, names
-// the first failure and its likely cause, and restarts on request.
+// ranks from their RankSpecs, moves their output (unchanged, or tagged,
+// logged, filtered), relays the wrapper's signals, stops every rank when one
+// fails (SIGTERM, then SIGKILL after --grace), ends whatever the ranks left
+// running, names the first failure and its likely cause, and restarts on
+// request. The decisions are core/supervise/policy's.
 #pragma once
 
 #include <sys/types.h>
 
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "app/config.h"
 #include "app/pipeline.h"
-#include "core/env/snapshot.h"
-#include "tools/options.h"
+#include "app/spec.h"
+#include "core/error.h"
 
 namespace rankwrap::app {
 
@@ -26,24 +29,28 @@ struct SupervisedRun {
 };
 
 struct KeeperLink {
-  int control_fd = -1;   // the wrapper's pipe (signals; EOF when it is gone)
+  int control_fd = -1;     // the wrapper's pipe (signals; EOF when it is gone)
   pid_t wrapper_pgid = 0;  // the ranks join it
 };
 
-// Checks that can fail before anything starts (files, --ranks-filter); run
-// in the wrapper so that an error stops the job before the keeper exists.
-Status CheckSupervision(const tools::Options& o, const Prepared& p);
+// What supervision needs from the outside world, passed in.
+struct SuperviseIo {
+  std::string host;
+  KeeperLink link;
+  // The ranks of attempt K (a fresh port for a standalone job each time).
+  std::function<Result<std::vector<RankSpec>>(unsigned attempt)> ranks;
+  // Renders an Error the way main does, for a child whose exec fails.
+  std::function<std::string(const Error&)> format_error;
+  // Shows a failure that is followed by a restart.
+  std::function<void(const std::string&)> notice;
+};
 
-// Runs the ranks until they end. `env` is the environment the ranks start
-// from (the contract is applied on top). `format_error` renders an Error the
-// way main does, for a child whose exec fails. `notice` shows a failure
-// that is followed by a restart.
-Result<SupervisedRun> Supervise(const tools::Options& o, Prepared& p, const EnvSnapshot& env,
-                                const std::string& host, const KeeperLink& link,
-                                const std::function<std::string(const Error&)>& format_error,
-                                const std::function<void(const std::string&)>& notice);
+// Checks that can fail before anything starts (files, --ranks-filter, a
+// double launch); run in the wrapper so an error stops the job before the
+// keeper exists.
+Status CheckSupervision(const Config& c, const Prepared& p);
 
-// True when any supervision option was given (they imply --supervise).
-bool WantsSupervision(const tools::Options& o);
+// Runs the ranks until they end.
+Result<SupervisedRun> Supervise(const SuperviseConfig& c, const SuperviseIo& io);
 
 }  // namespace rankwrap::app

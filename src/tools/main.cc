@@ -18,6 +18,7 @@
 #include "adapters/posix/posix.h"
 #include "app/bootstrap.h"
 #include "app/pipeline.h"
+#include "app/spec.h"
 #include "app/supervise.h"
 #include "core/launch/report.h"
 #include "core/parse/hostlist.h"
@@ -88,7 +89,8 @@ int RunHostlist(int argc, char** argv, const std::string& host) {
 }
 
 int RunPlan(const tools::Options& o, const EnvSnapshot& env, const std::string& host) {
-  auto b = app::PlanBinding(o, o.ranks_per_node.value_or(1), 0, env);
+  app::PlanRequest req{o.ranks_per_node.value_or(1), 0, true, o.ranks_per_node.has_value()};
+  auto b = app::PlanBinding(o.config.bind, req, env);
   if (!b) return Report(b.error(), "?", host);
   std::cout << (o.json ? bind::Json(b->plan, b->topo) : bind::Table(b->plan, b->topo));
   if (!o.svg.empty()) {
@@ -103,47 +105,57 @@ int RunPlan(const tools::Options& o, const EnvSnapshot& env, const std::string& 
   return 0;
 }
 
-// Binds this process (the program, forked or exec'd, inherits it). Returns
-// the error's exit code, or 0.
-int BindThisProcess(const tools::Options& o, const app::Prepared& p, const std::string& rank,
-                    const std::string& host) {
-  if (!p.binding.line) return 0;
-  if (!o.topology.empty()) {
-    Warn(rank, host, "CPU and memory binding not applied: planned for " + o.topology + ", not this machine");
-    return 0;
-  }
-  // Memory binding matters only with several NUMA nodes; with one it is a
-  // no-op, and skipping it keeps kernels without NUMA policy support
-  // (set_mempolicy: ENOSYS in some sandboxes) working.
-  const auto& l = *p.binding.line;
-  const bool mem = p.binding.plan.options.mem == bind::BindOptions::Mem::kLocal && p.binding.topo.numa.size() > 1;
-  auto applied = posix::BindProcess(l.cpus, mem ? l.numa : std::vector<unsigned>{});
+// Binds this process to its spec (the program, forked or exec'd, inherits
+// it). Returns the error's exit code, or 0.
+int BindThisProcess(const app::RankSpec& s, const std::string& rank, const std::string& host) {
+  if (!s.bind) return 0;
+  auto applied =
+      posix::BindProcess(s.cpus, s.numa, s.strict_memory ? posix::MemPolicy::kStrict : posix::MemPolicy::kPrefer);
   if (!applied) return Report(applied.error(), rank, host);
   return 0;
 }
 
 // The keeper's main: supervise, print what it found, exit with the job's code.
-int KeeperMain(const tools::Options& o, app::Prepared& p, const EnvSnapshot& env, const std::string& host,
-               const std::string& rank, const app::KeeperLink& link) {
-  auto run = app::Supervise(
-      o, p, env, host, link, [rank, host](const Error& e) { return ErrorLine(e, rank, host); },
-      [host](const std::string& notice) { Print(launch::Line(host, "warning", notice)); });
-  if (!run) return Report(run.error(), rank, host);
-  for (const auto& w : run->warnings) Warn(rank, host, w);
+int KeeperMain(const app::Config& c, const app::SuperviseIo& io, const std::string& rank) {
+  auto run = app::Supervise(c.supervise, io);
+  if (!run) return Report(run.error(), rank, io.host);
+  for (const auto& w : run->warnings) Warn(rank, io.host, w);
   // Under --nccl-bootstrap=mpi the wrapper reports the failure (once) as it
   // ends the whole job.
-  if (!run->summary.empty() && o.nccl_bootstrap != "mpi") Print(launch::Line(host, "error", run->summary));
+  if (!run->summary.empty() && c.bootstrap.mode != app::BootstrapMode::kMpi) {
+    Print(launch::Line(io.host, "error", run->summary));
+  }
   return run->exit_code;
+}
+
+app::SuperviseIo KeeperIo(const std::string& rank, const std::string& host) {
+  app::SuperviseIo io;
+  io.host = host;
+  io.link.wrapper_pgid = getpgrp();
+  io.format_error = [rank, host](const Error& e) { return ErrorLine(e, rank, host); };
+  io.notice = [host](const std::string& notice) { Print(launch::Line(host, "warning", notice)); };
+  return io;
 }
 
 // --supervise / --nproc: the keeper runs the job; this process relays
 // signals to it and exits with its code.
-int RunKept(const tools::Options& o, app::Prepared& p, const EnvSnapshot& env, const std::string& host,
+int RunKept(const app::Config& c, const app::Prepared& p, const EnvSnapshot& env, const std::string& host,
             const std::string& rank) {
-  const pid_t pgid = getpgrp();
+  app::SuperviseIo io = KeeperIo(rank, host);
+  io.ranks = [&](unsigned attempt) -> Result<std::vector<app::RankSpec>> {
+    std::optional<app::Endpoint> standalone;
+    if (c.supervise.nproc && app::Standalone(p)) {
+      // A world of this host only: a port free now, new for every attempt.
+      auto port = posix::FreeLocalPort();
+      if (!port) return port.error();
+      standalone = app::Endpoint{"127.0.0.1", *port};
+    }
+    return app::BuildRankSpecs(c, p, env, standalone, attempt);
+  };
   std::cout.flush();
   auto keeper = posix::Keeper::Fork(false, [&](int control_fd, const EnvSnapshot*) {
-    return KeeperMain(o, p, env, host, rank, app::KeeperLink{control_fd, pgid});
+    io.link.control_fd = control_fd;
+    return KeeperMain(c, io, rank);
   });
   if (!keeper) return Report(keeper.error(), rank, host);
   keeper->RelaySignals();
@@ -152,6 +164,16 @@ int RunKept(const tools::Options& o, app::Prepared& p, const EnvSnapshot& env, c
 
 // --nccl-bootstrap=mpi after the exchange: wait for the keeper; end the
 // whole job (MPI_Abort) when the program failed on its own.
+[[noreturn]] void EndJob(app::MpiBootstrap& boot, const posix::ExitStatus& status, const std::string& rank,
+                         const std::string& host) {
+  Print(launch::Line(rank + "@" + host, "error",
+                     "program: rank " + rank + " on " + host +
+                         (status.signal ? " was killed by " + posix::SignalName(status.signal)
+                                        : " exited with code " + std::to_string(status.code)) +
+                         ": ending the whole job (MPI_Abort)"));
+  boot.Abort(status.WrapperCode());
+}
+
 int WaitBootstrapped(app::MpiBootstrap& boot, const std::string& rank, const std::string& host) {
   // A program that loads MPI at run time (mpi4py) cannot work either: say
   // so once, and end the job before it hangs or fails obscurely.
@@ -176,12 +198,27 @@ int WaitBootstrapped(app::MpiBootstrap& boot, const std::string& rank, const std
     // not this rank's failure, so no report and no second abort.
     return status.WrapperCode();
   }
-  Print(launch::Line(rank + "@" + host, "error",
-                     "program: rank " + rank + " on " + host +
-                         (status.signal ? " was killed by " + posix::SignalName(status.signal)
-                                        : " exited with code " + std::to_string(status.code)) +
-                         ": ending the whole job (MPI_Abort)"));
-  boot.Abort(status.WrapperCode());
+  EndJob(boot, status, rank, host);
+}
+
+// --nccl-bootstrap=mpi: the keeper is forked first (before MPI) and gets
+// the program's final environment when the exchange is done.
+int RunBootstrapped(const app::Config& c, app::Prepared& p, const EnvSnapshot& env, const app::RankSpec& spec,
+                    const std::string& host, const std::string& rank) {
+  app::SuperviseIo io = KeeperIo(rank, host);
+  auto keeper = [&](int control_fd, const EnvSnapshot* released) {
+    io.link.control_fd = control_fd;
+    app::RankSpec mine = spec;
+    mine.env = *released;  // the contract with rank 0's port and the NCCL id
+    io.ranks = [mine](unsigned) -> Result<std::vector<app::RankSpec>> { return std::vector<app::RankSpec>{mine}; };
+    return KeeperMain(c, io, rank);
+  };
+  auto boot = app::MpiBootstrap::Start(c, p, env, spec, host, keeper, io.format_error);
+  if (!boot) {
+    Report(boot.error(), rank, host);
+    return app::MpiBootstrap::EndAfterError(boot.error());
+  }
+  return WaitBootstrapped(**boot, rank, host);
 }
 
 int Main(int argc, char** argv) {
@@ -203,60 +240,42 @@ int Main(int argc, char** argv) {
   }
   if (opts->plan_command) return RunPlan(*opts, env, host);
 
+  const app::Config& c = opts->config;
   std::vector<TraceLine> trace;
-  auto prepared = app::Prepare(*opts, env, host, &trace);
+  auto prepared = app::Prepare(c, env, host, &trace);
   if (opts->explain) Print(launch::Explain(trace, prepared ? &prepared->contract : nullptr));
   if (!prepared) return Report(prepared.error(), "?", host);
   app::Prepared& p = *prepared;
-  const std::string rank = std::to_string(p.job.rank);
+  const std::string rank = std::to_string(p.contract.job.rank);
   for (const auto& w : p.warnings) Warn(rank, host, w);
   if (opts->report && p.binding.line) {
     Print(launch::Line(rank + "@" + host, "binding", bind::Describe(*p.binding.line, p.binding.topo)));
+  }
+  if (p.binding.line && !c.bind.topology.empty() && !opts->print_env && !opts->dry_run) {
+    Warn(rank, host, "CPU and memory binding not applied: planned for " + c.bind.topology + ", not this machine");
   }
   if (opts->print_env) {
     std::cout << launch::PrintEnv(p.contract);
     return 0;
   }
   if (opts->dry_run) {
-    std::cout << (opts->json ? launch::Json(p.contract, opts->program)
-                             : launch::DryRun(p.contract, opts->program));
+    std::cout << (opts->json ? launch::Json(p.contract, c.program) : launch::DryRun(p.contract, c.program));
     return 0;
   }
 
-  const auto format_error = [rank, host](const Error& e) { return ErrorLine(e, rank, host); };
-  const bool bootstrap = opts->nccl_bootstrap == "mpi";
-  if (app::WantsSupervision(*opts) || bootstrap) {
-    if (auto s = app::CheckSupervision(*opts, p); !s) return Report(s.error(), rank, host);
+  const bool bootstrap = c.bootstrap.mode == app::BootstrapMode::kMpi;
+  if (c.supervise.enabled || bootstrap) {
+    if (auto s = app::CheckSupervision(c, p); !s) return Report(s.error(), rank, host);
   }
-  if (app::WantsSupervision(*opts) && !bootstrap) {
-    if (int code = BindThisProcess(*opts, p, rank, host); code != 0) return code;
-    return RunKept(*opts, p, env, host, rank);
-  }
-  if (int code = BindThisProcess(*opts, p, rank, host); code != 0) return code;
+  // The children bind themselves (each to its own line); the wrapper stays unbound.
+  if (c.supervise.enabled && !bootstrap) return RunKept(c, p, env, host, rank);
 
-  if (bootstrap) {
-    const app::KeeperLink link{-1, getpgrp()};
-    auto keeper = [&, link](int control_fd, const EnvSnapshot* released) {
-      app::KeeperLink l = link;
-      l.control_fd = control_fd;
-      // The released environment already holds the contract (with rank 0's
-      // port and the NCCL id this process never saw).
-      p.contract.env.clear();
-      return KeeperMain(*opts, p, *released, host, rank, l);
-    };
-    auto boot = app::MpiBootstrap::Start(*opts, p, env, host, keeper, format_error);
-    if (!boot) {
-      Report(boot.error(), rank, host);
-      return app::MpiBootstrap::EndAfterError(boot.error());
-    }
-    return WaitBootstrapped(**boot, rank, host);
-  }
-
-  EnvSnapshot child = env;
-  for (const auto& [k, v] : p.contract.env) child.Set(k, v);
+  const app::RankSpec spec = app::BuildRankSpecs(c, p, env, std::nullopt, 0).front();
+  if (int code = BindThisProcess(spec, rank, host); code != 0) return code;
+  if (bootstrap) return RunBootstrapped(c, p, env, spec, host, rank);
   std::cout.flush();
   std::cerr.flush();
-  return Report(posix::Exec(opts->program, child), rank, host);
+  return Report(posix::Exec(spec.argv, spec.env), rank, host);
 }
 
 }  // namespace

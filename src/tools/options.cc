@@ -4,7 +4,7 @@
 #include <map>
 #include <sstream>
 
-#include "core/bind/plan.h"
+#include "app/config.h"
 #include "core/parse/hostlist.h"
 #include "core/parse/number.h"
 #include "detect/registry.h"
@@ -68,12 +68,6 @@ Error Usage(std::string what, std::string why) {
   return Error{kExitUsage, "usage", std::move(what), std::move(why), "see 'rankwrap --help'"};
 }
 
-std::string EnvName(const std::string& option) {
-  std::string out = "RANKWRAP_";
-  for (char c : option) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 std::string HelpText() {
@@ -126,7 +120,8 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
       if (od != nullptr && od->semantic()->max_tokens() > 0 && i + 1 < argc) ours.push_back(argv[++i]);
     }
   }
-  for (; i < argc; ++i) o.program.emplace_back(argv[i]);
+  std::vector<std::string> program;
+  for (; i < argc; ++i) program.emplace_back(argv[i]);
 
   po::variables_map vm;
   try {
@@ -136,209 +131,62 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
     return Usage(e.what(), "expected the options listed by --help before PROGRAM");
   }
 
-  // Environment forms, used only where the flag was not given. Values taken
-  // from a variable are remembered so that an error names the variable, not
-  // a flag the user never typed.
-  std::map<std::string, std::string> from_env;  // option -> RANKWRAP_<OPTION>
+  // The values as given on the command line (defaults are BuildConfig's).
+  app::OptionValues values;
   for (const auto& od : desc.options()) {
     const std::string name = od->long_name();
-    if (name == "launcher" || name == "help" || name == "version") continue;
-    const std::string var = EnvName(name);
-    auto v = env.Get(var);
-    if (!v) continue;
-    for (const char* action : kActionOptions) {
-      if (name != action) continue;
+    if (!vm.count(name) || vm[name].defaulted()) continue;
+    if (od->semantic()->max_tokens() == 0) {
+      if (vm[name].as<bool>()) values[name] = {"1", "--" + name};
+    } else {
+      values[name] = {vm[name].as<std::string>(), "--" + name};
+    }
+  }
+  // Environment forms, used only where the flag was not given. Actions are
+  // never taken from the environment.
+  for (const char* action : kActionOptions) {
+    const std::string var = app::EnvName(action);
+    if (auto v = env.Get(var)) {
       return Error{kExitUsage, "usage", var + "='" + std::string(*v) + "' is set in the environment",
-                   "--" + name +
+                   std::string("--") + action +
                        " is an action (print or explain instead of, or before, running PROGRAM) and is "
                        "never taken from the environment: exported once, it would change every later job",
-                   "unset " + var + ", and pass --" + name + " on the command line where you want it"};
-    }
-    const bool is_switch = od->semantic()->max_tokens() == 0;
-    if (is_switch) {
-      if (vm[name].as<bool>()) continue;
-      if (*v == "1" || *v == "true" || *v == "yes" || *v == "on") {
-        vm.at(name).value() = true;
-      } else if (!(*v == "0" || *v == "false" || *v == "no" || *v == "off" || v->empty())) {
-        return Usage(var + "='" + std::string(*v) + "'", "expected 1/true/yes/on or 0/false/no/off");
-      }
-    } else if (!vm.count(name) || vm[name].defaulted()) {
-      vm.erase(name);
-      vm.insert({name, po::variable_value(std::string(*v), false)});
-      from_env[name] = var;
+                   "unset " + var + ", and pass --" + action + " on the command line where you want it"};
     }
   }
-  // "--nproc '1e1'" or "RANKWRAP_NPROC='1e1'": where the bad value came from.
-  auto named = [&](const std::string& name, const std::string& value) {
-    auto it = from_env.find(name);
-    if (it != from_env.end()) return it->second + "='" + value + "'";
-    return "--" + name + " '" + value + "'";
-  };
-  auto bad = [&](const std::string& name, const std::string& value, const std::string& why) {
-    return Usage(named(name, value), why);
-  };
+  std::vector<app::OptionSpec> specs = app::ConfigOptions();
+  specs.insert(specs.end(), {{"report", true}, {"ranks-per-node", false}, {"svg", false}});
+  if (auto s = app::AddFromEnvironment(&values, env, specs); !s) return s.error();
+  auto on = [&](const char* name) { return values.count(name) && values[name].value == "1"; };
   o.help = vm["help"].as<bool>();
   o.version = vm["version"].as<bool>();
-  o.explain = vm["explain"].as<bool>();
-  o.dry_run = vm["dry-run"].as<bool>();
-  o.print_env = vm["print-env"].as<bool>();
-  o.json = vm["json"].as<bool>();
+  o.explain = on("explain");
+  o.dry_run = on("dry-run");
+  o.print_env = on("print-env");
+  o.json = on("json");
   if (o.json) o.dry_run = true;
-  o.report = vm["report"].as<bool>();
-  if (vm.count("launcher")) o.launcher = vm["launcher"].as<std::string>();
-  if (o.launcher.empty() && vm.count("launcher")) {
-    return Usage("--launcher ''", "expected a launcher name (see the list in --help)");
-  }
-  o.bind = vm["bind"].as<std::string>();
-  o.gpu_bind = vm["gpu-bind"].as<std::string>();
-  o.gpu_visibility = vm["gpu-visibility"].as<std::string>();
-  o.cpu_bind = vm["cpu-bind"].as<std::string>();
-  o.mem_bind = vm["mem-bind"].as<std::string>();
-  // The binding values are checked where they are used (bind::ParseBindOptions,
-  // which names the flag); checked here too so that a bad value from
-  // RANKWRAP_CPU_BIND and the like is reported under the variable's name.
-  if (auto b = bind::ParseBindOptions(o.gpu_bind, o.gpu_visibility, o.cpu_bind, o.mem_bind, o.bind); !b) {
-    Error e = b.error();
-    for (const auto& [name, var] : from_env) {
-      const std::string flag = "--" + name + " '";
-      if (e.what.rfind(flag, 0) == 0) e.what = var + "='" + e.what.substr(flag.size());
-    }
-    return e;
-  }
-  if (vm.count("topology")) o.topology = vm["topology"].as<std::string>();
-  if (vm.count("ranks-per-node")) {
-    const std::string t = vm["ranks-per-node"].as<std::string>();
-    auto n = parse::Decimal(t, 1u << 20);
-    if (!n) return bad("ranks-per-node", t, n.error().message + "; expected a number of ranks, 1-1048576");
-    if (*n == 0) {
-      return Usage(from_env.count("ranks-per-node") ? named("ranks-per-node", t) : "--ranks-per-node " + t,
-                   "expected at least 1 rank");
-    }
+  o.report = on("report");
+  if (values.count("ranks-per-node")) {
+    const app::OptionValue& v = values["ranks-per-node"];
+    auto n = parse::Decimal(v.value, 1u << 20);
+    const bool flag = v.source.rfind("--", 0) == 0;
+    const std::string quoted = flag ? "--ranks-per-node '" + v.value + "'" : v.source + "='" + v.value + "'";
+    if (!n) return Usage(quoted, n.error().message + "; expected a number of ranks, 1-1048576");
+    if (*n == 0) return Usage(flag ? "--ranks-per-node " + v.value : quoted, "expected at least 1 rank");
     o.ranks_per_node = static_cast<unsigned>(*n);
   }
-  if (vm.count("svg")) o.svg = vm["svg"].as<std::string>();
-  // Numbers are strict (parse::Decimal, parse::Seconds): digits only, no
-  // sign, spaces, exponent, hex, inf or nan. strtod took "1e1", " 2", "0x2".
-  if (vm.count("nproc")) {
-    const std::string t = vm["nproc"].as<std::string>();
-    auto n = parse::Decimal(t, 4096);
-    if (!n) return bad("nproc", t, n.error().message + "; expected a whole number of ranks, 1-4096");
-    if (*n == 0) {
-      // "--nproc 0" as before (tests/integration/supervise.sh matches it).
-      return Usage(from_env.count("nproc") ? named("nproc", t) : "--nproc " + t, "expected at least 1 rank");
-    }
-    o.nproc = static_cast<unsigned>(*n);
+  if (values.count("svg")) o.svg = values["svg"].value;
+  if (o.plan_command && !program.empty()) {
+    return Usage("'" + program.front() + "' after 'rankwrap plan'", "plan runs no program");
   }
-  if (vm.count("grace")) {
-    const std::string t = vm["grace"].as<std::string>();
-    auto g = parse::Seconds(t, 86400);
-    if (!g) return bad("grace", t, g.error().message + "; expected seconds, 0-86400, e.g. 30 or 0.5");
-    o.grace = *g;
-  }
-  if (vm.count("max-restarts")) {
-    const std::string t = vm["max-restarts"].as<std::string>();
-    auto m = parse::Decimal(t, 1000);
-    if (!m) return bad("max-restarts", t, m.error().message + "; expected a whole number, 0-1000");
-    o.max_restarts = static_cast<unsigned>(*m);
-  }
-  // Every supervision option turns supervision on (none is silently ignored);
-  // the others are in app::WantsSupervision.
-  o.supervise = vm["supervise"].as<bool>() || o.nproc.has_value() || vm.count("grace") > 0;
-  o.tag_output = vm["tag-output"].as<bool>();
-  o.tee = vm["tee"].as<bool>();
-  if (vm.count("log-dir")) o.log_dir = vm["log-dir"].as<std::string>();
-  if (vm.count("failure-file")) o.failure_file = vm["failure-file"].as<std::string>();
-  if (vm.count("ranks-filter")) {
-    const std::string t = vm["ranks-filter"].as<std::string>();
-    for (std::string_view item : parse::Split(t, ',')) {
-      auto r = parse::Decimal(item, UINT32_MAX);
-      if (!r) {
-        return bad("ranks-filter", t,
-                   "'" + std::string(item) + "': " + r.error().message +
-                       "; expected rank numbers separated by commas, e.g. 0,3");
-      }
-      o.ranks_filter.push_back(*r);
-    }
-  }
-  if (vm.count("signal-map")) {
-    const std::string t = vm["signal-map"].as<std::string>();
-    // KILL and STOP are not in the table: neither can be caught (so never
-    // received to forward), and delivering STOP to the ranks stops them
-    // without ending them: the job hangs until its time limit.
-    auto sig = [](std::string name) -> int {
-      if (name.rfind("SIG", 0) == 0) name = name.substr(3);
-      const std::pair<const char*, int> known[] = {{"TERM", 15}, {"INT", 2},   {"HUP", 1}, {"QUIT", 3},
-                                                   {"USR1", 10}, {"USR2", 12}, {"CONT", 18}};
-      for (const auto& [n, v] : known) {
-        if (name == n) return v;
-      }
-      return 0;
-    };
-    auto uncatchable = [](std::string name) {
-      if (name.rfind("SIG", 0) == 0) name = name.substr(3);
-      return name == "KILL" || name == "STOP";
-    };
-    for (std::string_view piece : parse::Split(t, ',')) {
-      const std::string item(piece);
-      const std::size_t colon = item.find(':');
-      const std::string from_name = colon == std::string::npos ? item : item.substr(0, colon);
-      const std::string to_name = colon == std::string::npos ? "" : item.substr(colon + 1);
-      const std::string which = item == t ? std::string() : "'" + item + "': ";
-      if (uncatchable(from_name) || uncatchable(to_name)) {
-        return bad("signal-map", t,
-                   which + "KILL and STOP cannot be mapped (they can never be caught, and "
-                   "delivering STOP would stop the ranks and hang the job)");
-      }
-      const int from = colon == std::string::npos ? 0 : sig(from_name);
-      const int to = colon == std::string::npos ? 0 : sig(to_name);
-      if (from == 0 || to == 0) {
-        return bad("signal-map", t,
-                   which + "expected FROM:TO pairs of TERM, INT, HUP, QUIT, USR1, USR2, CONT, e.g. USR1:TERM");
-      }
-      o.signal_map.push_back({from, to});
-    }
-  }
-  if (o.tee && o.log_dir.empty()) return Usage("--tee without --log-dir", "--tee keeps the console output next to the log files");
-  if (o.max_restarts > 0 && !o.nproc) return Usage("--max-restarts without --nproc", "restarts are for rankwrap's own local ranks");
-  o.nccl_bootstrap = vm["nccl-bootstrap"].as<std::string>();
-  if (o.nccl_bootstrap != "none" && o.nccl_bootstrap != "mpi") {
-    return bad("nccl-bootstrap", o.nccl_bootstrap, "expected mpi or none");
-  }
-  o.nccl_comm_id = vm["nccl-comm-id"].as<bool>();
-  if (o.nproc && o.nccl_bootstrap == "mpi") {
-    return Usage("--nproc with --nccl-bootstrap=mpi", "the MPI bootstrap needs one rankwrap per rank (mpirun -np N rankwrap ...)");
-  }
-  if (o.nccl_comm_id && o.nccl_bootstrap == "mpi") {
-    return Usage("--nccl-comm-id with --nccl-bootstrap=mpi", "pick one way to bootstrap NCCL");
-  }
-  if (vm.count("bootstrap-timeout")) {
-    const std::string t = vm["bootstrap-timeout"].as<std::string>();
-    auto secs = parse::Seconds(t, 86400);
-    if (!secs) return bad("bootstrap-timeout", t, secs.error().message + "; expected seconds, e.g. 60 or 2.5");
-    if (!(*secs > 0)) return bad("bootstrap-timeout", t, "expected more than 0 seconds");
-    o.bootstrap_timeout = *secs;
-  }
-  if (o.plan_command && !o.program.empty()) {
-    return Usage("'" + o.program.front() + "' after 'rankwrap plan'", "plan runs no program");
-  }
-  if (vm.count("master-addr")) {
-    o.master_addr = vm["master-addr"].as<std::string>();
-    if (o.master_addr->empty()) return bad("master-addr", "", "expected a host name or address");
-    if (auto host = parse::CheckHostName(*o.master_addr); !host) {
-      const std::string& a = *o.master_addr;
-      const std::string shown = a.size() <= 80 ? a : a.substr(0, 40) + "...(" + std::to_string(a.size()) + " characters)";
-      return bad("master-addr", shown, host.error().message);
-    }
-  }
-  if (vm.count("master-port")) {
-    const std::string p = vm["master-port"].as<std::string>();
-    auto n = parse::Decimal(p, 65535);
-    if (!n || *n == 0) return bad("master-port", p, "expected a TCP port 1-65535");
-    o.master_port = static_cast<std::uint16_t>(*n);
-  }
-  if (!o.plan_command && !o.help && !o.version && !o.print_env && !o.dry_run && o.program.empty()) {
+  if (!o.plan_command && !o.help && !o.version && !o.print_env && !o.dry_run && program.empty()) {
     return Usage("no PROGRAM given", "rankwrap runs PROGRAM [ARGS...] with the rank contract");
   }
+  for (const char* action : kActionOptions) values.erase(action);
+  for (const char* cli : {"report", "ranks-per-node", "svg", "help", "version"}) values.erase(cli);
+  auto config = app::BuildConfig(values, std::move(program));
+  if (!config) return config.error();
+  o.config = std::move(config).value();
   return o;
 }
 

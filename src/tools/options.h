@@ -6,12 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "app/config.h"
 #include "core/env/snapshot.h"
 #include "core/error.h"
 
 namespace rankwrap::tools {
 
+// The command line: the typed configuration (app::Config) and what only
+// the command line does (actions, `rankwrap plan`).
 struct Options {
+  app::Config config;
   bool plan_command = false;  // `rankwrap plan ...`
   bool help = false;
   bool version = false;
@@ -20,35 +24,9 @@ struct Options {
   bool print_env = false;
   bool json = false;
   bool report = false;
-  std::string launcher;
-  std::optional<std::string> master_addr;
-  std::optional<std::uint16_t> master_port;
-  // Binding.
-  std::string bind = "auto";
-  std::string gpu_bind = "closest";
-  std::string gpu_visibility = "single";
-  std::string cpu_bind = "auto";
-  std::string mem_bind = "local";
-  std::string topology;  // --topology FILE.xml; empty: this machine
-  // Bootstrap.
-  std::string nccl_bootstrap = "none";  // none | mpi
-  std::optional<double> bootstrap_timeout;  // seconds
-  bool nccl_comm_id = false;
-  // Supervision.
-  std::optional<unsigned> nproc;  // --nproc N: N local ranks, rankwrap their parent
-  bool supervise = false;         // stay the program's parent (implied by --nproc)
-  bool tag_output = false;
-  std::string log_dir;
-  bool tee = false;
-  std::vector<std::uint64_t> ranks_filter;  // empty: every rank on the console
-  double grace = 30.0;
-  std::string failure_file;
-  unsigned max_restarts = 0;
-  std::vector<std::pair<int, int>> signal_map;  // received -> delivered
   // `rankwrap plan` only.
   std::optional<unsigned> ranks_per_node;
   std::string svg;
-  std::vector<std::string> program;  // PROGRAM [ARGS...]
 };
 
 // Parses `rankwrap [OPTIONS] [--] PROGRAM [ARGS...]` and `rankwrap plan

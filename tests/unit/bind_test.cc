@@ -1,8 +1,8 @@
-// The node plan on every recorded topology (shared/topologies, path from
-// RANKWRAP_TOPOLOGIES or the CMake default; skipped with a message where
-// absent) x 1, 2, 4, 8 ranks and the GPU count: golden JSON plans in
-// tests/data/plans/, property checks on each, and facts from the machines'
-// documentation. RANKWRAP_UPDATE_GOLDEN=1 rewrites the goldens.
+// The node plan on every recorded topology (tests/data/topologies: the
+// tests carry their data, a missing file is a failure) x 1, 2, 4, 8 ranks
+// and the GPU count: golden JSON plans in tests/data/plans/, property checks
+// on each, and facts from the machines' documentation.
+// RANKWRAP_UPDATE_GOLDEN=1 rewrites the goldens.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -13,6 +13,7 @@
 
 #include "adapters/hwloc/hwloc_topology.h"
 #include "core/bind/plan.h"
+#include "core/parse/number.h"
 #include "core/topo/serialize.h"
 #include "fixture.h"
 
@@ -21,25 +22,31 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string TopologyDir() {
-  if (const char* d = std::getenv("RANKWRAP_TOPOLOGIES")) return d;
-  return RANKWRAP_TOPOLOGY_DIR;
+std::string TopologyDir() { return RANKWRAP_TEST_DATA "/topologies"; }
+
+// Every file the tests expect (tests/data/topologies/README.md says where
+// each comes from). A file missing is a failure of the test using it.
+const std::vector<std::string>& ExpectedTopologies() {
+  static const std::vector<std::string> files = {
+      "aws-g4dn-metal-8xt4-interleaved.xml", "aws-g4dn-metal-8xt4.xml",
+      "dell-xe8640-4xh100-spr-interleaved.xml", "dell-xe8640-4xh100-spr.xml",
+      "hpe-cray-ex235a-tioga-4xmi250x.xml",
+      "hpe-cray-ex255a-4xmi300a-cpx.xml",    "hpe-cray-ex255a-4xmi300a-spx.xml",
+      "ibm-power9-lassen-4xv100.xml",        "juwels-booster-4xa100-epyc7402.xml",
+      "nvidia-dgx2h-16xv100-trimmed.xml",    "nvidia-gh200-quanta-noio.xml",
+      "synthetic-knl-flat-2x4.xml"};
+  return files;
 }
 
 std::vector<fs::path> Topologies() {
   std::vector<fs::path> out;
-  if (!fs::is_directory(TopologyDir())) return out;
-  for (const auto& e : fs::directory_iterator(TopologyDir())) {
-    if (e.path().extension() == ".xml") out.push_back(e.path());
+  for (const std::string& name : ExpectedTopologies()) {
+    const fs::path p = fs::path(TopologyDir()) / name;
+    EXPECT_TRUE(fs::is_regular_file(p)) << p << " missing: the tests carry their data";
+    if (fs::is_regular_file(p)) out.push_back(p);
   }
-  std::sort(out.begin(), out.end());
   return out;
 }
-
-#define REQUIRE_TOPOLOGIES()                                                                   \
-  if (Topologies().empty())                                                                    \
-  GTEST_SKIP() << "no hwloc XML files in " << TopologyDir()                                    \
-               << " (set RANKWRAP_TOPOLOGIES to the shared/topologies folder)"
 
 topo::Topology LoadOrDie(const std::string& name) {
   auto t = hwloc::Load(TopologyDir() + "/" + name);
@@ -84,23 +91,19 @@ void CheckProperties(const topo::Topology& t, const NodePlan& plan, const std::s
     for (const auto& [g, n] : gpu_users) lo = std::min(lo, n), hi = std::max(hi, n);
     EXPECT_LE(hi - lo, 1u) << where << ": GPUs unevenly shared";
   }
-  // Cores local to the GPU whenever the locality has enough cores.
+  // Cores local to the GPU first: a rank reaches beyond its GPUs' local
+  // cores only when every one of them is in use (by it or another rank).
+  std::set<unsigned> used;
+  for (const RankLine& l : plan.ranks) used.insert(l.cpus.begin(), l.cpus.end());
   for (const RankLine& l : plan.ranks) {
     if (l.gpus.empty()) continue;
     std::set<unsigned> local;
     for (unsigned g : l.gpus) local.insert(t.gpus[g].local_pus.begin(), t.gpus[g].local_pus.end());
-    std::size_t local_cores = 0, sharing = 0;
-    for (const auto& c : t.cores) local_cores += local.count(c.pus.front()) ? 1 : 0;
-    for (const RankLine& o : plan.ranks) {
-      std::set<unsigned> ol;
-      for (unsigned g : o.gpus) ol.insert(t.gpus[g].local_pus.begin(), t.gpus[g].local_pus.end());
-      sharing += ol == local ? 1 : 0;
-    }
-    if (local_cores >= sharing) {
-      for (unsigned p : l.cpus) {
-        EXPECT_TRUE(local.count(p)) << where << " rank " << l.local_rank << ": PU " << p
-                                    << " not local to its GPU";
-      }
+    const bool beyond = std::any_of(l.cpus.begin(), l.cpus.end(), [&](unsigned p) { return !local.count(p); });
+    if (!beyond) continue;
+    for (unsigned p : local) {
+      EXPECT_TRUE(used.count(p)) << where << " rank " << l.local_rank << " uses non-local PUs while PU " << p
+                                 << " local to its GPU is idle";
     }
   }
   // NIC nearest: no NIC of the candidates is nearer to the rank's GPU.
@@ -121,7 +124,6 @@ void CheckProperties(const topo::Topology& t, const NodePlan& plan, const std::s
 }
 
 TEST(Bind, EveryTopologyAndRankCountMatchesItsGoldenAndHoldsTheProperties) {
-  REQUIRE_TOPOLOGIES();
   const bool update = std::getenv("RANKWRAP_UPDATE_GOLDEN") != nullptr;
   const std::string golden_dir = RANKWRAP_TEST_DATA "/plans/";
   int checked = 0;
@@ -147,7 +149,20 @@ TEST(Bind, EveryTopologyAndRankCountMatchesItsGoldenAndHoldsTheProperties) {
       ++checked;
     }
   }
-  EXPECT_GE(checked, 36);  // 9 topologies x 4 or 5 rank counts
+  EXPECT_GE(checked, 48);  // 12 topologies x 4 or 5 rank counts
+}
+
+std::vector<unsigned> CoresOfPus(const topo::Topology& t, const std::vector<unsigned>& pus) {
+  std::vector<unsigned> out;
+  for (unsigned c = 0; c < t.cores.size(); ++c) {
+    for (unsigned p : t.cores[c].pus) {
+      if (std::find(pus.begin(), pus.end(), p) != pus.end()) {
+        out.push_back(c);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 const RankLine* LineWithGpu(const NodePlan& p, const topo::Topology& t, const std::string& bus) {
@@ -160,7 +175,6 @@ const RankLine* LineWithGpu(const NodePlan& p, const topo::Topology& t, const st
 }
 
 TEST(TopologyText, RoundTripsEveryRecordedTopologyAndPlansTheSame) {
-  REQUIRE_TOPOLOGIES();
   for (const fs::path& file : Topologies()) {
     auto t = hwloc::Load(file.string());
     ASSERT_TRUE(t.ok()) << file;
@@ -177,13 +191,15 @@ TEST(TopologyText, MalformedTextIsRefusedWithAReason) {
   auto not_topo = topo::FromText("not a topology\n");
   ASSERT_FALSE(not_topo.ok());
   EXPECT_EQ(not_topo.error().message, "not a rankwrap topology (first line)");
-  auto bad_line = topo::FromText("rankwrap-topology 1\ncore\tx\t0\t1\n");
+  auto bad_line = topo::FromText("rankwrap-topology 2\ncore\tx\t0\t1\n");
+  auto old_format = topo::FromText("rankwrap-topology 1\n");  // an older cache: refused, rebuilt
+  ASSERT_FALSE(old_format.ok());
+  EXPECT_EQ(old_format.error().message, "not a rankwrap topology (first line)");
   ASSERT_FALSE(bad_line.ok());
   EXPECT_EQ(bad_line.error().message, "line 2 does not parse");
 }
 
 TEST(TopologyText, RestrictKeepsOnlyAllowedPus) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   auto r = topo::Restrict(t, {42, 43, 154, 155});
   ASSERT_EQ(r.cores.size(), 2u);
@@ -193,7 +209,6 @@ TEST(TopologyText, RestrictKeepsOnlyAllowedPus) {
 }
 
 TEST(Bind, FrontierClassGcdsGetTheirCcd) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("hpe-cray-ex235a-tioga-4xmi250x.xml");
   ASSERT_EQ(t.gpus.size(), 8u);
   auto plan = PlanOrDie(t, 8);
@@ -207,7 +222,6 @@ TEST(Bind, FrontierClassGcdsGetTheirCcd) {
 }
 
 TEST(Bind, H100Cuda0SitsInNuma3WithItsTwoPorts) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   auto plan = PlanOrDie(t, 4);
   const RankLine* cuda0 = LineWithGpu(plan, t, "0000:4e:00.0");
@@ -219,13 +233,13 @@ TEST(Bind, H100Cuda0SitsInNuma3WithItsTwoPorts) {
   auto env = RankEnv(plan, *cuda0, t, EnvSnapshot{});
   EXPECT_EQ(env.at("CUDA_VISIBLE_DEVICES"), "0");
   EXPECT_EQ(env.at("CUDA_DEVICE_ORDER"), "PCI_BUS_ID");
-  EXPECT_EQ(env.at("NCCL_IB_HCA"), "mlx5_0,mlx5_1");
+  // '=': exact names (a bare mlx5_1 would also select mlx5_10, mlx5_11).
+  EXPECT_EQ(env.at("NCCL_IB_HCA"), "=mlx5_0:1,mlx5_1:1");
   EXPECT_EQ(env.at("UCX_NET_DEVICES"), "mlx5_0:1,mlx5_1:1");
   EXPECT_EQ(env.at("OMP_NUM_THREADS"), "14");
 }
 
 TEST(Bind, Power9NumaIdsAre0And8) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("ibm-power9-lassen-4xv100.xml");
   std::set<unsigned> numa;
   for (const auto& n : t.numa) numa.insert(n.os_index);
@@ -239,7 +253,6 @@ TEST(Bind, Power9NumaIdsAre0And8) {
 }
 
 TEST(Bind, Mi300aCpxGives24Gpus) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("hpe-cray-ex255a-4xmi300a-cpx.xml");
   EXPECT_EQ(t.gpus.size(), 24u);
   auto spx = LoadOrDie("hpe-cray-ex255a-4xmi300a-spx.xml");
@@ -251,7 +264,6 @@ TEST(Bind, Mi300aCpxGives24Gpus) {
 }
 
 TEST(Bind, Gh200WithoutGpusBindsByCores) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("nvidia-gh200-quanta-noio.xml");
   EXPECT_TRUE(t.gpus.empty());
   auto plan = PlanOrDie(t, 4);
@@ -265,7 +277,6 @@ TEST(Bind, Gh200WithoutGpusBindsByCores) {
 }
 
 TEST(Bind, JuwelsIndicesFollowPciOrderWithoutOsDevices) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("juwels-booster-4xa100-epyc7402.xml");
   ASSERT_EQ(t.gpus.size(), 4u);
   EXPECT_EQ(t.gpus[0].bus_id, "0000:03:00.0");
@@ -274,7 +285,6 @@ TEST(Bind, JuwelsIndicesFollowPciOrderWithoutOsDevices) {
 }
 
 TEST(Visible, LauncherListsMapToPhysicalGpus) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   // A second job on the node: global indices 2,3 (no device cgroup).
   auto env = EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=2,3"});
@@ -306,7 +316,6 @@ TEST(Visible, LauncherListsMapToPhysicalGpus) {
 }
 
 TEST(Visible, NoGpuInTheTopologyLeavesTheLauncherListAlone) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("nvidia-gh200-quanta-noio.xml");
   auto env = EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=1"});
   auto v = MapVisible(t, env);
@@ -320,7 +329,6 @@ TEST(Visible, NoGpuInTheTopologyLeavesTheLauncherListAlone) {
 }
 
 TEST(Visible, PerTaskGpusAreRecognised) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   // srun --gpus-per-task=1 with 2 tasks: each task sees one of the 2 GPUs.
   auto per_task = EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=1", "SLURM_GPUS_ON_NODE=2"});
@@ -333,7 +341,6 @@ TEST(Visible, PerTaskGpusAreRecognised) {
 }
 
 TEST(Bind, MapAndReorder) {
-  REQUIRE_TOPOLOGIES();
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   auto opts = ParseBindOptions("map:3,2,1,0", "reorder", "auto", "local", "auto");
   ASSERT_TRUE(opts.ok());
@@ -370,6 +377,339 @@ TEST(Bind, MissingAndBrokenFilesAreErrorsNamingTheFile) {
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.error().what.find("does not load"), std::string::npos);
   EXPECT_EQ(broken.error().exit_code, kExitBinding);
+}
+
+// ---- The plan does not depend on the launcher's mask (issue: binding truth) ----
+
+// The masks launchers give the local ranks of a node before rankwrap runs:
+// bound to a core, a socket or a NUMA node, ranks placed block-wise or
+// round-robin over those.
+std::vector<std::vector<unsigned>> LauncherMasks(const topo::Topology& t, unsigned n, const std::string& to,
+                                                 bool round_robin) {
+  std::vector<std::vector<unsigned>> domains;
+  if (to == "core") {
+    for (const auto& c : t.cores) domains.push_back(c.pus);
+  } else {
+    std::map<int, std::vector<unsigned>> by;
+    for (const auto& c : t.cores) {
+      auto& d = by[to == "socket" ? c.package : c.numa];
+      d.insert(d.end(), c.pus.begin(), c.pus.end());
+    }
+    for (auto& [k, v] : by) domains.push_back(v);
+  }
+  std::vector<std::vector<unsigned>> masks;
+  const std::size_t D = domains.size();
+  for (unsigned r = 0; r < n; ++r) masks.push_back(domains[round_robin ? r % D : r * D / n % D]);
+  return masks;
+}
+
+TEST(BindTruth, EveryLocalRankPlansTheSameWhateverTheLauncherBoundItTo) {
+  int cases = 0, old_disagreed = 0;
+  for (const fs::path& file : Topologies()) {
+    auto machine = hwloc::Load(file.string());
+    ASSERT_TRUE(machine.ok()) << file;
+    std::set<unsigned> counts = {1, 2, 4, 8};
+    if (!machine->gpus.empty()) counts.insert(static_cast<unsigned>(machine->gpus.size()));
+    for (unsigned n : counts) {
+      for (const char* to : {"core", "socket", "numa"}) {
+        for (bool rr : {false, true}) {
+          const std::string where = file.stem().string() + " x" + std::to_string(n) + " bound to " + to +
+                                    (rr ? " round-robin" : " block");
+          const auto masks = LauncherMasks(*machine, n, to, rr);
+          // What each local rank computes: the node's allowed set (here the
+          // file's), whatever its own mask.
+          std::vector<std::string> plans, old_plans;
+          for (unsigned r = 0; r < n; ++r) {
+            topo::Topology node = NodeTopology(*machine, {});
+            NodePlan plan = PlanOrDie(node, n);
+            plans.push_back(Json(plan, node));
+            if (r == 0) {
+              CheckProperties(node, plan, where);
+              // No GPU given twice while another is idle.
+              std::map<unsigned, unsigned> users;
+              for (const auto& l : plan.ranks) {
+                for (unsigned g : l.gpus) ++users[g];
+              }
+              if (n <= machine->gpus.size()) {
+                for (const auto& [g, k] : users) EXPECT_EQ(k, 1u) << where << ": GPU " << g << " given twice";
+              } else {
+                EXPECT_EQ(users.size(), machine->gpus.size()) << where << ": a GPU idle while others are shared";
+              }
+              // Local rank 0 hears once that the plan replaces a narrower mask.
+              const bool narrower = masks[0].size() < node.cores.size() * node.cores[0].pus.size();
+              EXPECT_EQ(LauncherMaskNote(node, masks[0], plan.options).has_value(), narrower) << where;
+              BindOptions keep;
+              keep.cpu = BindOptions::Cpu::kNone;
+              EXPECT_FALSE(LauncherMaskNote(node, masks[0], keep).has_value()) << where;
+            }
+            // The old way: the topology restricted to the rank's own mask.
+            topo::Topology masked = topo::Restrict(*machine, masks[r]);
+            auto vis = MapVisible(masked, EnvSnapshot{});
+            auto old = vis ? PlanNode(masked, n, *vis, BindOptions{}) : Result<NodePlan>(vis.error());
+            old_plans.push_back(old ? Json(*old, masked) : "error");
+          }
+          for (unsigned r = 1; r < n; ++r) EXPECT_EQ(plans[r], plans[0]) << where << ": local rank " << r;
+          bool old_same = true;
+          for (unsigned r = 1; r < n; ++r) old_same = old_same && old_plans[r] == old_plans[0];
+          old_disagreed += old_same ? 0 : 1;
+          ++cases;
+        }
+      }
+    }
+  }
+  EXPECT_GE(cases, 12 * 4 * 6);
+  // The matrix does hold the launcher binding that broke plans before.
+  EXPECT_GT(old_disagreed, cases / 4);
+}
+
+TEST(BindTruth, G4dnLocalRank0NoLongerGetsGpusOfTheOtherSocket) {
+  // Open MPI's default --bind-to socket, 8 ranks round-robin: local rank 0
+  // on socket 0 used to plan GPUs 0,1 on socket 0 while rank 1 on socket 1
+  // planned 4,5 on socket 1 for itself: duplicated and idle GPUs.
+  for (const char* name : {"aws-g4dn-metal-8xt4.xml", "aws-g4dn-metal-8xt4-interleaved.xml"}) {
+    auto t = LoadOrDie(name);
+    auto plan = PlanOrDie(NodeTopology(t, {}), 8);
+    std::set<unsigned> gpus;
+    for (const auto& l : plan.ranks) {
+      ASSERT_EQ(l.gpus.size(), 1u) << name;
+      gpus.insert(l.gpus[0]);
+      // Each rank's cores are on its GPU's socket.
+      for (unsigned c : CoresOfPus(t, l.cpus)) {
+        EXPECT_EQ(t.cores[c].numa, l.gpus[0] < 4 ? 0 : 1) << name << " rank " << l.local_rank;
+      }
+    }
+    EXPECT_EQ(gpus.size(), 8u) << name;
+    EXPECT_TRUE(plan.warnings.empty()) << name << ": " << plan.warnings.front();
+  }
+}
+
+// ---- Planner defects ----
+
+topo::Topology Machine(unsigned packages, unsigned numa_per_package, unsigned cores_per_numa, unsigned smt) {
+  topo::Topology t;
+  t.source = "machine";
+  t.packages = static_cast<int>(packages);
+  unsigned pu = 0, numa = 0;
+  for (unsigned p = 0; p < packages; ++p) {
+    for (unsigned n = 0; n < numa_per_package; ++n, ++numa) {
+      topo::NumaNode node;
+      node.os_index = numa;
+      node.memory = 1u << 30;
+      for (unsigned c = 0; c < cores_per_numa; ++c) {
+        topo::Core core;
+        core.numa = static_cast<int>(numa);
+        core.package = static_cast<int>(p);
+        for (unsigned s = 0; s < smt; ++s) core.pus.push_back(pu + s * packages * numa_per_package * cores_per_numa);
+        ++pu;
+        node.pus.insert(node.pus.end(), core.pus.begin(), core.pus.end());
+        t.cores.push_back(core);
+      }
+      t.numa.push_back(node);
+    }
+  }
+  std::sort(t.cores.begin(), t.cores.end(), [](const auto& a, const auto& b) { return a.pus[0] < b.pus[0]; });
+  return t;
+}
+
+TEST(PlanDefects, CpuBindNumaNeverPicksAMemoryOnlyNode) {
+  // KNL in flat mode (and SPR HBM, CXL memory): memory-only NUMA nodes next
+  // to the CPU ones; as hwloc 2 reports them they carry their CPUs' cpuset.
+  topo::Topology t = Machine(1, 2, 4, 1);
+  for (unsigned k = 0; k < 2; ++k) {
+    topo::NumaNode mcdram = t.numa[k];
+    mcdram.os_index = 2 + k;
+    t.numa.push_back(mcdram);
+  }
+  BindOptions numa;
+  numa.cpu = BindOptions::Cpu::kNuma;
+  auto plan = PlanNode(t, 4, VisibleGpus{}, numa);
+  ASSERT_TRUE(plan.ok());
+  for (const auto& l : plan->ranks) {
+    EXPECT_FALSE(l.cpus.empty()) << "rank " << l.local_rank << " got no CPU";
+    for (unsigned n : l.numa) EXPECT_LT(n, 2u) << "rank " << l.local_rank;
+  }
+  EXPECT_EQ(plan->ranks[0].numa, std::vector<unsigned>{0});
+  EXPECT_EQ(plan->ranks[3].numa, std::vector<unsigned>{1});
+}
+
+TEST(PlanDefects, KnlFlatMcdramIsNeitherACoresNodeNorACpuDomain) {
+  // hwloc gives MCDRAM (first) and DDR the same cpuset: the core's node is
+  // the plain DDR one, and --cpu-bind numa never plans on MCDRAM.
+  auto t = LoadOrDie("synthetic-knl-flat-2x4.xml");
+  ASSERT_EQ(t.numa.size(), 4u);
+  for (const auto& c : t.cores) EXPECT_TRUE(c.numa == 1 || c.numa == 3) << "core on NUMA " << c.numa;
+  auto plan = PlanOrDie(t, 4, {}, *ParseBindOptions("closest", "single", "numa", "local", "auto"));
+  for (const auto& l : plan.ranks) {
+    EXPECT_EQ(l.cores, 4u) << "rank " << l.local_rank;
+    ASSERT_EQ(l.numa.size(), 1u);
+    EXPECT_EQ(l.numa[0], l.local_rank < 2 ? 1u : 3u);
+  }
+}
+
+TEST(PlanDefects, AllowedSetWithoutSomeGpusCoresIsSplitNotShared) {
+  // The job's cgroup holds socket 0 only; GPUs 4-7 sit on socket 1.
+  auto t = LoadOrDie("aws-g4dn-metal-8xt4.xml");
+  std::vector<unsigned> socket0;
+  for (const auto& c : t.cores) {
+    if (c.package == 0) socket0.insert(socket0.end(), c.pus.begin(), c.pus.end());
+  }
+  auto node = NodeTopology(t, socket0);
+  auto plan = PlanOrDie(node, 8);
+  CheckProperties(node, plan, "g4dn socket 0 only x8");
+  for (const auto& l : plan.ranks) EXPECT_EQ(l.cores, 3u) << "rank " << l.local_rank;
+  // Ranks with a GPU on socket 0 still get cores local to it.
+  for (unsigned r = 0; r < 4; ++r) {
+    const auto& local = node.gpus[plan.ranks[r].gpus[0]].local_pus;
+    for (unsigned p : plan.ranks[r].cpus) EXPECT_TRUE(std::count(local.begin(), local.end(), p)) << r;
+  }
+}
+
+TEST(PlanDefects, CpuBindCoresGpuFollowsTheRanksCores) {
+  // Interleaved numbering: GPU locality order (5f, db, 4e, cb) is not core
+  // order. A rank on NUMA 2-3 must get cuda0 (4e:00.0, NUMA 3).
+  auto t = LoadOrDie("dell-xe8640-4xh100-spr-interleaved.xml");
+  BindOptions cores;
+  cores.cpu = BindOptions::Cpu::kCores;
+  auto plan = PlanOrDie(t, 4, {}, cores);
+  for (const auto& l : plan.ranks) {
+    ASSERT_EQ(l.gpus.size(), 1u);
+    std::set<int> numa;
+    for (unsigned c : CoresOfPus(t, l.cpus)) numa.insert(t.cores[c].numa);
+    std::set<int> gpu_numa;
+    for (unsigned c : CoresOfPus(t, t.gpus[l.gpus[0]].local_pus)) gpu_numa.insert(t.cores[c].numa);
+    ASSERT_EQ(gpu_numa.size(), 1u);
+    EXPECT_TRUE(numa.count(*gpu_numa.begin())) << "rank " << l.local_rank << " on NUMA "
+                                                << *numa.begin() << " got a GPU in NUMA " << *gpu_numa.begin();
+    EXPECT_EQ(l.cores, 28u);
+  }
+  EXPECT_EQ(t.gpus[plan.ranks[1].gpus[0]].bus_id, "0000:4e:00.0");
+}
+
+TEST(PlanDefects, FewerRanksThanGpuLocalitiesGetTheirFairShareNearestFirst) {
+  auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
+  auto one = PlanOrDie(t, 1);
+  EXPECT_EQ(one.ranks[0].cores, 112u);  // the whole allowed set, not the GPUs' 56 cores
+  EXPECT_EQ(topo::ListString(one.ranks[0].cpus), "0-223");
+  auto two = PlanOrDie(t, 2);
+  EXPECT_EQ(topo::ListString(two.ranks[0].cpus), "0-55,112-167");  // socket 0, with both its GPUs
+  EXPECT_EQ(topo::ListString(two.ranks[1].cpus), "56-111,168-223");
+  auto p9 = PlanOrDie(LoadOrDie("ibm-power9-lassen-4xv100.xml"), 1);
+  EXPECT_EQ(p9.ranks[0].cores, 40u);
+}
+
+TEST(PlanDefects, AsManyRanksAsCoresNeverShareACore) {
+  for (const char* name : {"juwels-booster-4xa100-epyc7402.xml", "aws-g4dn-metal-8xt4.xml",
+                           "aws-g4dn-metal-8xt4-interleaved.xml"}) {
+    auto t = LoadOrDie(name);
+    auto plan = PlanOrDie(t, 48);
+    CheckProperties(t, plan, std::string(name) + " x48");
+    std::set<unsigned> cores;
+    for (const auto& l : plan.ranks) {
+      ASSERT_EQ(l.cores, 1u) << name << " rank " << l.local_rank;
+      cores.insert(CoresOfPus(t, l.cpus)[0]);
+    }
+    EXPECT_EQ(cores.size(), 48u) << name;
+  }
+}
+
+TEST(PlanDefects, MoreRanksThanCoresSplitHardwareThreads) {
+  auto t = LoadOrDie("juwels-booster-4xa100-epyc7402.xml");  // 48 cores, 96 PUs
+  for (unsigned n : {64u, 96u}) {
+    auto plan = PlanOrDie(t, n);
+    std::map<unsigned, unsigned> users;
+    for (const auto& l : plan.ranks) {
+      ASSERT_FALSE(l.cpus.empty());
+      for (unsigned p : l.cpus) ++users[p];
+    }
+    for (const auto& [p, k] : users) EXPECT_EQ(k, 1u) << n << " ranks: PU " << p << " shared";
+  }
+  auto over = PlanOrDie(t, 100);
+  EXPECT_FALSE(over.warnings.empty());
+}
+
+TEST(PlanDefects, SvgForHundredsOfRanksIsWellFormed) {
+  // 300 ranks on 2 cores: each core's title names 150 ranks (a fixed
+  // 512-byte buffer cut it, and the file did not parse).
+  topo::Topology t = Machine(1, 1, 2, 1);
+  auto plan = PlanOrDie(t, 300);
+  const std::string svg = Svg(plan, t);
+  EXPECT_NE(svg.find(",149</title>"), std::string::npos);
+  auto count = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (std::size_t at = svg.find(needle); at != std::string::npos; at = svg.find(needle, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("<title>"), count("</title>"));
+  EXPECT_EQ(count("<text"), count("</text>"));
+  // Every element line is whole: <rect .../>, <rect ...>...</rect>, <text>...</text>.
+  for (auto line : parse::Split(svg, '\n')) {
+    if (line.empty()) continue;
+    const bool whole = line.substr(line.size() - 2) == "/>" || line.substr(line.size() - 1) == ">";
+    EXPECT_TRUE(whole) << "cut: " << line.substr(0, 80);
+    if (line.rfind("<rect", 0) == 0 && line.find("<title>") != std::string_view::npos) {
+      EXPECT_EQ(line.substr(line.size() - 7), "</rect>") << line.substr(0, 80);
+    }
+  }
+  EXPECT_NE(svg.find(">rank 299 ("), std::string::npos);
+  EXPECT_EQ(svg.substr(svg.size() - 7), "</svg>\n");
+}
+
+// ---- What the program sees ----
+
+TEST(ProgramSees, LocalRankVisibilityPutsEachRanksGpuAtItsLocalRank) {
+  auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
+  auto opts = ParseBindOptions("closest", "local-rank", "auto", "local", "auto");
+  ASSERT_TRUE(opts.ok());
+  auto plan = PlanOrDie(t, 4, {}, *opts);
+  std::string first;
+  for (const auto& l : plan.ranks) {
+    auto env = RankEnv(plan, l, t, EnvSnapshot{});
+    const std::string list = env.at("CUDA_VISIBLE_DEVICES");
+    if (first.empty()) first = list;
+    EXPECT_EQ(list, first) << "every rank sees the same list";
+    // Position LOCAL_RANK holds the rank's planned GPU.
+    std::vector<std::string> items;
+    for (auto item : parse::Split(list, ',')) items.emplace_back(item);
+    ASSERT_EQ(items.size(), 4u);
+    EXPECT_EQ(items[l.local_rank], std::to_string(l.gpus[0])) << "rank " << l.local_rank;
+  }
+  EXPECT_EQ(first, "1,0,3,2");
+  EXPECT_TRUE(plan.warnings.empty());
+  auto shared = PlanOrDie(t, 8, {}, *opts);
+  EXPECT_FALSE(shared.warnings.empty());
+  EXPECT_FALSE(ParseBindOptions("closest", "torch", "auto", "local", "auto").ok());
+}
+
+TEST(ProgramSees, NicPortsAndExactHcaNames) {
+  auto t = LoadOrDie("juwels-booster-4xa100-epyc7402.xml");
+  for (const auto& n : t.nics) EXPECT_EQ(n.ports, std::vector<unsigned>{1}) << n.name;
+  auto plan = PlanOrDie(t, 4);
+  auto env = RankEnv(plan, plan.ranks[0], t, EnvSnapshot{});
+  EXPECT_EQ(env.at("NCCL_IB_HCA"), "=mlx5_1:1");
+  EXPECT_EQ(env.at("UCX_NET_DEVICES"), "mlx5_1:1");
+  // A port hwloc shows as the active one wins over port 1.
+  for (auto& n : t.nics) {
+    if (n.name == "mlx5_1") n.ports = {2};
+  }
+  EXPECT_EQ(RankEnv(plan, plan.ranks[0], t, EnvSnapshot{}).at("UCX_NET_DEVICES"), "mlx5_1:2");
+  // The user's own choice is kept.
+  auto mine = EnvSnapshot::FromEntries({"NCCL_IB_HCA=mlx5_3"});
+  EXPECT_FALSE(RankEnv(plan, plan.ranks[0], t, mine).count("NCCL_IB_HCA"));
+}
+
+TEST(ProgramSees, MemoryPrefersTheLocalNodeUnlessStrict) {
+  auto local = ParseBindOptions("closest", "single", "auto", "local", "auto");
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(local->mem, BindOptions::Mem::kLocal);
+  EXPECT_EQ(local->mem_policy, BindOptions::MemPolicy::kPrefer);
+  EXPECT_EQ(BindOptions{}.mem_policy, BindOptions::MemPolicy::kPrefer);
+  auto strict = ParseBindOptions("closest", "single", "auto", "strict", "auto");
+  ASSERT_TRUE(strict.ok());
+  EXPECT_EQ(strict->mem, BindOptions::Mem::kLocal);
+  EXPECT_EQ(strict->mem_policy, BindOptions::MemPolicy::kStrict);
+  auto none = ParseBindOptions("closest", "single", "auto", "none", "auto");
+  EXPECT_EQ(none->mem, BindOptions::Mem::kNone);
+  EXPECT_FALSE(ParseBindOptions("closest", "single", "auto", "bind", "auto").ok());
 }
 
 }  // namespace

@@ -108,16 +108,16 @@ TEST(Options, StrictNumbersStillAcceptTheUsualForms) {
   auto o = Parse({"--nproc", "4", "--grace", "0.5", "--max-restarts", "2", "--ranks-filter", "0,3",
                   "--master-port", "29500", "--signal-map", "USR1:TERM,SIGHUP:INT", "true"});
   ASSERT_TRUE(o.ok()) << Text(o.error());
-  EXPECT_EQ(o->nproc, 4u);
-  EXPECT_DOUBLE_EQ(o->grace, 0.5);
-  EXPECT_EQ(o->max_restarts, 2u);
-  EXPECT_EQ(o->ranks_filter, (std::vector<std::uint64_t>{0, 3}));
-  EXPECT_EQ(o->master_port, 29500);
-  EXPECT_EQ(o->signal_map, (std::vector<std::pair<int, int>>{{10, 15}, {1, 2}}));
+  EXPECT_EQ(o->config.supervise.nproc, 4u);
+  EXPECT_DOUBLE_EQ(o->config.supervise.grace, 0.5);
+  EXPECT_EQ(o->config.supervise.max_restarts, 2u);
+  EXPECT_EQ(o->config.supervise.ranks_filter, (std::vector<std::uint64_t>{0, 3}));
+  EXPECT_EQ(o->config.contract.master_port, 29500);
+  EXPECT_EQ(o->config.supervise.signal_map, (std::vector<std::pair<int, int>>{{10, 15}, {1, 2}}));
   auto g = Parse({"--grace", "0", "--nproc", "1", "--bootstrap-timeout", "2.5", "true"});
   ASSERT_TRUE(g.ok()) << Text(g.error());
-  EXPECT_DOUBLE_EQ(g->grace, 0.0);
-  EXPECT_DOUBLE_EQ(*g->bootstrap_timeout, 2.5);
+  EXPECT_DOUBLE_EQ(g->config.supervise.grace, 0.0);
+  EXPECT_DOUBLE_EQ(*g->config.bootstrap.timeout, 2.5);
   auto p = Parse({"plan", "--ranks-per-node", "8"});
   ASSERT_TRUE(p.ok()) << Text(p.error());
   EXPECT_EQ(p->ranks_per_node, 8u);
@@ -126,12 +126,12 @@ TEST(Options, StrictNumbersStillAcceptTheUsualForms) {
 TEST(Options, EnvironmentFormsApplyAndTheFlagWins) {
   auto o = Parse({"true"}, {"RANKWRAP_MASTER_PORT=23456", "RANKWRAP_CPU_BIND=none", "RANKWRAP_REPORT=1"});
   ASSERT_TRUE(o.ok()) << Text(o.error());
-  EXPECT_EQ(o->master_port, 23456);
-  EXPECT_EQ(o->cpu_bind, "none");
+  EXPECT_EQ(o->config.contract.master_port, 23456);
+  EXPECT_EQ(o->config.bind.options.cpu, bind::BindOptions::Cpu::kNone);
   EXPECT_TRUE(o->report);
   auto flag = Parse({"--cpu-bind", "cores", "true"}, {"RANKWRAP_CPU_BIND=bogus"});
   ASSERT_TRUE(flag.ok()) << Text(flag.error());
-  EXPECT_EQ(flag->cpu_bind, "cores");
+  EXPECT_EQ(flag->config.bind.options.cpu, bind::BindOptions::Cpu::kCores);
   // A bad flag value is reported under the flag's name.
   auto bad = Parse({"--cpu-bind", "bogus", "true"});
   ASSERT_FALSE(bad.ok());
@@ -160,6 +160,34 @@ TEST(Options, HelpListsEveryExitCode) {
     EXPECT_NE(help.find("\n  " + std::to_string(code) + " "), std::string::npos) << code;
   }
   EXPECT_NE(help.find("RANKWRAP_PRINT_ENV"), std::string::npos) << "help says action variables are refused";
+}
+
+// The typed configuration: bind values are checked before anything is
+// detected, supervision options imply supervision, the bootstrap is an enum.
+TEST(Options, ConfigIsTypedAndCheckedBeforeDetection) {
+  // A bad binding value is a usage error even with --bind none (it used to
+  // be accepted silently, or reported as an environment error).
+  auto bad = Parse({"--bind", "none", "--gpu-bind", "bogus", "true"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().exit_code, kExitUsage);
+  EXPECT_EQ(bad.error().what.rfind("--gpu-bind 'bogus'", 0), 0u) << bad.error().what;
+  auto none = Parse({"--bind", "none", "true"});
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->config.bind.enabled);
+  auto mpi = Parse({"--nccl-bootstrap", "mpi", "true"});
+  ASSERT_TRUE(mpi.ok());
+  EXPECT_EQ(mpi->config.bootstrap.mode, app::BootstrapMode::kMpi);
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"--log-dir", "d", "true"}, {"--tag-output", "true"}, {"--grace", "3", "true"},
+           {"--failure-file", "f", "true"}, {"--ranks-filter", "0", "true"}, {"--signal-map", "USR1:TERM", "true"}}) {
+    auto o = Parse(args);
+    ASSERT_TRUE(o.ok()) << Text(o.error());
+    EXPECT_TRUE(o->config.supervise.enabled) << args[0];
+  }
+  auto plain = Parse({"true"});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->config.supervise.enabled);
+  EXPECT_EQ(plain->config.program, std::vector<std::string>{"true"});
 }
 
 }  // namespace

@@ -48,6 +48,23 @@ bool IsGpuOsdev(hwloc_obj_t o) {
          StartsWith(o->name, "ze");
 }
 
+// An OpenFabrics device's ports from hwloc's "PortNState" infos (Linux
+// sysfs ports/N/state: 4 = ACTIVE): the active ones, else every one listed.
+std::vector<unsigned> Ports(hwloc_obj_t dev) {
+  std::vector<unsigned> all, active;
+  for (unsigned i = 0; i < dev->infos_count; ++i) {
+    const char* name = dev->infos[i].name;
+    unsigned port = 0;
+    char rest[16] = {};
+    if (name == nullptr || std::sscanf(name, "Port%u%15s", &port, rest) != 2 || std::strcmp(rest, "State") != 0) {
+      continue;
+    }
+    all.push_back(port);
+    if (dev->infos[i].value != nullptr && std::strcmp(dev->infos[i].value, "4") == 0) active.push_back(port);
+  }
+  return active.empty() ? all : active;
+}
+
 class Loader {
  public:
   explicit Loader(hwloc_topology_t t) : t_(t) {}
@@ -85,7 +102,11 @@ class Loader {
     hwloc_obj_t best = nullptr;
     for (hwloc_obj_t n : numa_objs_) {
       if (!hwloc_bitmap_isincluded(cpus, n->cpuset)) continue;
-      if (best == nullptr || hwloc_bitmap_weight(n->cpuset) < hwloc_bitmap_weight(best->cpuset)) best = n;
+      // The smallest node holding the core; among equal ones the plain one:
+      // KNL flat MCDRAM and SPR HBM nodes share their DDR node's cpuset.
+      const int w = hwloc_bitmap_weight(n->cpuset);
+      const int bw = best == nullptr ? 0 : hwloc_bitmap_weight(best->cpuset);
+      if (best == nullptr || w < bw || (w == bw && best->subtype != nullptr && n->subtype == nullptr)) best = n;
     }
     return best == nullptr ? -1 : static_cast<int>(best->os_index);
   }
@@ -202,6 +223,7 @@ class Loader {
         n.infiniband = !fabrics.empty();
         n.netdev = nets.empty() ? "" : nets.front()->name;
         n.name = !fabrics.empty() ? fabrics.front()->name : n.netdev;
+        if (!fabrics.empty()) n.ports = Ports(fabrics.front());
         n.path = PathOf(pci);
         n.local_pus = LocalPus(pci);
         out.nics.push_back(n);
@@ -228,7 +250,7 @@ struct TopologyHandle {
 
 namespace {
 
-Result<topo::Topology> LoadImpl(const std::string& xml) {
+Result<topo::Topology> LoadImpl(const std::string& xml, std::vector<unsigned>* allowed) {
   TopologyHandle h;
   if (hwloc_topology_init(&h.t) != 0) {
     return BindError("hwloc_topology_init failed", std::strerror(errno), "check the hwloc installation");
@@ -261,14 +283,15 @@ Result<topo::Topology> LoadImpl(const std::string& xml) {
   topo::Topology out = loader.Build(xml.empty() ? hwloc_topology_get_complete_cpuset(h.t)
                                                 : hwloc_topology_get_allowed_cpuset(h.t));
   out.source = xml.empty() ? "this machine" : xml;
+  if (allowed != nullptr) *allowed = Ids(hwloc_topology_get_allowed_cpuset(h.t));
   return out;
 }
 
 }  // namespace
 
-Result<topo::Topology> Load(const std::string& xml) { return LoadImpl(xml); }
+Result<topo::Topology> Load(const std::string& xml) { return LoadImpl(xml, nullptr); }
 
-Result<topo::Topology> LoadMachine() { return LoadImpl(""); }
+Result<topo::Topology> LoadMachine(std::vector<unsigned>* allowed) { return LoadImpl("", allowed); }
 
 std::string Version() {
   const unsigned v = hwloc_get_api_version();

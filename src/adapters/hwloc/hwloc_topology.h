@@ -15,10 +15,13 @@ namespace rankwrap::hwloc {
 // restricted to the allowed cpuset the file records. Errors name the file.
 Result<topo::Topology> Load(const std::string& xml);
 
-// Loads this whole machine, I/O devices kept, disallowed PUs included: the
-// caller restricts it to what the process may use (topo::Restrict with its
-// affinity), so the result can be cached for every job on the node.
-Result<topo::Topology> LoadMachine();
+// Loads this whole machine (or what HWLOC_XMLFILE / HWLOC_SYNTHETIC /
+// HWLOC_FSROOT name instead), I/O devices kept, disallowed PUs included, so
+// the result can be cached for every job on the node; the caller restricts
+// it to the node's allowed PUs (bind::NodeTopology). `allowed`, if given,
+// receives hwloc's allowed cpuset (this system: the cgroup cpuset; an XML
+// file: the set it records).
+Result<topo::Topology> LoadMachine(std::vector<unsigned>* allowed = nullptr);
 
 // The hwloc library's version ("2.9.0"): part of the topology cache's key.
 std::string Version();

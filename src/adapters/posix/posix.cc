@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -105,30 +106,129 @@ Result<std::string, detect::ReadError> DiskFileReader::Read(const std::string& p
   return ReadOpenFile(fd, st, max_bytes_);
 }
 
-std::vector<unsigned> AffinityPus() {
+namespace {
+
+// A dynamically sized CPU set (CPU_ALLOC): cpu_set_t holds 1024 CPUs only.
+struct CpuSet {
+  explicit CpuSet(std::size_t cpus) : count(cpus < 1024 ? 1024 : cpus), set(CPU_ALLOC(count)) {
+    if (set != nullptr) CPU_ZERO_S(CPU_ALLOC_SIZE(count), set);
+  }
+  ~CpuSet() {
+    if (set != nullptr) CPU_FREE(set);
+  }
+  CpuSet(const CpuSet&) = delete;
+  CpuSet& operator=(const CpuSet&) = delete;
+  std::size_t bytes() const { return CPU_ALLOC_SIZE(count); }
+  std::size_t count;
+  cpu_set_t* set;
+};
+
+// "0-3,8,10-11\n" -> {0,1,2,3,8,10,11}; empty for anything else.
+std::vector<unsigned> ParseCpuList(const std::string& text) {
   std::vector<unsigned> out;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) != 0) return out;
-  for (unsigned i = 0; i < CPU_SETSIZE; ++i) {
-    if (CPU_ISSET(i, &set)) out.push_back(i);
+  std::size_t i = 0;
+  auto number = [&](unsigned* v) {
+    if (i >= text.size() || text[i] < '0' || text[i] > '9') return false;
+    unsigned long n = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && n < (1UL << 22)) {
+      n = n * 10 + static_cast<unsigned>(text[i++] - '0');
+    }
+    *v = static_cast<unsigned>(n);
+    return n < (1UL << 22);
+  };
+  while (i < text.size() && text[i] != '\n') {
+    unsigned lo = 0, hi = 0;
+    if (!number(&lo)) return {};
+    hi = lo;
+    if (i < text.size() && text[i] == '-') {
+      ++i;
+      if (!number(&hi) || hi < lo) return {};
+    }
+    for (unsigned c = lo; c <= hi; ++c) out.push_back(c);
+    if (i < text.size() && text[i] == ',') ++i;
   }
   return out;
 }
 
-Status BindProcess(const std::vector<unsigned>& pus, const std::vector<unsigned>& numa) {
+}  // namespace
+
+std::vector<unsigned> AffinityPus() {
+  std::vector<unsigned> out;
+  for (std::size_t cpus = 1024; cpus <= (1u << 20); cpus *= 4) {
+    CpuSet s(cpus);
+    if (s.set == nullptr) return out;
+    if (sched_getaffinity(0, s.bytes(), s.set) != 0) {
+      if (errno == EINVAL) continue;  // the kernel's mask is larger than this set
+      return out;
+    }
+    for (unsigned i = 0; i < s.count; ++i) {
+      if (CPU_ISSET_S(i, s.bytes(), s.set)) out.push_back(i);
+    }
+    return out;
+  }
+  return out;
+}
+
+std::vector<unsigned> CgroupPus() {
+  const DiskFileReader files;
+  auto self = files.Read("/proc/self/cgroup");
+  if (!self) return {};
+  std::string v2, v1;
+  std::size_t start = 0;
+  const std::string& text = *self;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    start = end + 1;
+    const std::size_t c1 = line.find(':'), c2 = c1 == std::string::npos ? c1 : line.find(':', c1 + 1);
+    if (c2 == std::string::npos) continue;
+    const std::string controllers = "," + line.substr(c1 + 1, c2 - c1 - 1) + ",";
+    if (line.compare(0, c1, "0") == 0 && controllers == ",,") v2 = line.substr(c2 + 1);
+    if (controllers.find(",cpuset,") != std::string::npos) v1 = line.substr(c2 + 1);
+  }
+  // The nearest cgroup, from this process's up to the root, with a cpuset.
+  auto walk = [&](const std::string& root, std::string path, std::initializer_list<const char*> names) {
+    while (true) {
+      for (const char* name : names) {
+        auto cpus = files.Read(root + path + (path.size() > 1 ? "/" : "") + name);
+        if (cpus) {
+          auto list = ParseCpuList(*cpus);
+          if (!list.empty()) return list;
+        }
+      }
+      if (path.empty() || path == "/") return std::vector<unsigned>{};
+      const std::size_t slash = path.rfind('/');
+      path = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+    }
+  };
+  if (!v1.empty()) {
+    auto cpus = walk("/sys/fs/cgroup/cpuset", v1, {"cpuset.effective_cpus", "cpuset.cpus"});
+    if (!cpus.empty()) return cpus;
+  }
+  if (!v2.empty()) {
+    for (const char* root : {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}) {
+      auto cpus = walk(root, v2, {"cpuset.cpus.effective"});
+      if (!cpus.empty()) return cpus;
+    }
+  }
+  return {};
+}
+
+Status BindProcess(const std::vector<unsigned>& pus, const std::vector<unsigned>& numa, MemPolicy policy) {
   auto list = [](const std::vector<unsigned>& v) {
     std::string s;
     for (unsigned x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
     return s;
   };
   if (!pus.empty()) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    for (unsigned p : pus) {
-      if (p < CPU_SETSIZE) CPU_SET(p, &set);
+    CpuSet s(static_cast<std::size_t>(*std::max_element(pus.begin(), pus.end())) + 1);
+    if (s.set == nullptr) {
+      return Error{kExitBinding, "bind", "binding to PUs " + list(pus) + " failed", "CPU_ALLOC: out of memory",
+                   "use --cpu-bind none"};
     }
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+    for (unsigned p : pus) CPU_SET_S(p, s.bytes(), s.set);
+    if (sched_setaffinity(0, s.bytes(), s.set) != 0) {
       return Error{kExitBinding, "bind", "binding to PUs " + list(pus) + " failed", std::strerror(errno),
                    "check that these cores are in this job's cgroup, or use --cpu-bind none"};
     }
@@ -139,10 +239,30 @@ Status BindProcess(const std::vector<unsigned>& pus, const std::vector<unsigned>
     for (unsigned n : numa) {
       if (n < kMaxNode) mask[n / (8 * sizeof(unsigned long))] |= 1UL << (n % (8 * sizeof(unsigned long)));
     }
-    constexpr int kMpolBind = 2;  // MPOL_BIND from <linux/mempolicy.h>
-    if (syscall(SYS_set_mempolicy, kMpolBind, mask, static_cast<unsigned long>(kMaxNode + 1)) != 0) {
-      return Error{kExitBinding, "bind", "binding memory to NUMA " + list(numa) + " failed", std::strerror(errno),
-                   "use --mem-bind none"};
+    // From <linux/mempolicy.h>. MPOL_PREFERRED_MANY (Linux 5.15) prefers
+    // every given node; older kernels answer EINVAL and get MPOL_PREFERRED,
+    // which takes one node: the first.
+    constexpr int kMpolPreferred = 1, kMpolBind = 2, kMpolPreferredMany = 5;
+    auto set = [&](int mode, const unsigned long* m) {
+      return syscall(SYS_set_mempolicy, mode, m, static_cast<unsigned long>(kMaxNode + 1)) == 0;
+    };
+    bool ok = false;
+    if (policy == MemPolicy::kStrict) {
+      ok = set(kMpolBind, mask);
+    } else {
+      ok = set(kMpolPreferredMany, mask);
+      if (!ok && errno == EINVAL) {
+        unsigned long first[kMaxNode / (8 * sizeof(unsigned long))] = {};
+        const unsigned n = numa.front() < kMaxNode ? numa.front() : 0;
+        first[n / (8 * sizeof(unsigned long))] |= 1UL << (n % (8 * sizeof(unsigned long)));
+        ok = set(kMpolPreferred, first);
+      }
+    }
+    if (!ok) {
+      return Error{kExitBinding, "bind",
+                   std::string(policy == MemPolicy::kStrict ? "binding" : "preferring") + " memory on NUMA " +
+                       list(numa) + " failed",
+                   std::strerror(errno), "use --mem-bind none"};
     }
   }
   return Ok{};

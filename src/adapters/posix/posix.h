@@ -43,14 +43,31 @@ class DiskFileReader : public detect::FileReader {
 };
 
 // The PUs this process may run on (sched_getaffinity): the cgroup's CPUs
-// intersected with any binding the launcher applied.
+// intersected with any binding the launcher applied. Only compared with the
+// node's allowed PUs (to say the plan replaces a launcher's binding): a plan
+// never depends on it.
 std::vector<unsigned> AffinityPus();
 
-// Binds this process to `pus` (sched_setaffinity) and its memory to the
-// NUMA nodes `numa` (set_mempolicy MPOL_BIND; empty: no memory binding).
-// Called before exec (or in a child before exec) while single-threaded,
-// so the program and every thread it starts inherit both.
-Status BindProcess(const std::vector<unsigned>& pus, const std::vector<unsigned>& numa);
+// The node's allowed PUs for this job: the cgroup cpuset (v2
+// cpuset.cpus.effective, v1 cpuset.effective_cpus or cpuset.cpus) of this
+// process's cgroup or its nearest ancestor that has one, as hwloc reads it.
+// Unlike AffinityPus it ignores a launcher's per-task binding, so every local
+// rank gets the same set. Empty when no cpuset file can be read.
+std::vector<unsigned> CgroupPus();
+
+// How memory is bound to the NUMA nodes given to BindProcess.
+enum class MemPolicy {
+  kPrefer,  // MPOL_PREFERRED_MANY (Linux 5.15+), else MPOL_PREFERRED on the first node
+  kStrict,  // MPOL_BIND
+};
+
+// Binds this process to `pus` (sched_setaffinity, with a set sized for the
+// largest PU, so PUs above 1024 count) and its memory to the NUMA nodes
+// `numa` (set_mempolicy with `policy`; empty: no memory binding). Called
+// before exec (or in a child before exec) while single-threaded, so the
+// program and every thread it starts inherit both.
+Status BindProcess(const std::vector<unsigned>& pus, const std::vector<unsigned>& numa,
+                   MemPolicy policy = MemPolicy::kPrefer);
 
 // A private per-user cache directory: $XDG_RUNTIME_DIR/rankwrap if usable,
 // else /tmp/rankwrap-<uid>; created 0700. Refused (error) when it exists but

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/parse/number.h"
+#include "core/topo/serialize.h"
 
 namespace rankwrap::bind {
 namespace {
@@ -17,11 +18,13 @@ Error Usage(std::string what, std::string why) {
 
 // Cores (indices into topo.cores) holding any PU of `pus`.
 std::vector<unsigned> CoresOf(const topo::Topology& topo, const std::vector<unsigned>& pus) {
-  const std::set<unsigned> want(pus.begin(), pus.end());
   std::vector<unsigned> out;
+  if (pus.empty()) return out;
+  std::vector<bool> want(*std::max_element(pus.begin(), pus.end()) + 1u, false);
+  for (unsigned p : pus) want[p] = true;
   for (unsigned c = 0; c < topo.cores.size(); ++c) {
     for (unsigned p : topo.cores[c].pus) {
-      if (want.count(p)) {
+      if (p < want.size() && want[p]) {
         out.push_back(c);
         break;
       }
@@ -30,24 +33,164 @@ std::vector<unsigned> CoresOf(const topo::Topology& topo, const std::vector<unsi
   return out;
 }
 
-// Gives each of `ranks` an even, contiguous share of `cores`.
+// Gives each of `ranks` an even, contiguous share of `cores` (at least one
+// core each: the caller checks there are enough).
 void Split(const topo::Topology& topo, const std::vector<unsigned>& cores,
-           const std::vector<unsigned>& ranks, std::vector<RankLine>& lines,
-           std::vector<std::string>& warnings) {
+           const std::vector<unsigned>& ranks, std::vector<RankLine>& lines) {
   const std::size_t n = cores.size(), k = ranks.size();
   if (n == 0 || k == 0) return;
-  if (n < k) {
-    warnings.push_back(std::to_string(k) + " ranks share " + std::to_string(n) +
-                       " core(s): more ranks than cores");
-  }
   for (std::size_t j = 0; j < k; ++j) {
-    std::size_t lo = j * n / k, hi = (j + 1) * n / k;
-    if (hi <= lo) hi = lo + 1;  // more ranks than cores: share
+    const std::size_t lo = j * n / k, hi = (j + 1) * n / k;
     RankLine& line = lines[ranks[j]];
     for (std::size_t c = lo; c < hi && c < n; ++c) {
       const topo::Core& core = topo.cores[cores[c]];
       line.cpus.insert(line.cpus.end(), core.pus.begin(), core.pus.end());
       ++line.cores;
+    }
+  }
+}
+
+// The PUs local to a rank's GPUs (allowed ones only).
+std::vector<unsigned> GpuPus(const topo::Topology& topo, const std::vector<unsigned>& gpus) {
+  std::vector<unsigned> pus;
+  for (unsigned g : gpus) pus.insert(pus.end(), topo.gpus[g].local_pus.begin(), topo.gpus[g].local_pus.end());
+  std::sort(pus.begin(), pus.end());
+  pus.erase(std::unique(pus.begin(), pus.end()), pus.end());
+  return pus;
+}
+
+// How far each core is from a set of local cores: 0 local, 1 same NUMA
+// node, 2 same package, 3 elsewhere (all 3 when `local` is empty).
+std::vector<int> CoreDistances(const topo::Topology& topo, const std::vector<unsigned>& local) {
+  std::set<int> numa, pkg;
+  std::set<unsigned> here(local.begin(), local.end());
+  for (unsigned c : local) {
+    if (topo.cores[c].numa >= 0) numa.insert(topo.cores[c].numa);
+    pkg.insert(topo.cores[c].package);
+  }
+  std::vector<int> d(topo.cores.size(), 3);
+  for (unsigned c = 0; c < topo.cores.size(); ++c) {
+    if (here.count(c)) d[c] = 0;
+    else if (topo.cores[c].numa >= 0 && numa.count(topo.cores[c].numa)) d[c] = 1;
+    else if (pkg.count(topo.cores[c].package)) d[c] = 2;
+  }
+  return d;
+}
+
+// Every rank gets its fair share of the allowed cores, nearest to its GPUs
+// first (ranks in order; ties by core order, so shares stay contiguous).
+// More ranks than cores but enough PUs: hardware threads are split instead,
+// so no PU is shared; more ranks than PUs: PUs are shared evenly (warns).
+void FairShare(const topo::Topology& topo, std::vector<RankLine>& lines, bool by_gpu,
+               std::vector<std::string>& warnings) {
+  struct Unit {  // a core, or one PU of it: core.pus[first, first + count)
+    unsigned core;
+    unsigned first;
+    unsigned count;
+  };
+  const std::size_t N = lines.size();
+  std::size_t P = 0;
+  for (const topo::Core& c : topo.cores) P += c.pus.size();
+  std::vector<Unit> units;
+  const bool by_pu = N > topo.cores.size();
+  // Cores in machine order (package, NUMA node, PU number), so a share is
+  // one socket's cores also where PU numbers alternate between sockets.
+  std::vector<unsigned> cores(topo.cores.size());
+  for (unsigned c = 0; c < cores.size(); ++c) cores[c] = c;
+  std::stable_sort(cores.begin(), cores.end(), [&](unsigned a, unsigned b) {
+    const topo::Core &x = topo.cores[a], &y = topo.cores[b];
+    return std::make_pair(x.package, x.numa) < std::make_pair(y.package, y.numa);
+  });
+  for (unsigned c : cores) {
+    const auto n = static_cast<unsigned>(topo.cores[c].pus.size());
+    if (!by_pu) {
+      units.push_back({c, 0, n});
+    } else {
+      for (unsigned i = 0; i < n; ++i) units.push_back({c, i, 1});
+    }
+  }
+  const std::size_t U = units.size();
+  if (U == 0) return;
+  auto give = [&](RankLine& line, const Unit& u) {
+    const auto& pus = topo.cores[u.core].pus;
+    line.cpus.insert(line.cpus.end(), pus.begin() + u.first, pus.begin() + u.first + u.count);
+  };
+  if (N > U) {
+    warnings.push_back(std::to_string(N) + " ranks share " + std::to_string(P) +
+                       " PU(s): more ranks than hardware threads");
+    for (std::size_t r = 0; r < N; ++r) give(lines[r], units[r * U / N]);
+  } else {
+    if (by_pu) {
+      warnings.push_back(std::to_string(N) + " ranks on " + std::to_string(topo.cores.size()) +
+                         " cores: hardware threads split, no PU shared");
+    }
+    // Units nearest first: distance buckets 0-3, machine order inside each.
+    // Ranks with the same GPUs share their distances (computed once).
+    std::vector<bool> taken(U, false);
+    std::map<std::vector<unsigned>, std::vector<int>> distances;
+    const std::vector<int> far(topo.cores.size(), 3);
+    for (std::size_t r = 0; r < N; ++r) {
+      const std::size_t want = (r + 1) * U / N - r * U / N;
+      const std::vector<int>* dist = &far;
+      if (by_gpu && !lines[r].gpus.empty()) {
+        auto it = distances.find(lines[r].gpus);
+        if (it == distances.end()) {
+          it = distances.emplace(lines[r].gpus, CoreDistances(topo, CoresOf(topo, GpuPus(topo, lines[r].gpus)))).first;
+        }
+        dist = &it->second;
+      }
+      std::size_t got = 0;
+      for (int d = 0; d <= 3 && got < want; ++d) {
+        for (std::size_t u = 0; u < U && got < want; ++u) {
+          if (taken[u] || (*dist)[units[u].core] != d) continue;
+          taken[u] = true;
+          give(lines[r], units[u]);
+          ++got;
+        }
+      }
+    }
+  }
+  for (RankLine& line : lines) line.cores = static_cast<unsigned>(CoresOf(topo, line.cpus).size());
+}
+
+// GPUs for ranks whose cores are already placed (--cpu-bind cores): each
+// rank takes the free GPU with the most PUs among its own cores (then the
+// locality order), so a rank on NUMA 1 gets a NUMA-1 GPU. Every GPU is used
+// before any is shared, and shared ones are shared evenly.
+void GpusFollowCores(const topo::Topology& topo, const std::vector<unsigned>& order,
+                     std::vector<RankLine>& lines) {
+  const std::size_t N = lines.size(), G = order.size();
+  std::vector<std::size_t> users(G, 0);
+  const std::size_t per_rank = N <= G ? G / N : 1;
+  const std::size_t floor_users = N <= G ? 0 : N / G;
+  std::size_t at_ceiling = 0;  // GPUs holding floor_users + 1 ranks
+  const std::size_t max_ceiling = N <= G ? G : N % G;
+  for (std::size_t r = 0; r < N; ++r) {
+    const std::set<unsigned> mine(lines[r].cpus.begin(), lines[r].cpus.end());
+    for (std::size_t k = 0; k < per_rank; ++k) {
+      // GPUs still below their floor must all be served by the ranks left.
+      std::size_t owed = 0;
+      for (std::size_t g = 0; g < G; ++g) owed += users[g] < floor_users ? floor_users - users[g] : 0;
+      const std::size_t ranks_left = N - r;
+      std::size_t best = G;
+      std::size_t best_overlap = 0;
+      for (std::size_t g = 0; g < G; ++g) {
+        if (std::find(lines[r].gpus.begin(), lines[r].gpus.end(), order[g]) != lines[r].gpus.end()) continue;
+        const std::size_t cap = N <= G ? 1 : floor_users + 1;
+        if (users[g] >= cap) continue;
+        if (N > G && users[g] == floor_users && at_ceiling >= max_ceiling) continue;
+        if (N > G && users[g] >= floor_users && owed >= ranks_left) continue;
+        std::size_t overlap = 0;
+        for (unsigned p : topo.gpus[order[g]].local_pus) overlap += mine.count(p);
+        if (best == G || overlap > best_overlap) {
+          best = g;
+          best_overlap = overlap;
+        }
+      }
+      if (best == G) break;
+      if (N > G && users[best] == floor_users) ++at_ceiling;
+      ++users[best];
+      lines[r].gpus.push_back(order[best]);
     }
   }
 }
@@ -96,8 +239,10 @@ Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::str
     o.visibility = BindOptions::Visibility::kSingle;
   } else if (visibility == "reorder") {
     o.visibility = BindOptions::Visibility::kReorder;
+  } else if (visibility == "local-rank") {
+    o.visibility = BindOptions::Visibility::kLocalRank;
   } else {
-    return Usage("--gpu-visibility '" + visibility + "'", "expected single or reorder");
+    return Usage("--gpu-visibility '" + visibility + "'", "expected single, reorder or local-rank");
   }
   if (cpu_bind == "auto") {
     o.cpu = BindOptions::Cpu::kAuto;
@@ -112,14 +257,44 @@ Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::str
   } else {
     return Usage("--cpu-bind '" + cpu_bind + "'", "expected gpu, numa, cores or none");
   }
-  if (mem_bind == "local") {
+  // Named like Slurm's --mem-bind: "local" is the rank's own NUMA node(s),
+  // preferred (allocations spill to other nodes when those are full: on
+  // SNC-4 a strict bind would leave a rank 1/8 of the memory); "strict"
+  // binds (MPOL_BIND: allocations fail or reclaim instead of spilling).
+  if (mem_bind == "local" || mem_bind == "prefer") {
     o.mem = BindOptions::Mem::kLocal;
+    o.mem_policy = BindOptions::MemPolicy::kPrefer;
+  } else if (mem_bind == "strict") {
+    o.mem = BindOptions::Mem::kLocal;
+    o.mem_policy = BindOptions::MemPolicy::kStrict;
   } else if (mem_bind == "none") {
     o.mem = BindOptions::Mem::kNone;
   } else {
-    return Usage("--mem-bind '" + mem_bind + "'", "expected local or none");
+    return Usage("--mem-bind '" + mem_bind + "'", "expected local, strict or none");
   }
   return o;
+}
+
+topo::Topology NodeTopology(const topo::Topology& machine, const std::vector<unsigned>& allowed) {
+  return allowed.empty() ? machine : topo::Restrict(machine, allowed);
+}
+
+std::optional<std::string> LauncherMaskNote(const topo::Topology& node, const std::vector<unsigned>& mask,
+                                            const BindOptions& opts) {
+  if (opts.cpu == BindOptions::Cpu::kNone || mask.empty()) return std::nullopt;
+  const std::set<unsigned> in_mask(mask.begin(), mask.end());
+  std::vector<unsigned> allowed;
+  bool narrower = false;
+  for (const topo::Core& c : node.cores) {
+    for (unsigned p : c.pus) {
+      allowed.push_back(p);
+      narrower = narrower || !in_mask.count(p);
+    }
+  }
+  if (!narrower) return std::nullopt;
+  return "the launcher bound this process to PUs " + topo::ListString(mask) + " of the node's " +
+         topo::ListString(allowed) + ": rankwrap's node plan replaces that binding on every local rank "
+         "(--cpu-bind none keeps the launcher's)";
 }
 
 Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
@@ -163,67 +338,74 @@ Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
                                 std::to_string(count) + " ranks (--gpu-bind=map)");
       }
     }
-  } else if (opts.gpu == BindOptions::Gpu::kClosest && G > 0) {
-    // Locality order: GPUs near the first cores first, so consecutive ranks
-    // get consecutive cores (the Frontier GCD at d1:00.0 serves cores 0-7).
-    std::vector<unsigned> order(vis);
-    std::stable_sort(order.begin(), order.end(), [&](unsigned a, unsigned b) {
-      const auto& ga = topo.gpus[a].local_pus;
-      const auto& gb = topo.gpus[b].local_pus;
-      const unsigned fa = ga.empty() ? ~0u : *std::min_element(ga.begin(), ga.end());
-      const unsigned fb = gb.empty() ? ~0u : *std::min_element(gb.begin(), gb.end());
-      return fa < fb;
-    });
+  }
+  // Locality order: GPUs near the first cores first, so consecutive ranks
+  // get consecutive cores (the Frontier GCD at d1:00.0 serves cores 0-7).
+  std::vector<unsigned> order(vis);
+  std::stable_sort(order.begin(), order.end(), [&](unsigned a, unsigned b) {
+    const auto& ga = topo.gpus[a].local_pus;
+    const auto& gb = topo.gpus[b].local_pus;
+    const unsigned fa = ga.empty() ? ~0u : *std::min_element(ga.begin(), ga.end());
+    const unsigned fb = gb.empty() ? ~0u : *std::min_element(gb.begin(), gb.end());
+    return fa < fb;
+  });
+  BindOptions::Cpu cpu = opts.cpu;
+  const bool closest = opts.gpu == BindOptions::Gpu::kClosest && G > 0;
+  if (cpu == BindOptions::Cpu::kAuto) {
+    cpu = closest || opts.gpu == BindOptions::Gpu::kMap ? BindOptions::Cpu::kGpu : BindOptions::Cpu::kCores;
+  }
+  if (closest && cpu != BindOptions::Cpu::kCores) {
     if (N <= G) {
       const std::size_t share = G / N;
       for (std::size_t r = 0; r < N; ++r) {
         for (std::size_t k = 0; k < share; ++k) plan.ranks[r].gpus.push_back(order[r * share + k]);
       }
-      if (G % N != 0) {
-        plan.warnings.push_back(std::to_string(G - share * N) + " of " + std::to_string(G) +
-                                " GPUs left unused: " + std::to_string(N) +
-                                " ranks get an equal share of " + std::to_string(share));
-      }
     } else {
       for (std::size_t r = 0; r < N; ++r) plan.ranks[r].gpus = {order[r * G / N]};
-      plan.warnings.push_back(std::to_string(N) + " ranks share " + std::to_string(G) +
-                              " GPU(s); consider NVIDIA MPS for concurrent kernels");
     }
+  }
+  if (closest && N <= G && G % N != 0) {
+    const std::size_t share = G / N;
+    plan.warnings.push_back(std::to_string(G - share * N) + " of " + std::to_string(G) +
+                            " GPUs left unused: " + std::to_string(N) +
+                            " ranks get an equal share of " + std::to_string(share));
+  } else if (closest && N > G) {
+    plan.warnings.push_back(std::to_string(N) + " ranks share " + std::to_string(G) +
+                            " GPU(s); consider NVIDIA MPS for concurrent kernels");
   }
 
   // ---- CPUs ----
   if (topo.cores.empty() && opts.cpu != BindOptions::Cpu::kNone) {
     return BindError("no allowed core in " + topo.source,
-                     "the allowed cpuset and this process's binding leave no core",
+                     "the node's allowed cpuset leaves no core",
                      "check the job's CPU allocation, or pass --cpu-bind none");
   }
-  std::vector<unsigned> all(topo.cores.size());
-  for (unsigned c = 0; c < all.size(); ++c) all[c] = c;
-  BindOptions::Cpu cpu = opts.cpu;
-  const bool have_gpus = !plan.ranks[0].gpus.empty();
-  if (cpu == BindOptions::Cpu::kAuto) cpu = have_gpus ? BindOptions::Cpu::kGpu : BindOptions::Cpu::kCores;
-  if (cpu == BindOptions::Cpu::kGpu && !have_gpus) {
+  if (cpu == BindOptions::Cpu::kGpu && plan.ranks[0].gpus.empty()) {
     return BindError("--cpu-bind gpu", "the ranks have no GPU on " + topo.source + " (" + visible.from + ")",
                      "use --cpu-bind cores or numa");
   }
   if (cpu == BindOptions::Cpu::kCores) {
-    std::vector<unsigned> ranks(N);
-    for (unsigned r = 0; r < N; ++r) ranks[r] = r;
-    Split(topo, all, ranks, plan.ranks, plan.warnings);
+    FairShare(topo, plan.ranks, false, plan.warnings);
+    if (closest) GpusFollowCores(topo, order, plan.ranks);
   } else if (cpu == BindOptions::Cpu::kGpu) {
-    // Group ranks by the cores local to their GPUs; each group shares its
-    // locality's cores evenly. Cores taken by an earlier group are not
-    // given again unless nothing else is left.
+    // Ranks grouped by the cores local to their GPUs; each group splits
+    // its locality's cores. That is only right when there are at least as
+    // many ranks as GPU localities and every locality has a core for each
+    // of its ranks; otherwise (one rank on a 2-socket node, a cgroup
+    // without some GPUs' cores, more ranks than a locality's cores) every
+    // rank gets its fair share of the allowed cores, nearest first.
     std::vector<std::pair<std::vector<unsigned>, std::vector<unsigned>>> groups;  // cores, ranks
-    for (unsigned r = 0; r < N; ++r) {
-      std::vector<unsigned> pus;
-      for (unsigned g : plan.ranks[r].gpus) {
-        pus.insert(pus.end(), topo.gpus[g].local_pus.begin(), topo.gpus[g].local_pus.end());
-      }
-      std::vector<unsigned> cores = CoresOf(topo, pus);
+    std::set<std::vector<unsigned>> domains;
+    bool domain_mode = true;
+    for (unsigned g : vis) {
+      auto cores = CoresOf(topo, topo.gpus[g].local_pus);
+      if (!cores.empty()) domains.insert(cores);
+    }
+    for (unsigned r = 0; r < N && domain_mode; ++r) {
+      std::vector<unsigned> cores = CoresOf(topo, GpuPus(topo, plan.ranks[r].gpus));
       if (cores.empty()) {
-        cores = all;
-        plan.ranks[r].warnings.push_back("its GPU has no local core in the allowed set: using all cores");
+        domain_mode = false;
+        break;
       }
       auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == cores; });
       if (it == groups.end()) {
@@ -232,38 +414,40 @@ Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
         it->second.push_back(r);
       }
     }
+    if (N < domains.size()) domain_mode = false;
     std::set<unsigned> taken;
-    for (auto& [cores, ranks] : groups) {
-      std::vector<unsigned> free;
-      for (unsigned c : cores) {
-        if (!taken.count(c)) free.push_back(c);
+    std::vector<std::vector<unsigned>> free_of(groups.size());
+    for (std::size_t i = 0; i < groups.size() && domain_mode; ++i) {
+      for (unsigned c : groups[i].first) {
+        if (!taken.count(c)) free_of[i].push_back(c);
       }
-      if (free.size() < ranks.size()) {
-        free = cores;
-        plan.warnings.push_back("local ranks sharing GPU locality get fewer cores than ranks: cores shared");
-      }
-      Split(topo, free, ranks, plan.ranks, plan.warnings);
-      for (unsigned r : ranks) {
-        for (unsigned c : CoresOf(topo, plan.ranks[r].cpus)) taken.insert(c);
-      }
+      if (free_of[i].size() < groups[i].second.size()) domain_mode = false;
+      taken.insert(free_of[i].begin(), free_of[i].end());
+    }
+    if (domain_mode) {
+      for (std::size_t i = 0; i < groups.size(); ++i) Split(topo, free_of[i], groups[i].second, plan.ranks);
+    } else {
+      FairShare(topo, plan.ranks, true, plan.warnings);
     }
   } else if (cpu == BindOptions::Cpu::kNuma) {
-    if (topo.numa.empty()) {
-      return BindError("--cpu-bind numa", topo.source + " has no NUMA node with cores",
+    // CPU NUMA nodes: the home nodes of the allowed cores, in core order. A
+    // memory-only node (KNL flat MCDRAM, HBM, CXL) is never a CPU domain.
+    std::vector<unsigned> domains;
+    for (const topo::Core& c : topo.cores) {
+      if (c.numa >= 0 && std::find(domains.begin(), domains.end(), static_cast<unsigned>(c.numa)) == domains.end()) {
+        domains.push_back(static_cast<unsigned>(c.numa));
+      }
+    }
+    if (domains.empty()) {
+      return BindError("--cpu-bind numa", topo.source + " has no NUMA node with allowed cores",
                        "use --cpu-bind cores");
     }
     for (unsigned r = 0; r < N; ++r) {
       std::vector<unsigned> numa_ids;
-      if (!plan.ranks[r].gpus.empty()) {
-        std::vector<unsigned> pus;
-        for (unsigned g : plan.ranks[r].gpus) {
-          pus.insert(pus.end(), topo.gpus[g].local_pus.begin(), topo.gpus[g].local_pus.end());
-        }
-        for (unsigned c : CoresOf(topo, pus)) {
-          if (topo.cores[c].numa >= 0) numa_ids.push_back(static_cast<unsigned>(topo.cores[c].numa));
-        }
+      for (unsigned c : CoresOf(topo, GpuPus(topo, plan.ranks[r].gpus))) {
+        if (topo.cores[c].numa >= 0) numa_ids.push_back(static_cast<unsigned>(topo.cores[c].numa));
       }
-      if (numa_ids.empty()) numa_ids.push_back(topo.numa[r * topo.numa.size() / N].os_index);
+      if (numa_ids.empty()) numa_ids.push_back(domains[r * domains.size() / N]);
       std::sort(numa_ids.begin(), numa_ids.end());
       numa_ids.erase(std::unique(numa_ids.begin(), numa_ids.end()), numa_ids.end());
       for (unsigned c = 0; c < topo.cores.size(); ++c) {
@@ -274,6 +458,19 @@ Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
           ++plan.ranks[r].cores;
         }
       }
+    }
+  }
+
+  if (opts.visibility == BindOptions::Visibility::kLocalRank && opts.gpu != BindOptions::Gpu::kNone) {
+    std::set<unsigned> firsts;
+    for (const RankLine& l : plan.ranks) {
+      if (!l.gpus.empty()) firsts.insert(l.gpus.front());
+    }
+    if (firsts.size() < N && G > 0) {
+      plan.warnings.push_back("--gpu-visibility local-rank: " + std::to_string(N) + " ranks share " +
+                              std::to_string(firsts.size()) +
+                              " GPU(s), so device LOCAL_RANK is not each rank's GPU for every rank; "
+                              "use --gpu-visibility single");
     }
   }
 
@@ -307,6 +504,32 @@ Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
   return plan;
 }
 
+std::vector<unsigned> VisibleOrder(const NodePlan& plan, const RankLine& line) {
+  const std::vector<unsigned>& vis = plan.visible.gpus;
+  std::vector<unsigned> list;
+  auto add = [&](unsigned g) {
+    if (std::find(list.begin(), list.end(), g) == list.end()) list.push_back(g);
+  };
+  switch (plan.options.visibility) {
+    case BindOptions::Visibility::kSingle:
+      for (unsigned g : line.gpus) add(g);
+      break;
+    case BindOptions::Visibility::kReorder:
+      for (unsigned g : line.gpus) add(g);
+      for (unsigned g : vis) add(g);
+      break;
+    case BindOptions::Visibility::kLocalRank:
+      // One list for the whole node: position i is local rank i's first
+      // GPU, then every other GPU of the node in the launcher's order.
+      for (const RankLine& l : plan.ranks) {
+        if (!l.gpus.empty()) add(l.gpus.front());
+      }
+      for (unsigned g : vis) add(g);
+      break;
+  }
+  return list;
+}
+
 std::map<std::string, std::string> RankEnv(const NodePlan& plan, const RankLine& line,
                                            const topo::Topology& topo, const EnvSnapshot& inherited) {
   std::map<std::string, std::string> env;
@@ -317,12 +540,7 @@ std::map<std::string, std::string> RankEnv(const NodePlan& plan, const RankLine&
       return vis.tokens[static_cast<std::size_t>(pos)];
     };
     std::vector<std::string> list;
-    for (unsigned g : line.gpus) list.push_back(token(g));
-    if (plan.options.visibility == BindOptions::Visibility::kReorder) {
-      for (unsigned g : vis.gpus) {
-        if (std::find(line.gpus.begin(), line.gpus.end(), g) == line.gpus.end()) list.push_back(token(g));
-      }
-    }
+    for (unsigned g : VisibleOrder(plan, line)) list.push_back(token(g));
     std::string value;
     bool indices = true;
     for (const auto& t : list) {
@@ -343,12 +561,22 @@ std::map<std::string, std::string> RankEnv(const NodePlan& plan, const RankLine&
   // InfiniBand/RoCE devices only: NCCL and UCX name them by their verbs
   // device; other fabrics (Slingshot, EFA over libfabric) are reported in the
   // plan but configured by their own providers.
+  // NCCL_IB_HCA entries are prefixes ("mlx5_1" also selects mlx5_10 and
+  // mlx5_11) unless the list starts with '=' (NCCL's exact match). The port
+  // is the device's active port as hwloc reports it (PortNState); without
+  // port information (or none active) port 1, the only port of nearly every
+  // HCA.
   std::string hca, ucx;
   for (const auto& name : line.nics) {
     for (const topo::Nic& nic : topo.nics) {
       if (nic.name != name || !nic.infiniband || name.rfind("mlx", 0) != 0) continue;
-      hca += (hca.empty() ? "" : ",") + name;
-      ucx += (ucx.empty() ? "" : ",") + name + ":1";
+      std::vector<unsigned> ports = nic.ports;
+      if (ports.empty()) ports = {1};
+      for (unsigned port : ports) {
+        const std::string dev = name + ":" + std::to_string(port);
+        hca += (hca.empty() ? "=" : ",") + dev;
+        ucx += (ucx.empty() ? "" : ",") + dev;
+      }
       break;
     }
   }

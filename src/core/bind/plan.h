@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,20 @@ namespace rankwrap::bind {
 struct BindOptions {
   enum class Gpu { kClosest, kMap, kNone } gpu = Gpu::kClosest;
   std::vector<unsigned> map;  // --gpu-bind=map:LIST, positions in the visible list
-  enum class Visibility { kSingle, kReorder } visibility = Visibility::kSingle;
+  // single: only the rank's GPUs; reorder: all, the rank's first;
+  // local-rank: all, the same list on every rank, position LOCAL_RANK being
+  // the rank's GPU (torchrun's model: torch.cuda.set_device(LOCAL_RANK)).
+  enum class Visibility { kSingle, kReorder, kLocalRank } visibility = Visibility::kSingle;
   enum class Cpu { kAuto, kGpu, kNuma, kCores, kNone } cpu = Cpu::kAuto;
   enum class Mem { kLocal, kNone } mem = Mem::kLocal;
+  // How kLocal binds: prefer the rank's nodes (MPOL_PREFERRED_MANY, the
+  // default: "local") or only them (MPOL_BIND: "strict").
+  enum class MemPolicy { kPrefer, kStrict } mem_policy = MemPolicy::kPrefer;
 };
 
 // Parses the option values ("closest", "map:0,1", "none"; "single",
-// "reorder"; "gpu", "numa", "cores", "none"; "local", "none"). `bind` is
+// "reorder", "local-rank"; "gpu", "numa", "cores", "none"; "local" (=
+// "prefer"), "strict", "none"). `bind` is
 // --bind ("auto" or "none": everything off). Errors are usage errors.
 Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::string& visibility,
                                      const std::string& cpu_bind, const std::string& mem_bind,
@@ -46,6 +54,20 @@ struct NodePlan {
   std::vector<std::string> warnings;
 };
 
+// The machine as a node plan sees it: restricted to the node's allowed PUs
+// (the job's cgroup cpuset; empty: the whole machine as loaded). Never the
+// process's own CPU mask: launchers bind each task differently (Open MPI to
+// a core or socket, Slurm task/affinity, PALS --cpu-bind) before rankwrap
+// runs, and every local rank must compute the same plan.
+topo::Topology NodeTopology(const topo::Topology& machine, const std::vector<unsigned>& allowed);
+
+// What rankwrap says (once, on local rank 0) when the launcher bound this
+// process to fewer PUs than the node allows: the plan replaces that binding
+// (--cpu-bind none keeps it). nullopt when the mask covers the node or CPUs
+// are not bound.
+std::optional<std::string> LauncherMaskNote(const topo::Topology& node, const std::vector<unsigned>& mask,
+                                            const BindOptions& opts);
+
 // Plans `local_ranks` ranks on `topo`. Errors (exit 4): no rank, a map
 // entry outside the visible GPUs, --cpu-bind gpu for a rank without GPU, no
 // allowed core.
@@ -57,6 +79,10 @@ Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
 // machine), then the number of edges. Smaller is nearer.
 std::pair<int, std::size_t> DeviceDistance(const std::vector<topo::Ancestor>& a,
                                            const std::vector<topo::Ancestor>& b);
+
+// The GPUs (topology indices) a rank's visible-devices variable lists, in
+// order, for the plan's --gpu-visibility.
+std::vector<unsigned> VisibleOrder(const NodePlan& plan, const RankLine& line);
 
 // The variables one rank gets from the plan: the visible-devices variable
 // (+ CUDA_DEVICE_ORDER=PCI_BUS_ID), OMP_NUM_THREADS/OMP_PLACES/

@@ -1,5 +1,6 @@
 // Text, JSON and SVG forms of a node plan (rankwrap plan).
 #include <algorithm>
+#include <cstdarg>
 #include <cstdio>
 #include <set>
 
@@ -38,6 +39,24 @@ std::string Xml(const std::string& s) {
 }
 
 std::vector<unsigned> NumaList(const RankLine& l) { return l.numa; }
+
+// printf into the end of `s`, whatever the length (a fixed buffer cut
+// elements with long titles, as a core shared by 300 ranks has, and left
+// the SVG broken).
+__attribute__((format(printf, 2, 3))) void Appendf(std::string& s, const char* fmt, ...) {
+  va_list ap, again;
+  va_start(ap, fmt);
+  va_copy(again, ap);
+  const int n = std::vsnprintf(nullptr, 0, fmt, ap);
+  va_end(ap);
+  if (n > 0) {
+    const std::size_t old = s.size();
+    s.resize(old + static_cast<std::size_t>(n) + 1);
+    std::vsnprintf(&s[old], static_cast<std::size_t>(n) + 1, fmt, again);
+    s.resize(old + static_cast<std::size_t>(n));
+  }
+  va_end(again);
+}
 
 }  // namespace
 
@@ -175,12 +194,10 @@ std::string Svg(const NodePlan& plan, const topo::Topology& topo) {
   const int width = pad * 2 + static_cast<int>(cols.size()) * (col_w + pad);
   const int height = 60 + max_h + pad + legend_h;
   std::string s;
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                width, height);
-  s += buf;
+  Appendf(s,
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+          "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+          width, height);
   s += "<text x=\"16\" y=\"22\" font-size=\"14\" font-weight=\"bold\">" +
        Xml("rankwrap node plan: " + std::to_string(plan.ranks.size()) + " local rank(s) on " + topo.source) +
        "</text>\n";
@@ -188,22 +205,20 @@ std::string Svg(const NodePlan& plan, const topo::Topology& topo) {
   for (std::size_t k = 0; k < cols.size();) {
     std::size_t j = k;
     while (j + 1 < cols.size() && cols[j + 1].package == cols[k].package) ++j;
-    std::snprintf(buf, sizeof buf,
-                  "<rect x=\"%d\" y=\"34\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#555\" stroke-dasharray=\"4 2\"/>\n"
-                  "<text x=\"%d\" y=\"48\" fill=\"#555\">Package %d</text>\n",
-                  pad / 2 + static_cast<int>(k) * (col_w + pad), static_cast<int>(j - k + 1) * (col_w + pad),
-                  max_h + 26, pad / 2 + static_cast<int>(k) * (col_w + pad) + 4, cols[k].package);
-    s += buf;
+    Appendf(s,
+            "<rect x=\"%d\" y=\"34\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#555\" stroke-dasharray=\"4 2\"/>\n"
+            "<text x=\"%d\" y=\"48\" fill=\"#555\">Package %d</text>\n",
+            pad / 2 + static_cast<int>(k) * (col_w + pad), static_cast<int>(j - k + 1) * (col_w + pad),
+            max_h + 26, pad / 2 + static_cast<int>(k) * (col_w + pad) + 4, cols[k].package);
     k = j + 1;
   }
   for (std::size_t k = 0; k < cols.size(); ++k) {
     const Column& c = cols[k];
     const int x = pad + static_cast<int>(k) * (col_w + pad), y = 54;
-    std::snprintf(buf, sizeof buf,
-                  "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f4f4f4\" stroke=\"#999\"/>\n"
-                  "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%s</text>\n",
-                  x, y, col_w, heights[k], x + 6, y + 16, Xml(c.title).c_str());
-    s += buf;
+    Appendf(s,
+            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f4f4f4\" stroke=\"#999\"/>\n"
+            "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%s</text>\n",
+            x, y, col_w, heights[k], x + 6, y + 16, Xml(c.title).c_str());
     for (std::size_t i = 0; i < c.cores.size(); ++i) {
       const topo::Core& core = topo.cores[c.cores[i]];
       std::vector<unsigned> owners;
@@ -215,21 +230,19 @@ std::string Svg(const NodePlan& plan, const topo::Topology& topo) {
       const char* fill = owners.empty() ? "#ffffff" : kPalette[owners.front() % kColors];
       const int cx = x + 12 + static_cast<int>(i % per_row) * cell;
       const int cy = y + 26 + static_cast<int>(i / per_row) * cell;
-      std::snprintf(buf, sizeof buf,
-                    "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#666\"><title>%s</title></rect>\n",
-                    cx, cy, cell - 2, cell - 2, fill,
-                    Xml("PUs " + topo::ListString(core.pus) + ": " + ranks_text(owners)).c_str());
-      s += buf;
+      Appendf(s,
+              "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#666\"><title>%s</title></rect>\n",
+              cx, cy, cell - 2, cell - 2, fill,
+              Xml("PUs " + topo::ListString(core.pus) + ": " + ranks_text(owners)).c_str());
     }
     int dy = y + 26 + static_cast<int>((c.cores.size() + per_row - 1) / per_row) * cell + 10;
     auto device = [&](const std::string& label, const std::vector<unsigned>& users, const char* stroke) {
       const char* fill = users.empty() ? "#ffffff" : kPalette[users.front() % kColors];
-      std::snprintf(buf, sizeof buf,
-                    "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"24\" fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\"/>\n"
-                    "<text x=\"%d\" y=\"%d\">%s</text>\n",
-                    x + 8, dy, col_w - 16, fill, stroke, x + 12, dy + 16,
-                    Xml(label + ": " + ranks_text(users)).c_str());
-      s += buf;
+      Appendf(s,
+              "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"24\" fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\"/>\n"
+              "<text x=\"%d\" y=\"%d\">%s</text>\n",
+              x + 8, dy, col_w - 16, fill, stroke, x + 12, dy + 16,
+              Xml(label + ": " + ranks_text(users)).c_str());
       dy += 30;
     };
     for (unsigned g : c.gpus) device("GPU " + std::to_string(g) + " " + topo.gpus[g].bus_id, gpu_users[g], "#222");
@@ -241,11 +254,10 @@ std::string Svg(const NodePlan& plan, const topo::Topology& topo) {
     const int lx = pad + static_cast<int>(r % 6) * 150;
     const int yy = ly + static_cast<int>(r / 6) * 24;
     const RankLine& l = plan.ranks[r];
-    std::snprintf(buf, sizeof buf,
-                  "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" fill=\"%s\"/>\n<text x=\"%d\" y=\"%d\">%s</text>\n",
-                  lx, yy, kPalette[r % kColors], lx + 20, yy + 11,
-                  Xml("rank " + std::to_string(l.local_rank) + " (" + std::to_string(l.cores) + " cores)").c_str());
-    s += buf;
+    Appendf(s,
+            "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" fill=\"%s\"/>\n<text x=\"%d\" y=\"%d\">%s</text>\n",
+            lx, yy, kPalette[r % kColors], lx + 20, yy + 11,
+            Xml("rank " + std::to_string(l.local_rank) + " (" + std::to_string(l.cores) + " cores)").c_str());
   }
   return s + "</svg>\n";
 }

@@ -8,7 +8,9 @@
 namespace rankwrap::topo {
 namespace {
 
-constexpr std::string_view kMagic = "rankwrap-topology 1";
+// Version 2: NIC ports. A file of another version is not read (the cache
+// rewrites it).
+constexpr std::string_view kMagic = "rankwrap-topology 2";
 
 std::string Ids(const std::vector<unsigned>& v) {
   if (v.empty()) return "-";
@@ -83,7 +85,7 @@ std::string ToText(const Topology& t) {
   }
   for (const Nic& n : t.nics) {
     out += "nic\t" + Str(n.name) + "\t" + Str(n.netdev) + "\t" + n.bus_id + "\t" + (n.infiniband ? "1" : "0") + "\t" +
-           Ids(n.local_pus) + "\t" + Path(n.path) + "\n";
+           Ids(n.local_pus) + "\t" + Path(n.path) + "\t" + Ids(n.ports) + "\n";
   }
   return out;
 }
@@ -141,9 +143,9 @@ Parsed<Topology> FromText(std::string_view text) {
       }
       g.model = Unstr(f[6]);
       t.gpus.push_back(std::move(g));
-    } else if (f[0] == "nic" && f.size() == 7) {
+    } else if (f[0] == "nic" && f.size() == 8) {
       Nic n;
-      if (!ParseIds(f[5], &n.local_pus) || !ParsePath(f[6], &n.path)) return bad();
+      if (!ParseIds(f[5], &n.local_pus) || !ParsePath(f[6], &n.path) || !ParseIds(f[7], &n.ports)) return bad();
       n.name = Unstr(f[1]);
       n.netdev = Unstr(f[2]);
       n.bus_id = std::string(f[3]);

@@ -47,6 +47,7 @@ struct Nic {
   std::string netdev;    // network interface name when known ("ib0", "hsi0")
   std::string bus_id;
   bool infiniband = false;  // has an OpenFabrics device (IB or RoCE)
+  std::vector<unsigned> ports;  // its active ports (all known ports if none is active); empty: unknown
   std::vector<unsigned> local_pus;
   std::vector<Ancestor> path;
 };

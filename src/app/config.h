@@ -1,0 +1,89 @@
+// The typed configuration of one rankwrap run (stage: all): what the command
+// line, RANKWRAP_<OPTION> variables or a language binding asked for, checked
+// once, before anything is detected. Each stage reads its own part. The
+// command line (src/tools/options.cc) and the Python binding build it the
+// same way: option values by name -> BuildConfig.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/bind/plan.h"
+#include "core/env/snapshot.h"
+#include "core/error.h"
+
+namespace rankwrap::app {
+
+struct ContractConfig {
+  std::string launcher;  // --launcher: empty = detect
+  std::optional<std::string> master_addr;
+  std::optional<std::uint16_t> master_port;
+};
+
+struct BindConfig {
+  bool enabled = true;         // --bind none: no GPU, CPU or memory binding at all
+  bind::BindOptions options;   // --gpu-bind, --gpu-visibility, --cpu-bind, --mem-bind
+  std::string topology;        // --topology FILE.xml; empty: this machine
+};
+
+enum class BootstrapMode { kNone, kMpi };
+
+struct BootstrapConfig {
+  BootstrapMode mode = BootstrapMode::kNone;
+  std::optional<double> timeout;  // seconds
+  bool nccl_comm_id = false;
+};
+
+struct SuperviseConfig {
+  bool enabled = false;           // stay the program's parent (any option below implies it)
+  std::optional<unsigned> nproc;  // --nproc N: N local ranks
+  bool tag_output = false;
+  std::string log_dir;
+  bool tee = false;
+  std::vector<std::uint64_t> ranks_filter;  // empty: every rank on the console
+  double grace = 30.0;
+  std::string failure_file;
+  unsigned max_restarts = 0;
+  std::vector<std::pair<int, int>> signal_map;  // received -> delivered
+};
+
+struct Config {
+  ContractConfig contract;
+  BindConfig bind;
+  BootstrapConfig bootstrap;
+  SuperviseConfig supervise;
+  std::vector<std::string> program;  // PROGRAM [ARGS...]
+};
+
+// One option's value as given, and where it came from ("--nproc" or
+// "RANKWRAP_NPROC"), so an error names what the user wrote. Switches: "1".
+struct OptionValue {
+  std::string value;
+  std::string source;
+};
+using OptionValues = std::map<std::string, OptionValue>;  // by long name: "nproc", "gpu-bind"
+
+struct OptionSpec {
+  const char* name;
+  bool is_switch;
+};
+// The options that make up a Config (the command line adds its actions).
+const std::vector<OptionSpec>& ConfigOptions();
+
+// "gpu-bind" -> "RANKWRAP_GPU_BIND".
+std::string EnvName(const std::string& option);
+
+// Adds RANKWRAP_<OPTION> for every option in `specs` that `values` lacks
+// (switches: 1/true/yes/on; 0/false/no/off or empty leave it off). An error
+// names the variable.
+Status AddFromEnvironment(OptionValues* values, const EnvSnapshot& env, const std::vector<OptionSpec>& specs);
+
+// Checks every value and every combination; the error names the option or
+// variable, its value, what was expected and one fix.
+Result<Config> BuildConfig(const OptionValues& values, std::vector<std::string> program);
+
+}  // namespace rankwrap::app

@@ -1,0 +1,77 @@
+#include "app/spec.h"
+
+namespace rankwrap::app {
+namespace {
+
+// The binding half of a spec, decided here only: CPUs always, memory only on
+// a machine with several NUMA nodes (with one it is a no-op, and skipping it
+// keeps kernels without NUMA policy support working), nothing when the plan
+// is for another machine (--topology).
+void Bind(const Config& c, const Binding& b, const bind::RankLine& line, RankSpec* s) {
+  for (unsigned g : line.gpus) s->gpus.push_back(b.topo.gpus[g].bus_id);
+  if (!c.bind.topology.empty()) return;
+  s->bind = true;
+  s->cpus = line.cpus;
+  if (b.plan.options.mem == bind::BindOptions::Mem::kLocal && b.topo.numa.size() > 1) s->numa = line.numa;
+  s->strict_memory = b.plan.options.mem_policy == bind::BindOptions::MemPolicy::kStrict;
+}
+
+}  // namespace
+
+bool Standalone(const Prepared& p) { return p.contract.job.launcher == "standalone"; }
+
+std::uint64_t WorldSize(const Config& c, const Prepared& p) {
+  const JobInfo& job = p.contract.job;
+  if (!c.supervise.nproc) return job.world_size;
+  return (Standalone(p) ? 1 : job.world_size) * *c.supervise.nproc;
+}
+
+std::vector<RankSpec> BuildRankSpecs(const Config& c, const Prepared& p, const EnvSnapshot& env,
+                                     const std::optional<Endpoint>& standalone, unsigned attempt) {
+  const JobInfo& job = p.contract.job;
+  std::vector<RankSpec> specs;
+  if (!c.supervise.nproc) {
+    RankSpec s;
+    s.rank = job.rank;
+    s.local_rank = job.local_rank;
+    s.argv = c.program;
+    s.env = env;
+    for (const auto& [k, v] : p.contract.env) s.env.Set(k, v);
+    if (c.supervise.max_restarts > 0) s.env.Set("RANKWRAP_RESTART_COUNT", std::to_string(attempt));
+    if (p.binding.line) Bind(c, p.binding, *p.binding.line, &s);
+    specs.push_back(std::move(s));
+    return specs;
+  }
+  const unsigned n = *c.supervise.nproc;
+  const std::uint64_t world = WorldSize(c, p);
+  for (unsigned i = 0; i < n; ++i) {
+    RankSpec s;
+    s.rank = (Standalone(p) ? 0 : job.rank) * n + i;
+    s.local_rank = i;
+    s.argv = c.program;
+    s.env = env;
+    // The task's contract without the binding of local rank 0's line (a key
+    // only rank 0's line sets, such as NCCL_IB_HCA, must not reach the others).
+    for (const auto& [k, v] : p.contract.env) {
+      if (!p.binding.env.count(k)) s.env.Set(k, v);
+    }
+    s.env.Set("RANK", std::to_string(s.rank));
+    s.env.Set("WORLD_SIZE", std::to_string(world));
+    s.env.Set("LOCAL_RANK", std::to_string(i));
+    s.env.Set("LOCAL_WORLD_SIZE", std::to_string(n));
+    if (standalone) {
+      s.env.Set("MASTER_ADDR", standalone->addr);
+      s.env.Set("MASTER_PORT", std::to_string(standalone->port));
+    }
+    if (c.supervise.max_restarts > 0) s.env.Set("RANKWRAP_RESTART_COUNT", std::to_string(attempt));
+    if (p.binding.plan.ranks.size() > i) {
+      const bind::RankLine& line = p.binding.plan.ranks[i];
+      for (const auto& [k, v] : bind::RankEnv(p.binding.plan, line, p.binding.topo, env)) s.env.Set(k, v);
+      Bind(c, p.binding, line, &s);
+    }
+    specs.push_back(std::move(s));
+  }
+  return specs;
+}
+
+}  // namespace rankwrap::app
