@@ -74,4 +74,30 @@ std::vector<RankSpec> BuildRankSpecs(const Config& c, const Prepared& p, const E
   return specs;
 }
 
+std::vector<plan::RankContract> ChildContracts(const Config& c, const Prepared& p, const EnvSnapshot& env) {
+  std::optional<Endpoint> standalone;
+  if (Standalone(p)) standalone = Endpoint{"127.0.0.1", 0};
+  std::vector<plan::RankContract> out;
+  for (const RankSpec& s : BuildRankSpecs(c, p, env, standalone, 0)) {
+    plan::RankContract k = p.contract;
+    k.job.rank = s.rank;
+    k.job.local_rank = s.local_rank;
+    k.job.world_size = WorldSize(c, p);
+    k.job.local_world_size = *c.supervise.nproc;
+    k.env.clear();
+    for (const auto& [key, value] : s.env.vars()) {
+      if (env.Get(key) != std::optional<std::string_view>(value)) k.env[key] = value;
+    }
+    if (standalone) {
+      k.master_addr = standalone->addr;
+      k.master_addr_from = "standalone --nproc: this host";
+      k.master_port = 0;
+      k.master_port_from = "a free port of this host, chosen when the ranks start";
+      k.env.erase("MASTER_PORT");
+    }
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
 }  // namespace rankwrap::app

@@ -40,6 +40,12 @@ struct Endpoint {
 std::vector<RankSpec> BuildRankSpecs(const Config& c, const Prepared& p, const EnvSnapshot& env,
                                      const std::optional<Endpoint>& standalone, unsigned attempt);
 
+// What each --nproc child will get, as contracts (for --print-env,
+// --dry-run and --json): the variables set for it and its place in the job.
+// A standalone job's port is chosen when the ranks start: shown as 0 with a
+// note in master_port_from, and not in env.
+std::vector<plan::RankContract> ChildContracts(const Config& c, const Prepared& p, const EnvSnapshot& env);
+
 // The world the ranks of this rankwrap belong to (--nproc multiplies it).
 std::uint64_t WorldSize(const Config& c, const Prepared& p);
 bool Standalone(const Prepared& p);

@@ -105,6 +105,32 @@ int RunPlan(const tools::Options& o, const EnvSnapshot& env, const std::string& 
   return 0;
 }
 
+// --print-env, --dry-run, --json: what the program (or, with --nproc, each
+// child) would get; nothing runs.
+int PrintPlanned(const tools::Options& o, const app::Prepared& p, const EnvSnapshot& env) {
+  const app::Config& c = o.config;
+  if (!c.supervise.nproc) {
+    if (o.print_env) {
+      std::cout << launch::PrintEnv(p.contract);
+    } else {
+      std::cout << (o.json ? launch::Json(p.contract, c.program) : launch::DryRun(p.contract, c.program));
+    }
+    return 0;
+  }
+  const std::vector<plan::RankContract> children = app::ChildContracts(c, p, env);
+  if (o.json) {
+    // One JSON document per line, one line per child (JSON Lines).
+    for (const auto& k : children) std::cout << launch::Json(k, c.program);
+    return 0;
+  }
+  for (const auto& k : children) {
+    std::cout << "# rank " << k.job.rank << " (local rank " << k.job.local_rank << " of " << k.job.local_world_size
+              << ")" << (k.master_port ? "" : "; MASTER_PORT: " + k.master_port_from) << "\n"
+              << (o.print_env ? launch::PrintEnv(k) : launch::DryRun(k, c.program));
+  }
+  return 0;
+}
+
 // Binds this process to its spec (the program, forked or exec'd, inherits
 // it). Returns the error's exit code, or 0.
 int BindThisProcess(const app::RankSpec& s, const std::string& rank, const std::string& host) {
@@ -254,14 +280,7 @@ int Main(int argc, char** argv) {
   if (p.binding.line && !c.bind.topology.empty() && !opts->print_env && !opts->dry_run) {
     Warn(rank, host, "CPU and memory binding not applied: planned for " + c.bind.topology + ", not this machine");
   }
-  if (opts->print_env) {
-    std::cout << launch::PrintEnv(p.contract);
-    return 0;
-  }
-  if (opts->dry_run) {
-    std::cout << (opts->json ? launch::Json(p.contract, c.program) : launch::DryRun(p.contract, c.program));
-    return 0;
-  }
+  if (opts->print_env || opts->dry_run) return PrintPlanned(*opts, p, env);
 
   const bool bootstrap = c.bootstrap.mode == app::BootstrapMode::kMpi;
   if (c.supervise.enabled || bootstrap) {

@@ -237,5 +237,19 @@ hint: chmod +x the file, or run it through its interpreter (e.g. 'python3 /etc/p
 expect_exit 2 "supervision usage error, whole" clean_env "$RW" --nproc 2 --ranks-filter 5 true
 exact "ranks-filter error" "rankwrap[0@$H]: error: usage: --ranks-filter 5: the job has ranks 0-1, so nothing of rank 5 would ever be shown
 hint: give ranks below 2"
+# --nproc with --print-env / --json: what each child gets (not the task's
+# world of one); the standalone port is chosen at start, never printed as a guess.
+expect_exit 0 "--nproc 4 --print-env" clean_env "$RW" --nproc 4 --bind none --print-env
+ranks=$(printf '%s\n' "$OUT" | sed -n 's/^RANK=//p' | tr '\n' ' ')
+worlds=$(printf '%s\n' "$OUT" | grep -c '^WORLD_SIZE=4$' || true)
+[ "$ranks" = "0 1 2 3 " ] && [ "$worlds" -eq 4 ] && [[ "$OUT" != *MASTER_PORT=* ]] \
+  && pass "--nproc 4 --print-env: ranks 0-3 of 4, no guessed port" || fail "nproc print-env: $OUT"
+expect_exit 0 "--nproc 2 --json" clean_env "$RW" --nproc 2 --bind none --json -- prog
+printf '%s\n' "$OUT" | python3 -c '
+import json, sys
+docs = [json.loads(l) for l in sys.stdin if l.strip()]
+assert [d["rank"] for d in docs] == [0, 1] and all(d["world_size"] == 2 for d in docs), docs
+assert all(d["master_port"] == 0 and "MASTER_PORT" not in d["env"] for d in docs), docs' \
+  && pass "--nproc 2 --json: one document per child" || fail "nproc json: $OUT"
 
 finish

@@ -60,7 +60,8 @@ std::string DryRun(const plan::RankContract& c, const std::vector<std::string>& 
          ", local rank " + std::to_string(c.job.local_rank) + " of " +
          std::to_string(c.job.local_world_size) + ", node " + std::to_string(c.job.node_rank) +
          " of " + std::to_string(c.job.num_nodes) + "\n";
-  out += "master: " + c.master_addr + ":" + std::to_string(c.master_port) + "\n";
+  out += "master: " + c.master_addr + ":" +
+         (c.master_port ? std::to_string(c.master_port) : "(" + c.master_port_from + ")") + "\n";
   out += "environment set:\n";
   for (const auto& [k, v] : c.env) out += "  " + k + "=" + v + "\n";
   out += "would exec:";
