@@ -7,7 +7,7 @@ RW=$RANKWRAP
 # The stall cases need the test-only hooks (scripts/test builds them in).
 "$RW" --version | grep -q "with test hooks" || { echo "FAIL: $RW was built without -DRANKWRAP_TEST_HOOKS=ON"; exit 1; }
 here=$(dirname "$0")
-TOPO=${RANKWRAP_TOPOLOGIES:-$RANKWRAP_SOURCE_DIR/../shared/topologies}
+TOPO=${RANKWRAP_TOPOLOGIES:-$RANKWRAP_SOURCE_DIR/tests/data/topologies}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 OMPI=(mpirun.openmpi --oversubscribe --mca oob_tcp_if_include lo --mca btl_tcp_if_include lo)
 HYDRA=(mpiexec.hydra)
@@ -79,7 +79,7 @@ for mpi in OMPI HYDRA; do
 done
 
 # Two ranks forced onto one GPU of a recorded node: stopped before the program, with the table.
-if [ -d "$TOPO" ]; then
+if [ -f "$TOPO/dell-xe8640-4xh100-spr.xml" ]; then
   rm -f "$WORK/ran"
   set +e
   out=$(timeout 60 "${OMPI[@]}" -np 2 "$RW" --nccl-bootstrap=mpi --topology "$TOPO/dell-xe8640-4xh100-spr.xml" \
@@ -91,7 +91,7 @@ if [ -d "$TOPO" ]; then
   [ "$(printf '%s\n' "$out" | grep -c 'found the job inconsistent')" -eq 1 ] && pass "one table, from rank 0" || fail "tables: $out"
   [ ! -e "$WORK/ran" ] && pass "program not run" || fail "program ran"
 else
-  echo "SKIP: recorded topologies not found in $TOPO: GPU consistency case skipped"
+  fail "recorded topology missing: $TOPO/dell-xe8640-4xh100-spr.xml (tests/data/topologies)"
 fi
 
 # A program that uses MPI itself: refused with what to do instead.

@@ -7,7 +7,7 @@ RW=$RANKWRAP
 here=$(cd "$(dirname "$0")" && pwd)
 root=$RANKWRAP_SOURCE_DIR
 SC=("$root/scripts/slurm-cluster" run)
-TOPO=${RANKWRAP_TOPOLOGIES:-$root/../shared/topologies}
+TOPO=${RANKWRAP_TOPOLOGIES:-$root/tests/data/topologies}
 PY=/usr/bin/python3
 JOBS=$WORK/jobs; mkdir -p "$JOBS"; cd "$JOBS"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -64,7 +64,7 @@ if [ -f "$H100" ]; then
   got=$(printf '%s\n' "$out" | sed -n 's/^[01]: CVD=//p' | sort | tr '\n' ' ')
   [ "$got" = "2 3 " ] && pass "second job on a node: global GPUs 2,3 handed out one each" || fail "second job: '$got' ($out)"
 else
-  echo "SKIP: no recorded topologies in $TOPO: fake-GPU plans skipped"
+  fail "recorded topologies missing in $TOPO (tests/data/topologies)"
 fi
 
 # 4. MPI under Slurm.
