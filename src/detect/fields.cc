@@ -177,6 +177,49 @@ Status CompleteMpiJob(const DetectContext& ctx, JobInfo& job) {
   return Ok{};
 }
 
+JobInfo NodeLevelJob(std::string launcher, std::uint64_t node, std::uint64_t nodes,
+                     std::string node_from, std::string nodes_from) {
+  JobInfo job;
+  job.launcher = std::move(launcher);
+  job.node_level = true;
+  job.rank = job.node_rank = node;
+  job.world_size = job.num_nodes = nodes;
+  job.local_rank = 0;
+  job.local_world_size = 1;
+  job.from = {node_from + " (one task per node)", nodes_from + " (one task per node)",
+              "one task per node", "one task per node", node_from, nodes_from};
+  return job;
+}
+
+Status CheckProcsPerNode(const DetectContext& ctx, std::string_view var, std::string_view launcher) {
+  auto text = ctx.env.Get(var);
+  if (!text) return Ok{};
+  auto n = parse::Decimal(*text, 1u << 20);
+  // torchrun also takes "auto", "gpu", "cpu": the count is then the node's
+  // devices, which rankwrap's --nproc names explicitly.
+  if (!n) {
+    if (ctx.nproc) return Ok{};
+    return EnvError(std::string(var) + "='" + ShortenForMessage(*text) + "'",
+                    std::string(launcher) + " asks for processes per node that only torchrun counts; "
+                    "rankwrap starts them with --nproc N",
+                    "run 'rankwrap --nproc N PROGRAM' with N the processes per node");
+  }
+  if (ctx.nproc && *ctx.nproc != *n) {
+    return EnvError(std::string(var) + "=" + std::to_string(*n) + " but --nproc " + std::to_string(*ctx.nproc),
+                    std::string(launcher) + " counts " + std::to_string(*n) +
+                        " processes per node in the world size every node computes",
+                    "run 'rankwrap --nproc " + std::to_string(*n) + " PROGRAM'");
+  }
+  if (!ctx.nproc && *n > 1) {
+    return EnvError(std::string(var) + "=" + std::to_string(*n) + " and no --nproc",
+                    std::string(launcher) + " starts one process per node and expects it to start " +
+                        std::to_string(*n) + "; alone it would be one rank of a world that counts " +
+                        std::to_string(*n) + " per node",
+                    "run 'rankwrap --nproc " + std::to_string(*n) + " PROGRAM'");
+  }
+  return Ok{};
+}
+
 void SetJobKey(const DetectContext& ctx, JobInfo& job, std::string_view launch_key) {
   const std::string job_var =
       FirstSet(ctx, {"SLURM_JOB_ID", "SLURM_JOBID", "PBS_JOBID", "FLUX_JOB_ID", "LSB_JOBID"});

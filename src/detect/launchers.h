@@ -6,6 +6,7 @@
 
 namespace rankwrap::detect {
 
+Detector NestedDetector();
 Detector TorchrunDetector();
 Detector OmpiDetector();
 Detector MvapichDetector();

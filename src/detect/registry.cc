@@ -13,8 +13,8 @@ std::span<const Detector> Registry() {
   // variables (SLURM_PROCID=0 from the daemon step) into every rank; PALS
   // before Hydra since both may set PMI_*; the contract inherited from an
   // unknown outer launcher only when nothing more specific is there.
-  static const std::array<Detector, 11> kRegistry = {
-      TorchrunDetector(), OmpiDetector(),    MvapichDetector(), HydraDetector(),
+  static const std::array<Detector, 12> kRegistry = {
+      NestedDetector(),   TorchrunDetector(), OmpiDetector(),    MvapichDetector(), HydraDetector(),
       PalsDetector(),     FluxDetector(),    LsfDetector(),     SlurmDetector(),
       PbsDetector(),      InheritedDetector(), StandaloneDetector(),
   };
@@ -81,6 +81,7 @@ Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx
       out.push_back({std::string(d.name), "forced", "--launcher " + std::string(forced)});
       auto job = d.parse(ctx);
       if (!job) return job.error();
+      job->host = ctx.hostname;
       if (auto ok = Validate(*job); !ok) return ok.error();
       return job;
     }
@@ -123,6 +124,7 @@ Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx
   }
   auto job = chosen->parse(ctx);
   if (!job) return job.error();
+  job->host = ctx.hostname;
   if (auto ok = Validate(*job); !ok) return ok.error();
   for (const Detector* other : same_layer) {
     auto theirs = other->parse(ctx);

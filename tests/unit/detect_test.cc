@@ -80,7 +80,13 @@ INSTANTIATE_TEST_SUITE_P(
         Expect{"hydra_in_sbatch_node2", "hydra", 3, 4, 0, 1, 1, 2, "node1"},
         Expect{"mvapich_rank1", "mvapich", 1, 2, 1, 2, 0, 1, "vm"},
         Expect{"pals_pbs_rank5", "pals", 5, 8, 1, 4, 1, 2, "x3005c0s13b0n0"},
-        Expect{"pals_slurm_cray_shasta", "pals", 9, 16, 1, 8, 1, 2, "nid001000"},
+        Expect{"pals_slurm_cray_shasta", "slurm", 9, 16, 1, 8, 1, 2, "nid001000"},
+        Expect{"slurm_arbitrary_rank1", "slurm", 1, 2, 0, 1, 0, 2, "node2"},
+        Expect{"slurm_topology_block_rank2", "slurm", 2, 4, 0, 2, 1, 2, "node1"},
+        Expect{"slurm_cyclic_rank1", "slurm", 1, 4, 0, 2, 1, 2, "node1"},
+        Expect{"slurm_batch_step_nproc", "slurm", 0, 1, 0, 1, 0, 1, "127.0.0.1"},
+        Expect{"rankwrap_nested_child3", "rankwrap", 3, 4, 1, 2, 1, 2, "node1"},
+        Expect{"rankwrap_stale_marker", "slurm", 1, 2, 0, 1, 1, 2, "node1"},
         Expect{"pbs_pbsdsh_task", "pbs", 1, 3, 0, 1, 1, 3, "cn01"},
         Expect{"flux_single_node", "flux", 3, 4, 3, 4, 0, 1, "fluke1"},
         Expect{"lsf_jsrun_rank3", "lsf", 3, 4, 1, 2, 1, 2, "a01n01"},
@@ -113,6 +119,10 @@ INSTANTIATE_TEST_SUITE_P(
         ExpectError{"slurm_batch_step", 3, "SLURM_STEP_ID=-5 (the batch script)"},
         ExpectError{"slurm_batch_step_2205", 3, "SLURM_STEP_ID is not set and ENVIRONMENT=BATCH (the batch script)"},
         ExpectError{"slurm_salloc_shell", 3, "SLURM_STEP_ID is not set"},
+        ExpectError{"bad_slurm_arbitrary_unreadable", 3,
+                    "MASTER_ADDR cannot be derived under slurm: SLURM_HOSTFILE='/home/alice/hosts' cannot be read"},
+        ExpectError{"slurm_topology_no_distribution", 3,
+                    "SLURM_TOPOLOGY_ADDR='s0.s2.node2' is set and SLURM_DISTRIBUTION is not block, cyclic or plane"},
         ExpectError{"pbs_job_script", 3, "PBS_TASKNUM='1'"},
         ExpectError{"hydra_pmi_port_mode", 3, "PMI_SIZE is not set"},
         ExpectError{"ompi_multihost_no_scheduler", 3, "MASTER_ADDR cannot be derived"},
@@ -187,6 +197,92 @@ TEST(Detect, ForcedLauncherIsUsedAndUnknownNamesAreUsageErrors) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().exit_code, 2);
   EXPECT_NE(bad.error().why.find("slurm"), std::string::npos);
+}
+
+// Rank 0's host unknown (topology order, unreadable SLURM_HOSTFILE): refused
+// without --master-addr (DetectErrors), and --master-addr settles it.
+TEST(Detect, MasterAddrFlagSettlesAnUnknownRankZeroHost) {
+  for (const char* name : {"slurm_topology_no_distribution", "bad_slurm_arbitrary_unreadable"}) {
+    auto f = testing::LoadFixture(kData + name + ".env");
+    auto job = detect::Run(detect::Registry(), f.Context(), "", nullptr);
+    ASSERT_TRUE(job.ok()) << name;
+    EXPECT_FALSE(job->master_addr) << name;
+    plan::ContractOptions o;
+    o.master_addr = "node2";
+    auto c = plan::Ranks(*job, o, f.env, [] { return Result<std::uint16_t>(std::uint16_t{29999}); });
+    ASSERT_TRUE(c.ok()) << name;
+    EXPECT_EQ(c->env.at("MASTER_ADDR"), "node2");
+    EXPECT_EQ(c->master_addr_from, "--master-addr");
+  }
+}
+
+// Under -m arbitrary every rank, on either node, names line 1's host.
+TEST(Detect, ArbitraryDistributionGivesLineOneOnEveryRank) {
+  auto f = testing::LoadFixture(kData + "slurm_arbitrary_rank1.env");
+  for (int task : {0, 1}) {
+    f.env.Set("SLURM_PROCID", std::to_string(task));
+    f.env.Set("SLURM_NODEID", task == 0 ? "1" : "0");
+    f.hostname = task == 0 ? "node2" : "node1";
+    auto c = Detect(f);
+    ASSERT_TRUE(c.ok()) << task;
+    EXPECT_EQ(c->env.at("MASTER_ADDR"), "node2") << task;
+  }
+  f.files.files["/home/alice/hosts"] = "# comment\n\nnode3\nnode1\n";
+  auto wrong = Detect(f);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().what.find("line 1 names 'node3'"), std::string::npos) << wrong.error().what;
+}
+
+// The rank-order warning goes to local rank 0 only (once per node).
+TEST(Detect, RankOrderWarningOncePerNode) {
+  auto f = testing::LoadFixture(kData + "slurm_cyclic_rank1.env");
+  f.env.Set("SLURM_LOCALID", "1");
+  f.env.Set("SLURM_PROCID", "3");
+  auto c = Detect(f);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->warnings.empty());
+  EXPECT_FALSE(c->job.rank_order.empty());
+  const std::string text = launch::Explain({}, &*c);
+  EXPECT_NE(text.find("rank order: RANK is not NODE_RANK*LOCAL_WORLD_SIZE+LOCAL_RANK"), std::string::npos) << text;
+}
+
+// A plain 'rankwrap PROGRAM' in the batch step stays refused (DetectErrors);
+// with --nproc it is one node of 1 task whose ranks rankwrap starts.
+TEST(Detect, BatchStepWithNprocIsOneNode) {
+  auto f = testing::LoadFixture(kData + "slurm_batch_step_nproc.env");
+  auto c = Detect(f);
+  ASSERT_TRUE(c.ok()) << Render(c);
+  EXPECT_TRUE(c->job.node_level);
+  EXPECT_EQ(c->job.local_world_size, 1u);
+  f.nproc.reset();
+  EXPECT_FALSE(Detect(f).ok());
+  f.env.Unset("SLURM_STEP_ID");  // an salloc shell: not the batch step, refused even with --nproc
+  f.env.Unset("ENVIRONMENT");
+  f.nproc = 4;
+  EXPECT_FALSE(Detect(f).ok());
+}
+
+// The nested rankwrap: chosen first, the trace names the outer launcher, and
+// a changed RANK is taken (checked), never replaced by SLURM_PROCID.
+TEST(Detect, NestedRankwrapTakesTheOuterContract) {
+  auto f = testing::LoadFixture(kData + "rankwrap_nested_child3.env");
+  std::vector<TraceLine> trace;
+  auto job = detect::Run(detect::Registry(), f.Context(), "", &trace);
+  ASSERT_TRUE(job.ok());
+  ASSERT_FALSE(trace.empty());
+  EXPECT_EQ(trace[0].detector, "rankwrap");
+  EXPECT_EQ(trace[0].verdict, "chosen");
+  EXPECT_NE(trace[0].reason.find("launcher slurm"), std::string::npos);
+  f.env.Set("RANK", "7");
+  EXPECT_FALSE(Detect(f).ok()) << "RANK 7 of 4 must be refused";
+  f.env.Set("RANK", "2");
+  f.env.Set("GROUP_RANK", "0");
+  EXPECT_FALSE(Detect(f).ok()) << "GROUP_RANK must equal NODE_RANK";
+  f.hostname = "node1";  // the marker names node2: ignored, Slurm read instead
+  f.env.Set("GROUP_RANK", "1");
+  auto other = Detect(f);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->job.launcher, "slurm");
 }
 
 TEST(Detect, StaleInheritedRankIsReplacedWithAWarning) {

@@ -2,6 +2,7 @@
 // lines plus '#' directives:
 //   # hostname: NAME          the host the process runs on
 //   # ppid: N                 its parent pid
+//   # nproc: N                rankwrap was given --nproc N
 //   # file PATH = L1 L2 ...   a file's lines (for PBS_NODEFILE and the like)
 #pragma once
 
@@ -30,7 +31,8 @@ struct Fixture {
   MapFileReader files;
   std::string hostname = "testhost";
   std::uint64_t ppid = 1;
-  detect::DetectContext Context() const { return {env, files, hostname, ppid}; }
+  std::optional<unsigned> nproc;
+  detect::DetectContext Context() const { return {env, files, hostname, ppid, nproc}; }
 };
 
 inline std::string ReadText(const std::string& path) {
@@ -49,6 +51,7 @@ inline Fixture LoadFixture(const std::string& path) {
   while (std::getline(lines, line)) {
     if (line.rfind("# hostname: ", 0) == 0) f.hostname = line.substr(12);
     if (line.rfind("# ppid: ", 0) == 0) f.ppid = std::stoull(line.substr(8));
+    if (line.rfind("# nproc: ", 0) == 0) f.nproc = static_cast<unsigned>(std::stoul(line.substr(9)));
     if (line.rfind("# file ", 0) == 0) {
       const std::size_t eq = line.find(" =");
       const std::string file_path = line.substr(7, eq - 7);
