@@ -36,6 +36,7 @@ struct JobInfo {
   // A port the launcher reserved or an outer launcher already chose.
   std::optional<std::uint16_t> master_port;
   std::string master_port_from;
+  std::string master_port_hint;  // as master_addr_hint, when no port is known
 
   // Identifies this launch identically on every rank (job id, step id), so
   // every rank computes the same MASTER_PORT without talking to the others.

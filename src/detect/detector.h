@@ -111,6 +111,16 @@ JobInfo NodeLevelJob(std::string launcher, std::uint64_t node, std::uint64_t nod
 // e.g. PET_NPROC_PER_NODE): a number above 1 needs --nproc with that number.
 Status CheckProcsPerNode(const DetectContext& ctx, std::string_view var, std::string_view launcher);
 
+// Takes MASTER_ADDR / MASTER_PORT from the first of `addr_vars` /
+// `port_vars` that is set (checked: a host name, a port 1-65535); when none
+// is, leaves them unknown with `hint` naming the variable to set.
+Status TakeMaster(const DetectContext& ctx, JobInfo& job, std::initializer_list<std::string_view> addr_vars,
+                  std::initializer_list<std::string_view> port_vars, std::string_view launcher);
+
+// The port part of TakeMaster alone.
+Status TakePort(const DetectContext& ctx, JobInfo& job, std::initializer_list<std::string_view> port_vars,
+                std::string_view launcher);
+
 // Sets job_key/job_numeric/step_numeric from the scheduler job around the
 // launch plus a launch-specific id (`launch_key`, may be empty).
 void SetJobKey(const DetectContext& ctx, JobInfo& job, std::string_view launch_key);

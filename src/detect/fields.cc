@@ -220,6 +220,45 @@ Status CheckProcsPerNode(const DetectContext& ctx, std::string_view var, std::st
   return Ok{};
 }
 
+Status TakePort(const DetectContext& ctx, JobInfo& job, std::initializer_list<std::string_view> port_vars,
+                std::string_view launcher) {
+  const std::string port_var = FirstSet(ctx, port_vars);
+  if (port_var.empty()) {
+    job.master_port_hint = "set " + std::string(*port_vars.begin()) +
+                           " in the job's definition (the same on every node), or pass --master-port PORT";
+    return Ok{};
+  }
+  const std::string text(*ctx.env.Get(port_var));
+  auto port = parse::Decimal(text, 65535);
+  if (!port || *port == 0) {
+    return EnvError(port_var + "='" + ShortenForMessage(text) + "'", "expected a TCP port 1-65535",
+                    "set " + port_var + " to a free port, the same on every node, or pass --master-port PORT");
+  }
+  job.master_port = static_cast<std::uint16_t>(*port);
+  job.master_port_from = port_var + " (" + std::string(launcher) + ")";
+  return Ok{};
+}
+
+Status TakeMaster(const DetectContext& ctx, JobInfo& job, std::initializer_list<std::string_view> addr_vars,
+                  std::initializer_list<std::string_view> port_vars, std::string_view launcher) {
+  const std::string addr_var = FirstSet(ctx, addr_vars);
+  if (!addr_var.empty()) {
+    const std::string addr(*ctx.env.Get(addr_var));
+    if (auto host = parse::CheckHostName(addr); !host || addr.empty()) {
+      return EnvError(addr_var + "='" + ShortenForMessage(addr) + "'",
+                      (host ? std::string("empty") : host.error().message) + "; expected rank 0's host",
+                      "set " + addr_var + " to the host of node 0, or pass --master-addr HOST");
+    }
+    job.master_addr = addr;
+    job.master_addr_from = addr_var + " (" + std::string(launcher) + ")";
+  } else {
+    job.master_addr_from = std::string(launcher) + " sets no " + std::string(*addr_vars.begin());
+    job.master_addr_hint = "set " + std::string(*addr_vars.begin()) +
+                           " to the host of node 0 in the job's definition, or pass --master-addr HOST";
+  }
+  return TakePort(ctx, job, port_vars, launcher);
+}
+
 void SetJobKey(const DetectContext& ctx, JobInfo& job, std::string_view launch_key) {
   const std::string job_var =
       FirstSet(ctx, {"SLURM_JOB_ID", "SLURM_JOBID", "PBS_JOBID", "FLUX_JOB_ID", "LSB_JOBID"});

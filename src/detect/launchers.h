@@ -16,6 +16,14 @@ Detector FluxDetector();
 Detector LsfDetector();
 Detector SlurmDetector();
 Detector PbsDetector();
+Detector KubeflowDetector();
+Detector PytorchJobDetector();
+Detector IndexedJobDetector();
+Detector AwsBatchDetector();
+Detector SkypilotDetector();
+Detector GridEngineDetector();
+Detector PrrteDetector();
+Detector AlpsDetector();
 Detector InheritedDetector();
 Detector StandaloneDetector();
 

@@ -13,10 +13,15 @@ std::span<const Detector> Registry() {
   // variables (SLURM_PROCID=0 from the daemon step) into every rank; PALS
   // before Hydra since both may set PMI_*; the contract inherited from an
   // unknown outer launcher only when nothing more specific is there.
-  static const std::array<Detector, 12> kRegistry = {
-      NestedDetector(),   TorchrunDetector(), OmpiDetector(),    MvapichDetector(), HydraDetector(),
-      PalsDetector(),     FluxDetector(),    LsfDetector(),     SlurmDetector(),
-      PbsDetector(),      InheritedDetector(), StandaloneDetector(),
+  // PRRTE and ALPS after the launchers that also set PMIX_*/PMI_* (their
+  // own variables say more); the node-level cloud and Kubernetes launchers
+  // with the schedulers, the Trainer v2 node before the Indexed Job it runs in.
+  static const std::array<Detector, 20> kRegistry = {
+      NestedDetector(),     TorchrunDetector(),   OmpiDetector(),       MvapichDetector(),
+      HydraDetector(),      PalsDetector(),       FluxDetector(),       LsfDetector(),
+      PrrteDetector(),      AlpsDetector(),       SlurmDetector(),      PbsDetector(),
+      GridEngineDetector(),        KubeflowDetector(),   PytorchJobDetector(), IndexedJobDetector(),
+      AwsBatchDetector(),   SkypilotDetector(),   InheritedDetector(),  StandaloneDetector(),
   };
   return kRegistry;
 }

@@ -87,6 +87,14 @@ INSTANTIATE_TEST_SUITE_P(
         Expect{"slurm_batch_step_nproc", "slurm", 0, 1, 0, 1, 0, 1, "127.0.0.1"},
         Expect{"rankwrap_nested_child3", "rankwrap", 3, 4, 1, 2, 1, 2, "node1"},
         Expect{"rankwrap_stale_marker", "slurm", 1, 2, 0, 1, 1, 2, "node1"},
+        Expect{"slurm_pmix_rank3", "slurm", 3, 4, 1, 2, 1, 2, "node1"},
+        Expect{"kubeflow_v2_node1", "kubeflow", 1, 2, 0, 1, 1, 2, "mnist-node-0-0.mnist"},
+        Expect{"pytorchjob_v1_worker0", "pytorchjob", 1, 2, 0, 1, 1, 2, "pytorch-dist-master-0"},
+        Expect{"k8s_indexed_pod2", "k8s-indexed", 2, 4, 0, 1, 2, 4, "train-0.train-svc"},
+        Expect{"aws_batch_child_node2", "aws-batch", 2, 4, 0, 1, 2, 4, "10.0.1.15"},
+        Expect{"aws_batch_main_node", "aws-batch", 0, 4, 0, 1, 0, 4, "ip-10-0-1-15"},
+        Expect{"skypilot_node1", "skypilot", 1, 2, 0, 1, 1, 2, "10.128.0.4"},
+        Expect{"gridengine_host2", "gridengine", 1, 2, 0, 1, 1, 2, "node01"},
         Expect{"pbs_pbsdsh_task", "pbs", 1, 3, 0, 1, 1, 3, "cn01"},
         Expect{"flux_single_node", "flux", 3, 4, 3, 4, 0, 1, "fluke1"},
         Expect{"lsf_jsrun_rank3", "lsf", 3, 4, 1, 2, 1, 2, "a01n01"},
@@ -121,6 +129,13 @@ INSTANTIATE_TEST_SUITE_P(
         ExpectError{"slurm_salloc_shell", 3, "SLURM_STEP_ID is not set"},
         ExpectError{"bad_slurm_arbitrary_unreadable", 3,
                     "MASTER_ADDR cannot be derived under slurm: SLURM_HOSTFILE='/home/alice/hosts' cannot be read"},
+        ExpectError{"bad_kubeflow_v2_no_nproc", 3, "PET_NPROC_PER_NODE=4 and no --nproc"},
+        ExpectError{"bad_pytorchjob_v1_no_nproc", 3, "PET_NPROC_PER_NODE=4 and no --nproc"},
+        ExpectError{"bad_k8s_indexed_no_port", 3, "MASTER_PORT cannot be derived under k8s-indexed"},
+        ExpectError{"bad_aws_batch_no_main_address", 3,
+                    "AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS is not set on this child node"},
+        ExpectError{"prrte_rank1", 3, "PMIX_RANK=1 (PMIX_NAMESPACE=prterun-node01-12345@1) is a PMIx launch"},
+        ExpectError{"alps_pe3", 3, "ALPS_APP_PE=3 is set but aprun exports no world size"},
         ExpectError{"slurm_topology_no_distribution", 3,
                     "SLURM_TOPOLOGY_ADDR='s0.s2.node2' is set and SLURM_DISTRIBUTION is not block, cyclic or plane"},
         ExpectError{"pbs_job_script", 3, "PBS_TASKNUM='1'"},
@@ -193,7 +208,7 @@ TEST(Detect, ForcedLauncherIsUsedAndUnknownNamesAreUsageErrors) {
   ASSERT_TRUE(job.ok());
   EXPECT_EQ(job->launcher, "slurm");
   EXPECT_EQ(job->rank, 1u);
-  auto bad = detect::Run(detect::Registry(), f.Context(), "sge", nullptr);
+  auto bad = detect::Run(detect::Registry(), f.Context(), "condor", nullptr);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().exit_code, 2);
   EXPECT_NE(bad.error().why.find("slurm"), std::string::npos);
@@ -283,6 +298,45 @@ TEST(Detect, NestedRankwrapTakesTheOuterContract) {
   auto other = Detect(f);
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(other->job.launcher, "slurm");
+}
+
+// Node-level launchers: one task per node, rank = node index, so that
+// app::Supervise's --nproc N gives ranks node_rank*N+i of num_nodes*N.
+TEST(Detect, NodeLevelLaunchersAreOneTaskPerNode) {
+  for (const char* name : {"kubeflow_v2_node1", "pytorchjob_v1_worker0", "k8s_indexed_pod2", "aws_batch_child_node2",
+                           "aws_batch_main_node", "skypilot_node1", "gridengine_host2", "slurm_batch_step_nproc"}) {
+    auto f = testing::LoadFixture(kData + name + ".env");
+    auto c = Detect(f);
+    ASSERT_TRUE(c.ok()) << name << ": " << Render(c);
+    const JobInfo& j = c->job;
+    EXPECT_TRUE(j.node_level) << name;
+    EXPECT_EQ(j.rank, j.node_rank) << name;
+    EXPECT_EQ(j.world_size, j.num_nodes) << name;
+    EXPECT_EQ(j.local_rank, 0u) << name;
+    EXPECT_EQ(j.local_world_size, 1u) << name;
+    const std::string text = launch::Explain({}, &*c);
+    EXPECT_NE(text.find("node-level launch"), std::string::npos) << name;
+  }
+  // --nproc must match the processes per node the launcher counts.
+  auto f = testing::LoadFixture(kData + "kubeflow_v2_node1.env");
+  f.nproc = 2;
+  auto wrong = Detect(f);
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().what.find("PET_NPROC_PER_NODE=4 but --nproc 2"), std::string::npos);
+  // AWS: a main node other than 0 becomes rank 0 (its address is the known one).
+  auto a = testing::LoadFixture(kData + "aws_batch_child_node2.env");
+  a.env.Set("AWS_BATCH_JOB_MAIN_NODE_INDEX", "3");
+  auto rotated = Detect(a);
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(rotated->job.node_rank, 3u);  // (2 - 3) mod 4
+  // SkyPilot: the address list must have one line per node.
+  auto s = testing::LoadFixture(kData + "skypilot_node1.env");
+  s.env.Set("SKYPILOT_NODE_IPS", "10.128.0.4");
+  EXPECT_FALSE(Detect(s).ok());
+  // SGE: a host not in PE_HOSTFILE is refused.
+  auto g = testing::LoadFixture(kData + "gridengine_host2.env");
+  g.hostname = "login1";
+  EXPECT_FALSE(Detect(g).ok());
 }
 
 TEST(Detect, StaleInheritedRankIsReplacedWithAWarning) {

@@ -92,7 +92,8 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
                  "MASTER_PORT cannot be derived under " + job.launcher +
                      ": no job or launch id is the same on every rank",
                  "rankwrap never falls back to a default port (two jobs on one node would collide)",
-                 "pass --master-port PORT (the same on every rank)"};
+                 job.master_port_hint.empty() ? "pass --master-port PORT (the same on every rank)"
+                                              : job.master_port_hint};
   }
   const std::string node = std::to_string(job.node_rank);
   c.env = {
@@ -110,6 +111,11 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
   };
   for (const auto& [key, value] : c.env) {
     if (key == "RANKWRAP_LAUNCHER" || key == kContractMarker) continue;
+    // A node-level launcher's RANK/WORLD_SIZE (Kubeflow PyTorchJob: the pod
+    // index, the process count) describe the node's children of --nproc,
+    // which get their own values; the node's one-task values replace nothing.
+    const bool per_child = key == "RANK" || key == "WORLD_SIZE" || key == "LOCAL_RANK" || key == "LOCAL_WORLD_SIZE";
+    if (job.node_level && per_child) continue;
     auto old = inherited.Get(key);
     if (old && *old != value) {
       c.warnings.push_back("inherited " + key + "=" + std::string(*old) + " replaced by " + value +
