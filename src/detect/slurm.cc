@@ -272,19 +272,26 @@ Status FindTaskZero(const DetectContext& ctx, const Layout& l, JobInfo& job) {
     return Ok{};
   }
   const bool known = node_dist == "block" || node_dist == "cyclic" || node_dist.starts_with("plane");
-  if (!known) {
-    if (auto topo = ctx.env.Get("SLURM_TOPOLOGY_ADDR")) {
-      job.master_addr_from =
-          "SLURM_TOPOLOGY_ADDR='" + ShortenForMessage(*topo) + "' is set and " +
-          (dist_text.empty() ? std::string("SLURM_DISTRIBUTION is not") : "SLURM_DISTRIBUTION='" + dist_text + "' is not") +
-          " block, cyclic or plane: with a topology plugin Slurm 26.05 lays tasks out in topology "
-          "order (srun.1 -m) and no variable names task 0's host";
-      job.master_addr_hint =
-          "launch with 'srun -m block ...' (task 0 on the step's first node), or pass --master-addr HOST";
-      job.rank_order = "tasks may follow topology order (SLURM_TOPOLOGY_ADDR set, no block/cyclic/plane "
-                       "distribution); NODE_RANK is the node's index in " + l.hosts_var + " (SLURM_NODEID)";
-      return Ok{};
-    }
+  // slurmstepd sets SLURM_TOPOLOGY_ADDR on every task, also with
+  // topology/none: then it is the node name alone and the pattern "node"
+  // (seen on the Slurm 22.05 test cluster). Only switch levels above the node
+  // ("s0.s2.node2", pattern "switch.switch.node") mean a topology plugin that
+  // can order the tasks.
+  auto topo = ctx.env.Get("SLURM_TOPOLOGY_ADDR");
+  const std::string_view pattern = ctx.env.Get("SLURM_TOPOLOGY_ADDR_PATTERN").value_or("");
+  const bool topology_levels =
+      topo && (pattern.empty() ? topo->find('.') != std::string_view::npos : pattern.find('.') != std::string_view::npos);
+  if (!known && topology_levels) {
+    job.master_addr_from =
+        "SLURM_TOPOLOGY_ADDR='" + ShortenForMessage(*topo) + "' is set and " +
+        (dist_text.empty() ? std::string("SLURM_DISTRIBUTION is not") : "SLURM_DISTRIBUTION='" + dist_text + "' is not") +
+        " block, cyclic or plane: with a topology plugin Slurm 26.05 lays tasks out in topology "
+        "order (srun.1 -m) and no variable names task 0's host";
+    job.master_addr_hint =
+        "launch with 'srun -m block ...' (task 0 on the step's first node), or pass --master-addr HOST";
+    job.rank_order = "tasks may follow topology order (SLURM_TOPOLOGY_ADDR set, no block/cyclic/plane "
+                     "distribution); NODE_RANK is the node's index in " + l.hosts_var + " (SLURM_NODEID)";
+    return Ok{};
   }
   if ((node_dist == "cyclic" || node_dist.starts_with("plane")) && !one_per_node) {
     job.rank_order = "SLURM_DISTRIBUTION=" + dist_text +

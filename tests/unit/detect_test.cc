@@ -82,6 +82,7 @@ INSTANTIATE_TEST_SUITE_P(
         Expect{"pals_pbs_rank5", "pals", 5, 8, 1, 4, 1, 2, "x3005c0s13b0n0"},
         Expect{"pals_slurm_cray_shasta", "slurm", 9, 16, 1, 8, 1, 2, "nid001000"},
         Expect{"slurm_arbitrary_rank1", "slurm", 1, 2, 0, 1, 0, 2, "node2"},
+        Expect{"slurm_topology_none_rank3", "slurm", 3, 4, 1, 2, 1, 2, "node1"},
         Expect{"slurm_topology_block_rank2", "slurm", 2, 4, 0, 2, 1, 2, "node1"},
         Expect{"slurm_cyclic_rank1", "slurm", 1, 4, 0, 2, 1, 2, "node1"},
         Expect{"slurm_batch_step_nproc", "slurm", 0, 1, 0, 1, 0, 1, "127.0.0.1"},
@@ -229,6 +230,20 @@ TEST(Detect, MasterAddrFlagSettlesAnUnknownRankZeroHost) {
     EXPECT_EQ(c->env.at("MASTER_ADDR"), "node2");
     EXPECT_EQ(c->master_addr_from, "--master-addr");
   }
+}
+
+// topology/none: SLURM_TOPOLOGY_ADDR is the node name alone (no switch
+// level), with or without the pattern: no topology order, not refused.
+TEST(Detect, TopologyAddressWithoutSwitchLevelsIsNoTopologyOrder) {
+  auto f = testing::LoadFixture(kData + "slurm_topology_none_rank3.env");
+  f.env.Unset("SLURM_TOPOLOGY_ADDR_PATTERN");
+  auto c = Detect(f);
+  ASSERT_TRUE(c.ok()) << Render(c);
+  EXPECT_EQ(c->master_addr, "node1");
+  f.env.Set("SLURM_TOPOLOGY_ADDR", "s0.s1.node2");
+  EXPECT_FALSE(Detect(f).ok());
+  f.env.Set("SLURM_DISTRIBUTION", "block:cyclic");
+  EXPECT_TRUE(Detect(f).ok());
 }
 
 // Under -m arbitrary every rank, on either node, names line 1's host.
