@@ -21,6 +21,8 @@ Detector PytorchJobDetector();
 Detector IndexedJobDetector();
 Detector AwsBatchDetector();
 Detector SkypilotDetector();
+Detector AzureBatchDetector();
+Detector GcpBatchDetector();
 Detector GridEngineDetector();
 Detector PrrteDetector();
 Detector AlpsDetector();

@@ -16,12 +16,13 @@ std::span<const Detector> Registry() {
   // PRRTE and ALPS after the launchers that also set PMIX_*/PMI_* (their
   // own variables say more); the node-level cloud and Kubernetes launchers
   // with the schedulers, the Trainer v2 node before the Indexed Job it runs in.
-  static const std::array<Detector, 20> kRegistry = {
+  static const std::array<Detector, 22> kRegistry = {
       NestedDetector(),     TorchrunDetector(),   OmpiDetector(),       MvapichDetector(),
       HydraDetector(),      PalsDetector(),       FluxDetector(),       LsfDetector(),
       PrrteDetector(),      AlpsDetector(),       SlurmDetector(),      PbsDetector(),
       GridEngineDetector(),        KubeflowDetector(),   PytorchJobDetector(), IndexedJobDetector(),
-      AwsBatchDetector(),   SkypilotDetector(),   InheritedDetector(),  StandaloneDetector(),
+      AwsBatchDetector(),   AzureBatchDetector(), GcpBatchDetector(),   SkypilotDetector(),
+      InheritedDetector(),  StandaloneDetector(),
   };
   return kRegistry;
 }

@@ -95,6 +95,8 @@ INSTANTIATE_TEST_SUITE_P(
         Expect{"aws_batch_child_node2", "aws-batch", 2, 4, 0, 1, 2, 4, "10.0.1.15"},
         Expect{"aws_batch_main_node", "aws-batch", 0, 4, 0, 1, 0, 4, "ip-10-0-1-15"},
         Expect{"skypilot_node1", "skypilot", 1, 2, 0, 1, 1, 2, "10.128.0.4"},
+        Expect{"azure_batch_master", "azure-batch", 0, 3, 0, 1, 0, 3, "10.0.0.4"},
+        Expect{"gcp_batch_task1", "gcp-batch", 1, 2, 0, 1, 1, 2, "train-group0-0"},
         Expect{"gridengine_host2", "gridengine", 1, 2, 0, 1, 1, 2, "node01"},
         Expect{"pbs_pbsdsh_task", "pbs", 1, 3, 0, 1, 1, 3, "cn01"},
         Expect{"flux_single_node", "flux", 3, 4, 3, 4, 0, 1, "fluke1"},
@@ -135,6 +137,8 @@ INSTANTIATE_TEST_SUITE_P(
         ExpectError{"bad_k8s_indexed_no_port", 3, "MASTER_PORT cannot be derived under k8s-indexed"},
         ExpectError{"bad_aws_batch_no_main_address", 3,
                     "AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS is not set on this child node"},
+        ExpectError{"bad_azure_batch_no_node_rank", 3, "AZ_BATCH_IS_CURRENT_NODE_MASTER=false"},
+        ExpectError{"bad_gcp_batch_no_master", 3, "MASTER_ADDR cannot be derived under gcp-batch"},
         ExpectError{"prrte_rank1", 3, "PMIX_RANK=1 (PMIX_NAMESPACE=prterun-node01-12345@1) is a PMIx launch"},
         ExpectError{"alps_pe3", 3, "ALPS_APP_PE=3 is set but aprun exports no world size"},
         ExpectError{"slurm_topology_no_distribution", 3,
@@ -319,7 +323,8 @@ TEST(Detect, NestedRankwrapTakesTheOuterContract) {
 // app::Supervise's --nproc N gives ranks node_rank*N+i of num_nodes*N.
 TEST(Detect, NodeLevelLaunchersAreOneTaskPerNode) {
   for (const char* name : {"kubeflow_v2_node1", "pytorchjob_v1_worker0", "k8s_indexed_pod2", "aws_batch_child_node2",
-                           "aws_batch_main_node", "skypilot_node1", "gridengine_host2", "slurm_batch_step_nproc"}) {
+                           "aws_batch_main_node", "skypilot_node1", "gridengine_host2", "slurm_batch_step_nproc",
+                           "azure_batch_master", "gcp_batch_task1"}) {
     auto f = testing::LoadFixture(kData + name + ".env");
     auto c = Detect(f);
     ASSERT_TRUE(c.ok()) << name << ": " << Render(c);
