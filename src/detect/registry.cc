@@ -27,6 +27,22 @@ std::span<const Detector> Registry() {
   return kRegistry;
 }
 
+namespace {
+
+// Where a detector did not judge the task order itself (MPI launchers,
+// PALS, Flux, LSF), this rank's own numbers can still show that RANK is not
+// NODE_RANK * LOCAL_WORLD_SIZE + LOCAL_RANK (mpirun --map-by node, uneven
+// hosts). The outer rankwrap of a nested one has said it already.
+void NoteRankOrder(JobInfo& job) {
+  if (!job.rank_order.empty() || job.launcher == "rankwrap") return;
+  const std::uint64_t product = job.node_rank * job.local_world_size + job.local_rank;
+  if (product == job.rank) return;
+  job.rank_order = "here RANK=" + std::to_string(job.rank) + " but NODE_RANK*LOCAL_WORLD_SIZE+LOCAL_RANK=" +
+                   std::to_string(product) + " (ranks placed cyclically or unevenly over the nodes)";
+}
+
+}  // namespace
+
 Status Validate(const JobInfo& job) {
   auto bad = [&](const std::string& what, const std::string& why) {
     return EnvError(what, why,
@@ -89,6 +105,7 @@ Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx
       if (!job) return job.error();
       job->host = ctx.hostname;
       if (auto ok = Validate(*job); !ok) return ok.error();
+      NoteRankOrder(*job);
       return job;
     }
     std::string names;
@@ -132,6 +149,7 @@ Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx
   if (!job) return job.error();
   job->host = ctx.hostname;
   if (auto ok = Validate(*job); !ok) return ok.error();
+  NoteRankOrder(*job);
   for (const Detector* other : same_layer) {
     auto theirs = other->parse(ctx);
     if (!theirs || theirs->world_size == job->world_size) continue;

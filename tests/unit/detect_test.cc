@@ -278,6 +278,14 @@ TEST(Detect, RankOrderWarningOncePerNode) {
   EXPECT_FALSE(c->job.rank_order.empty());
   const std::string text = launch::Explain({}, &*c);
   EXPECT_NE(text.find("rank order: RANK is not NODE_RANK*LOCAL_WORLD_SIZE+LOCAL_RANK"), std::string::npos) << text;
+  // Block placement with even counts: nothing to say.
+  auto even = Detect(testing::LoadFixture(kData + "slurm_even_rank3.env"));
+  ASSERT_TRUE(even.ok());
+  EXPECT_TRUE(even->job.rank_order.empty());
+  // An MPI launcher that does not say its placement: this rank's own numbers.
+  auto mpi = Detect(testing::LoadFixture(kData + "ompi_in_sbatch_node2.env"));
+  ASSERT_TRUE(mpi.ok());
+  EXPECT_NE(mpi->job.rank_order.find("here RANK=3 but NODE_RANK*LOCAL_WORLD_SIZE+LOCAL_RANK=1"), std::string::npos);
 }
 
 // A plain 'rankwrap PROGRAM' in the batch step stays refused (DetectErrors);
