@@ -11,6 +11,7 @@ namespace rankwrap {
 
 struct JobInfo {
   std::string launcher;  // the detector's name: "slurm", "ompi", ...
+  std::string host;      // this host's name (set by detect::Run)
 
   std::uint64_t rank = 0;
   std::uint64_t world_size = 0;
@@ -28,10 +29,14 @@ struct JobInfo {
   // The host that runs global rank 0, when the environment tells.
   std::optional<std::string> master_addr;
   std::string master_addr_from;  // how it was found, or why it could not be
+  // When master_addr is unknown: the launcher-specific fix ("srun -m block",
+  // "export MASTER_ADDR"); the contract's error shows it beside --master-addr.
+  std::string master_addr_hint;
 
   // A port the launcher reserved or an outer launcher already chose.
   std::optional<std::uint16_t> master_port;
   std::string master_port_from;
+  std::string master_port_hint;  // as master_addr_hint, when no port is known
 
   // Identifies this launch identically on every rank (job id, step id), so
   // every rank computes the same MASTER_PORT without talking to the others.
@@ -41,6 +46,17 @@ struct JobInfo {
   std::optional<std::uint64_t> step_numeric;
   // Single-process or local launches only: a free local port may be taken.
   bool local_port_ok = false;
+
+  // Non-empty when RANK = NODE_RANK * LOCAL_WORLD_SIZE + LOCAL_RANK is
+  // false for some ranks of the launch (cyclic, plane or arbitrary task
+  // order, topology order, uneven counts): why. --explain prints it and the
+  // contract warns once per node (local rank 0).
+  std::string rank_order;
+
+  // A node-level launcher (Kubernetes, cloud batch services, SkyPilot, the
+  // Slurm batch step with --nproc): one task per node, rank = node index;
+  // --nproc N makes node_rank*N+i of num_nodes*N.
+  bool node_level = false;
 
   // Lines for --explain: inferences, leaked outer variables, assumptions.
   std::vector<std::string> notes;

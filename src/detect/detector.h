@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,16 +33,25 @@ class FileReader {
 };
 
 struct DetectContext {
+  DetectContext(const EnvSnapshot& e, const FileReader& f, std::string host,
+                std::uint64_t ppid = 0, std::optional<unsigned> n = std::nullopt)
+      : env(e), files(f), hostname(std::move(host)), parent_pid(ppid), nproc(n) {}
+
   const EnvSnapshot& env;
   const FileReader& files;
   std::string hostname;        // gethostname() of this process
   std::uint64_t parent_pid = 0;  // getppid(): the launcher's local agent
+  // --nproc N: rankwrap starts this node's N ranks itself, so a place that
+  // is no task of a launch (the Slurm batch step) can be a node of one, and
+  // node-level launchers check N against the processes per node they name.
+  std::optional<unsigned> nproc;
 };
 
 // Launchers nest: an MPI launcher inside a scheduler allocation, torchrun
 // inside srun. The innermost kind wins; detectors of the same kind that
 // disagree about the world size are an error.
-enum class Layer { kElastic, kMpi, kScheduler, kInherited, kNone };
+// kContract: an outer rankwrap's contract (a nested rankwrap), taken first.
+enum class Layer { kContract, kElastic, kMpi, kScheduler, kInherited, kNone };
 
 struct Probe {
   bool applies = false;
@@ -90,6 +100,26 @@ Error EnvError(std::string what, std::string why, std::string hint);
 // around the launch when there is one (Slurm job node list, PBS_NODEFILE),
 // else inferred from the local size and marked as inferred.
 Status CompleteMpiJob(const DetectContext& ctx, JobInfo& job);
+
+// A node-level launch (Kubernetes, cloud batch services, SkyPilot, Grid
+// Engine): one task per node, rank = node index, world = node count; with
+// --nproc N the ranks are node*N+i of nodes*N (app::Supervise).
+JobInfo NodeLevelJob(std::string launcher, std::uint64_t node, std::uint64_t nodes,
+                     std::string node_from, std::string nodes_from);
+
+// Checks --nproc against a launcher's processes-per-node variable (`var`,
+// e.g. PET_NPROC_PER_NODE): a number above 1 needs --nproc with that number.
+Status CheckProcsPerNode(const DetectContext& ctx, std::string_view var, std::string_view launcher);
+
+// Takes MASTER_ADDR / MASTER_PORT from the first of `addr_vars` /
+// `port_vars` that is set (checked: a host name, a port 1-65535); when none
+// is, leaves them unknown with `hint` naming the variable to set.
+Status TakeMaster(const DetectContext& ctx, JobInfo& job, std::initializer_list<std::string_view> addr_vars,
+                  std::initializer_list<std::string_view> port_vars, std::string_view launcher);
+
+// The port part of TakeMaster alone.
+Status TakePort(const DetectContext& ctx, JobInfo& job, std::initializer_list<std::string_view> port_vars,
+                std::string_view launcher);
 
 // Sets job_key/job_numeric/step_numeric from the scheduler job around the
 // launch plus a launch-specific id (`launch_key`, may be empty).

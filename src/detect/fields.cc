@@ -177,6 +177,88 @@ Status CompleteMpiJob(const DetectContext& ctx, JobInfo& job) {
   return Ok{};
 }
 
+JobInfo NodeLevelJob(std::string launcher, std::uint64_t node, std::uint64_t nodes,
+                     std::string node_from, std::string nodes_from) {
+  JobInfo job;
+  job.launcher = std::move(launcher);
+  job.node_level = true;
+  job.rank = job.node_rank = node;
+  job.world_size = job.num_nodes = nodes;
+  job.local_rank = 0;
+  job.local_world_size = 1;
+  job.from = {node_from + " (one task per node)", nodes_from + " (one task per node)",
+              "one task per node", "one task per node", node_from, nodes_from};
+  return job;
+}
+
+Status CheckProcsPerNode(const DetectContext& ctx, std::string_view var, std::string_view launcher) {
+  auto text = ctx.env.Get(var);
+  if (!text) return Ok{};
+  auto n = parse::Decimal(*text, 1u << 20);
+  // torchrun also takes "auto", "gpu", "cpu": the count is then the node's
+  // devices, which rankwrap's --nproc names explicitly.
+  if (!n) {
+    if (ctx.nproc) return Ok{};
+    return EnvError(std::string(var) + "='" + ShortenForMessage(*text) + "'",
+                    std::string(launcher) + " asks for processes per node that only torchrun counts; "
+                    "rankwrap starts them with --nproc N",
+                    "run 'rankwrap --nproc N PROGRAM' with N the processes per node");
+  }
+  if (ctx.nproc && *ctx.nproc != *n) {
+    return EnvError(std::string(var) + "=" + std::to_string(*n) + " but --nproc " + std::to_string(*ctx.nproc),
+                    std::string(launcher) + " counts " + std::to_string(*n) +
+                        " processes per node in the world size every node computes",
+                    "run 'rankwrap --nproc " + std::to_string(*n) + " PROGRAM'");
+  }
+  if (!ctx.nproc && *n > 1) {
+    return EnvError(std::string(var) + "=" + std::to_string(*n) + " and no --nproc",
+                    std::string(launcher) + " starts one process per node and expects it to start " +
+                        std::to_string(*n) + "; alone it would be one rank of a world that counts " +
+                        std::to_string(*n) + " per node",
+                    "run 'rankwrap --nproc " + std::to_string(*n) + " PROGRAM'");
+  }
+  return Ok{};
+}
+
+Status TakePort(const DetectContext& ctx, JobInfo& job, std::initializer_list<std::string_view> port_vars,
+                std::string_view launcher) {
+  const std::string port_var = FirstSet(ctx, port_vars);
+  if (port_var.empty()) {
+    job.master_port_hint = "set " + std::string(*port_vars.begin()) +
+                           " in the job's definition (the same on every node), or pass --master-port PORT";
+    return Ok{};
+  }
+  const std::string text(*ctx.env.Get(port_var));
+  auto port = parse::Decimal(text, 65535);
+  if (!port || *port == 0) {
+    return EnvError(port_var + "='" + ShortenForMessage(text) + "'", "expected a TCP port 1-65535",
+                    "set " + port_var + " to a free port, the same on every node, or pass --master-port PORT");
+  }
+  job.master_port = static_cast<std::uint16_t>(*port);
+  job.master_port_from = port_var + " (" + std::string(launcher) + ")";
+  return Ok{};
+}
+
+Status TakeMaster(const DetectContext& ctx, JobInfo& job, std::initializer_list<std::string_view> addr_vars,
+                  std::initializer_list<std::string_view> port_vars, std::string_view launcher) {
+  const std::string addr_var = FirstSet(ctx, addr_vars);
+  if (!addr_var.empty()) {
+    const std::string addr(*ctx.env.Get(addr_var));
+    if (auto host = parse::CheckHostName(addr); !host || addr.empty()) {
+      return EnvError(addr_var + "='" + ShortenForMessage(addr) + "'",
+                      (host ? std::string("empty") : host.error().message) + "; expected rank 0's host",
+                      "set " + addr_var + " to the host of node 0, or pass --master-addr HOST");
+    }
+    job.master_addr = addr;
+    job.master_addr_from = addr_var + " (" + std::string(launcher) + ")";
+  } else {
+    job.master_addr_from = std::string(launcher) + " sets no " + std::string(*addr_vars.begin());
+    job.master_addr_hint = "set " + std::string(*addr_vars.begin()) +
+                           " to the host of node 0 in the job's definition, or pass --master-addr HOST";
+  }
+  return TakePort(ctx, job, port_vars, launcher);
+}
+
 void SetJobKey(const DetectContext& ctx, JobInfo& job, std::string_view launch_key) {
   const std::string job_var =
       FirstSet(ctx, {"SLURM_JOB_ID", "SLURM_JOBID", "PBS_JOBID", "FLUX_JOB_ID", "LSB_JOBID"});

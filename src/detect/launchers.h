@@ -6,6 +6,7 @@
 
 namespace rankwrap::detect {
 
+Detector NestedDetector();
 Detector TorchrunDetector();
 Detector OmpiDetector();
 Detector MvapichDetector();
@@ -15,6 +16,16 @@ Detector FluxDetector();
 Detector LsfDetector();
 Detector SlurmDetector();
 Detector PbsDetector();
+Detector KubeflowDetector();
+Detector PytorchJobDetector();
+Detector IndexedJobDetector();
+Detector AwsBatchDetector();
+Detector SkypilotDetector();
+Detector AzureBatchDetector();
+Detector GcpBatchDetector();
+Detector GridEngineDetector();
+Detector PrrteDetector();
+Detector AlpsDetector();
 Detector InheritedDetector();
 Detector StandaloneDetector();
 

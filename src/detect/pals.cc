@@ -15,8 +15,23 @@ constexpr std::string_view kHint =
     "PBS job";
 
 Probe ProbePals(const DetectContext& ctx) {
-  if (auto r = ctx.env.Get("PALS_RANKID")) return {true, "PALS_RANKID=" + std::string(*r) + " is set"};
-  return {false, "PALS_RANKID is not set"};
+  auto r = ctx.env.Get("PALS_RANKID");
+  if (!r) return {false, "PALS_RANKID is not set"};
+  // srun --mpi=cray_shasta writes PALS_* from the step it runs
+  // (src/plugins/mpi/cray_shasta/mpi_cray_shasta.c: PALS_APID is
+  // "<jobid>.<stepid>"): the step is Slurm's, and the Slurm detector reads it
+  // whole (distribution, SLURM_HOSTFILE, reserved ports).
+  const std::string step = std::string(ctx.env.Get("SLURM_JOB_ID").value_or("")) + "." +
+                           std::string(ctx.env.Get("SLURM_STEP_ID").value_or(""));
+  const bool by_srun = ctx.env.Get("SLURM_MPI_TYPE") == std::optional<std::string_view>("cray_shasta") ||
+                       (ctx.env.Has("SLURM_STEP_ID") && ctx.env.Get("PALS_APID") == std::optional<std::string_view>(step));
+  if (by_srun) {
+    return {false, "PALS_RANKID=" + std::string(*r) + " is set by srun --mpi=cray_shasta (" +
+                       (ctx.env.Has("SLURM_MPI_TYPE") ? std::string("SLURM_MPI_TYPE=cray_shasta")
+                                                      : "PALS_APID=" + step) +
+                       "): the Slurm step is read instead"};
+  }
+  return {true, "PALS_RANKID=" + std::string(*r) + " is set"};
 }
 
 Result<JobInfo> ParsePals(const DetectContext& ctx) {

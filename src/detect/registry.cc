@@ -13,13 +13,35 @@ std::span<const Detector> Registry() {
   // variables (SLURM_PROCID=0 from the daemon step) into every rank; PALS
   // before Hydra since both may set PMI_*; the contract inherited from an
   // unknown outer launcher only when nothing more specific is there.
-  static const std::array<Detector, 11> kRegistry = {
-      TorchrunDetector(), OmpiDetector(),    MvapichDetector(), HydraDetector(),
-      PalsDetector(),     FluxDetector(),    LsfDetector(),     SlurmDetector(),
-      PbsDetector(),      InheritedDetector(), StandaloneDetector(),
+  // PRRTE and ALPS after the launchers that also set PMIX_*/PMI_* (their
+  // own variables say more); the node-level cloud and Kubernetes launchers
+  // with the schedulers, the Trainer v2 node before the Indexed Job it runs in.
+  static const std::array<Detector, 22> kRegistry = {
+      NestedDetector(),     TorchrunDetector(),   OmpiDetector(),       MvapichDetector(),
+      HydraDetector(),      PalsDetector(),       FluxDetector(),       LsfDetector(),
+      PrrteDetector(),      AlpsDetector(),       SlurmDetector(),      PbsDetector(),
+      GridEngineDetector(),        KubeflowDetector(),   PytorchJobDetector(), IndexedJobDetector(),
+      AwsBatchDetector(),   AzureBatchDetector(), GcpBatchDetector(),   SkypilotDetector(),
+      InheritedDetector(),  StandaloneDetector(),
   };
   return kRegistry;
 }
+
+namespace {
+
+// Where a detector did not judge the task order itself (MPI launchers,
+// PALS, Flux, LSF), this rank's own numbers can still show that RANK is not
+// NODE_RANK * LOCAL_WORLD_SIZE + LOCAL_RANK (mpirun --map-by node, uneven
+// hosts). The outer rankwrap of a nested one has said it already.
+void NoteRankOrder(JobInfo& job) {
+  if (!job.rank_order.empty() || job.launcher == "rankwrap") return;
+  const std::uint64_t product = job.node_rank * job.local_world_size + job.local_rank;
+  if (product == job.rank) return;
+  job.rank_order = "here RANK=" + std::to_string(job.rank) + " but NODE_RANK*LOCAL_WORLD_SIZE+LOCAL_RANK=" +
+                   std::to_string(product) + " (ranks placed cyclically or unevenly over the nodes)";
+}
+
+}  // namespace
 
 Status Validate(const JobInfo& job) {
   auto bad = [&](const std::string& what, const std::string& why) {
@@ -81,7 +103,9 @@ Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx
       out.push_back({std::string(d.name), "forced", "--launcher " + std::string(forced)});
       auto job = d.parse(ctx);
       if (!job) return job.error();
+      job->host = ctx.hostname;
       if (auto ok = Validate(*job); !ok) return ok.error();
+      NoteRankOrder(*job);
       return job;
     }
     std::string names;
@@ -123,7 +147,9 @@ Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx
   }
   auto job = chosen->parse(ctx);
   if (!job) return job.error();
+  job->host = ctx.hostname;
   if (auto ok = Validate(*job); !ok) return ok.error();
+  NoteRankOrder(*job);
   for (const Detector* other : same_layer) {
     auto theirs = other->parse(ctx);
     if (!theirs || theirs->world_size == job->world_size) continue;

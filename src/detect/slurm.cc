@@ -160,6 +160,181 @@ Result<Layout> ReadLayout(const DetectContext& ctx) {
   return l;
 }
 
+// The node-level part of SLURM_DISTRIBUTION ("cyclic" of "cyclic:block",
+// "plane" of "plane=4"); empty when unset or Slurm's default "*".
+std::string NodeDistribution(const DetectContext& ctx) {
+  const std::string dist(ctx.env.Get("SLURM_DISTRIBUTION").value_or(""));
+  std::string node = dist.substr(0, dist.find_first_of(":,="));
+  if (node == "*" || node == "unknown") node.clear();
+  return node;
+}
+
+// Whether the first `n` entries of a (validated) count list are all equal.
+// Scans the text, not the expanded list: O(length of the text).
+bool UniformCounts(std::string_view text, std::uint64_t n) {
+  std::optional<std::uint64_t> first;
+  std::uint64_t covered = 0;
+  for (std::string_view item : parse::Split(text, ',')) {
+    if (covered >= n) break;
+    const std::size_t open = item.find('(');
+    auto value = parse::Decimal(item.substr(0, open));
+    std::uint64_t repeat = 1;
+    if (open != std::string_view::npos) {
+      auto r = parse::Decimal(item.substr(open + 2, item.size() - open - 3));
+      if (r) repeat = *r;
+    }
+    if (!value) return false;
+    if (first && *first != *value) return false;
+    first = *value;
+    covered += repeat;
+  }
+  return true;
+}
+
+// Where task 0 runs (MASTER_ADDR) and whether RANK = NODE_RANK *
+// LOCAL_WORLD_SIZE + LOCAL_RANK holds, from the distribution srun used.
+//  - block, cyclic, plane: task 0 is on the step's first node (node-index
+//    order), srun.1 "-m".
+//  - arbitrary: SLURM_HOSTFILE lists one host per task in rank order
+//    (srun.1 "-m arbitrary", "SLURM_HOSTFILE"); task 0 runs on line 1's host,
+//    which need not be the step's first node.
+//  - Slurm 26.05 with a topology plugin and no distribution given lays tasks
+//    out in topology order (CHANGELOG/slurm-26.05.md; srun.1 "-m";
+//    src/common/slurm_step_layout.c _task_layout_topo): no variable of any
+//    task names task 0's host, so it is unknown, never guessed. Such tasks
+//    carry SLURM_TOPOLOGY_ADDR.
+Status FindTaskZero(const DetectContext& ctx, const Layout& l, JobInfo& job) {
+  const std::string node_dist = NodeDistribution(ctx);
+  const std::string dist_text(ctx.env.Get("SLURM_DISTRIBUTION").value_or(""));
+  const bool uniform = UniformCounts(*ctx.env.Get(l.tasks_var), l.num_nodes);
+  const bool one_per_node = uniform && l.tasks.at(0) == 1;
+  if (!uniform) {
+    job.rank_order = l.tasks_var + "='" + ShortenForMessage(*ctx.env.Get(l.tasks_var)) +
+                     "': nodes run different numbers of tasks";
+  }
+  if (node_dist == "arbitrary") {
+    job.rank_order = "SLURM_DISTRIBUTION=" + dist_text +
+                     ": tasks follow SLURM_HOSTFILE, not node order; NODE_RANK is the node's index in " +
+                     l.hosts_var + " (SLURM_NODEID)";
+    job.master_addr_hint =
+        "make SLURM_HOSTFILE readable on every node (a shared file system), or pass --master-addr "
+        "HOST (line 1 of the host file)";
+    auto path = ctx.env.Get("SLURM_HOSTFILE");
+    if (!path) {
+      job.master_addr_from = "SLURM_DISTRIBUTION=" + dist_text +
+                             " but SLURM_HOSTFILE is not set: rank 0's host is line 1 of that file";
+      return Ok{};
+    }
+    auto text = ctx.files.Read(std::string(*path));
+    if (!text) {
+      job.master_addr_from = "SLURM_HOSTFILE='" + ShortenForMessage(*path) +
+                             "' cannot be read (" + text.error().reason +
+                             "); under -m arbitrary rank 0 runs on its first line's host";
+      return Ok{};
+    }
+    // One host per task; '#' starts a comment; a line may hold a hostlist
+    // expression (Slurm's slurm_read_hostfile): task 0 is its first host.
+    std::string first;
+    std::size_t pos = 0;
+    while (first.empty() && pos < text->size()) {
+      std::size_t end = text->find('\n', pos);
+      if (end == std::string::npos) end = text->size();
+      std::string line = text->substr(pos, end - pos);
+      pos = end + 1;
+      line = line.substr(0, line.find('#'));
+      const std::size_t b = line.find_first_not_of(" \t\r");
+      if (b == std::string::npos) continue;
+      first = line.substr(b, line.find_last_not_of(" \t\r") - b + 1);
+    }
+    if (first.empty()) {
+      return EnvError("SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' names no host",
+                      "under -m arbitrary its first line is rank 0's host",
+                      "give srun a host file with one host per task, in rank order");
+    }
+    auto list = parse::Hostlist::Parse(first);
+    if (!list || list->size() == 0) {
+      return EnvError("SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' line 1 '" + ShortenForMessage(first) + "'",
+                      (list ? std::string("no host") : list.error().message) +
+                          "; expected a host name (one host per task, in rank order)",
+                      "give srun a host file with one host per task, in rank order");
+    }
+    const std::string host = list->at(0);
+    if (!l.hosts.Find(host) && !l.hosts.Find(std::string(parse::ShortHostName(host)))) {
+      return EnvError("SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' line 1 names '" + host + "'",
+                      "which is not a node of the step (" + l.hosts_var + "='" +
+                          ShortenForMessage(*ctx.env.Get(l.hosts_var)) +
+                          "'): the file is not the one srun used",
+                      "run with the SLURM_HOSTFILE srun was given, or pass --master-addr HOST");
+    }
+    job.master_addr = host;
+    job.master_addr_from = "line 1 of SLURM_HOSTFILE='" + ShortenForMessage(*path) +
+                           "' (SLURM_DISTRIBUTION=" + dist_text + ": rank order)";
+    return Ok{};
+  }
+  const bool known = node_dist == "block" || node_dist == "cyclic" || node_dist.starts_with("plane");
+  // slurmstepd sets SLURM_TOPOLOGY_ADDR on every task, also with
+  // topology/none: then it is the node name alone and the pattern "node"
+  // (seen on the Slurm 22.05 test cluster). Only switch levels above the node
+  // ("s0.s2.node2", pattern "switch.switch.node") mean a topology plugin that
+  // can order the tasks.
+  auto topo = ctx.env.Get("SLURM_TOPOLOGY_ADDR");
+  const std::string_view pattern = ctx.env.Get("SLURM_TOPOLOGY_ADDR_PATTERN").value_or("");
+  const bool topology_levels =
+      topo && (pattern.empty() ? topo->find('.') != std::string_view::npos : pattern.find('.') != std::string_view::npos);
+  if (!known && topology_levels) {
+    job.master_addr_from =
+        "SLURM_TOPOLOGY_ADDR='" + ShortenForMessage(*topo) + "' is set and " +
+        (dist_text.empty() ? std::string("SLURM_DISTRIBUTION is not") : "SLURM_DISTRIBUTION='" + dist_text + "' is not") +
+        " block, cyclic or plane: with a topology plugin Slurm 26.05 lays tasks out in topology "
+        "order (srun.1 -m) and no variable names task 0's host";
+    job.master_addr_hint =
+        "launch with 'srun -m block ...' (task 0 on the step's first node), or pass --master-addr HOST";
+    job.rank_order = "tasks may follow topology order (SLURM_TOPOLOGY_ADDR set, no block/cyclic/plane "
+                     "distribution); NODE_RANK is the node's index in " + l.hosts_var + " (SLURM_NODEID)";
+    return Ok{};
+  }
+  if ((node_dist == "cyclic" || node_dist.starts_with("plane")) && !one_per_node) {
+    job.rank_order = "SLURM_DISTRIBUTION=" + dist_text +
+                     ": consecutive ranks are spread over the nodes; NODE_RANK is the node's index in " +
+                     l.hosts_var + " (SLURM_NODEID)";
+  }
+  // Task 0 is placed on the step's first node (block, cyclic and plane
+  // distributions alike); the list is in node-index order.
+  job.master_addr = l.hosts.at(0);
+  job.master_addr_from = "first host of " + l.hosts_var;
+  return Ok{};
+}
+
+// `rankwrap --nproc N PROGRAM` in the batch script: this node of the
+// allocation (where the batch step runs, SLURMD_NODENAME) is a standalone
+// node whose N ranks rankwrap starts; its GPUs are what the batch step has
+// (CUDA_VISIBLE_DEVICES / SLURM_GPUS_ON_NODE, env-facts.md 1.4), and all
+// ranks are local, so a free local port serves them.
+Result<JobInfo> BatchStepNode(const DetectContext& ctx, const std::string& job_var,
+                              const std::string& job_id) {
+  JobInfo job;
+  job.launcher = "slurm";
+  job.node_level = true;
+  job.world_size = job.local_world_size = job.num_nodes = 1;
+  const std::string from = "the batch step with --nproc: one node";
+  job.from = {from, from, from, from, from, from};
+  job.master_addr = "127.0.0.1";
+  job.master_addr_from = "the batch step with --nproc: every rank runs on this node";
+  job.local_port_ok = true;
+  std::string node(ctx.env.Get("SLURMD_NODENAME").value_or(ctx.hostname));
+  job.notes.push_back(job_var + "=" + job_id + ": the batch step on " + node +
+                      " with --nproc runs its ranks on this node only (the other nodes of the "
+                      "allocation need srun); GPUs as the batch step has them (" +
+                      (ctx.env.Has("CUDA_VISIBLE_DEVICES")
+                           ? "CUDA_VISIBLE_DEVICES=" + std::string(*ctx.env.Get("CUDA_VISIBLE_DEVICES"))
+                           : std::string("CUDA_VISIBLE_DEVICES not set")) +
+                      (ctx.env.Has("SLURM_GPUS_ON_NODE")
+                           ? ", SLURM_GPUS_ON_NODE=" + std::string(*ctx.env.Get("SLURM_GPUS_ON_NODE"))
+                           : std::string()) +
+                      ")");
+  return job;
+}
+
 Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
   JobInfo job;
   job.launcher = "slurm";
@@ -186,6 +361,8 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
     // sbatch exports ENVIRONMENT=BATCH to the batch script; Slurm 22.05 sets
     // no SLURM_STEP_ID there (older and newer releases write -5).
     const bool batch = ctx.env.Get("ENVIRONMENT") == std::optional<std::string_view>("BATCH");
+    const bool batch_step = (step_var.empty() && batch) || step_id == "-5" || step_id == "4294967291";
+    if (batch_step && ctx.nproc) return BatchStepNode(ctx, job_var, job_id);
     std::string where = step_var.empty() ? (batch ? "SLURM_STEP_ID is not set and ENVIRONMENT=BATCH (the batch script)"
                                                   : "SLURM_STEP_ID is not set (an salloc or ssh shell)")
                         : step_id == "-5" || step_id == "4294967291"
@@ -196,7 +373,9 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
                         where,
                     "a rank needs a step task; the batch step and salloc/ssh shells have job "
                     "variables (even SLURM_PROCID=0) but are not ranks",
-                    std::string(kHint));
+                    std::string(kHint) + (batch_step ? " (or, in the batch script, 'rankwrap --nproc N PROGRAM': "
+                                                       "N ranks on this node)"
+                                                     : ""));
   }
 
   auto rank = RequireUint(ctx, "SLURM_PROCID", "the task's global rank", kHint);
@@ -247,14 +426,7 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
   }
   job.local_world_size = l.tasks.at(job.node_rank);
   job.from.local_world_size = l.tasks_var + " at SLURM_NODEID";
-  // Task 0 is placed on the step's first node (block, cyclic and plane
-  // distributions alike); the list is in node-index order.
-  job.master_addr = l.hosts.at(0);
-  job.master_addr_from = "first host of " + l.hosts_var;
-  if (auto dist = ctx.env.Get("SLURM_DISTRIBUTION"); dist && dist->starts_with("arbitrary")) {
-    job.notes.push_back("SLURM_DISTRIBUTION=arbitrary: rank 0 may not be on the first node; "
-                        "pass --master-addr if it is not");
-  }
+  if (auto s = FindTaskZero(ctx, l, job); !s) return s.error();
   if (auto ports = ctx.env.Get("SLURM_STEP_RESV_PORTS")) {
     auto first = FirstReservedPort(*ports);
     if (!first) {

@@ -147,4 +147,24 @@ if $PY -c 'import torch' 2>/dev/null; then
 else
   fail "python3-torch missing (apt-get install python3-torch)"
 fi
+
+# 7. Contract truth (docs/launchers.md "How rankwrap knows rank 0's host").
+# 7a. srun -m arbitrary: SLURM_HOSTFILE lists one host per task in rank order;
+#     with node2 first, task 0 runs on node2 and every rank's MASTER_ADDR must
+#     say node2 (the step's first node, node1, would hang the rendezvous).
+printf 'node2\nnode1\n' > "$JOBS/arbitrary.hosts"
+arb=(timeout 120 "${SC[@]}" env SLURM_HOSTFILE="$JOBS/arbitrary.hosts" srun --immediate=30 -m arbitrary -n 2)
+out=$("${arb[@]}" --label "$RW" --bind none --print-env 2>&1)
+[ "$(printf '%s\n' "$out" | grep -cE '^ *[01]: MASTER_ADDR=node2$')" -eq 2 ] \
+  && printf '%s\n' "$out" | grep -qE '^ *0: RANK=0$' && printf '%s\n' "$out" | grep -qE '^ *1: RANK=1$' \
+  && pass "srun -m arbitrary with node2 first: MASTER_ADDR=node2 on every rank" || fail "srun -m arbitrary: $out"
+if $PY -c 'import torch' 2>/dev/null; then
+  out=$("${arb[@]}" "$RW" --bind none $PY "$root/examples/torch_allreduce.py" 2>&1)
+  [ "$(printf '%s\n' "$out" | grep -o 'sum 3 OK' | wc -l)" -eq 2 ] \
+    && pass "PyTorch all-reduce under srun -m arbitrary (rank 0 on node2)" || fail "torch -m arbitrary: $out"
+fi
+# 7b. A nested rankwrap keeps the outer one's contract: the children of
+#     --nproc 2 on each of 2 nodes are ranks 0-3, not the task's SLURM_PROCID.
+srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 2 --tag-output -- "$RW" --bind none --print-env \
+  | sed -E 's/^\[([0-9]+) [^]]*\] /\1: /' | contract "srun rankwrap --nproc 2 -- rankwrap (nested)" 4 rankwrap --layout 2,2 --master node1
 finish

@@ -72,7 +72,8 @@ TEST(Contract, ExportsExactlyTheContract) {
   for (const auto& [k, v] : c->env) keys.push_back(k);
   EXPECT_EQ(keys, (std::vector<std::string>{"GROUP_RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
                                             "MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "NUM_NODES",
-                                            "RANK", "RANKWRAP_LAUNCHER", "WORLD_SIZE"}));
+                                            "RANK", "RANKWRAP_CONTRACT", "RANKWRAP_LAUNCHER",
+                                            "WORLD_SIZE"}));
 }
 
 }  // namespace

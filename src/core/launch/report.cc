@@ -87,6 +87,13 @@ std::string Explain(const std::vector<TraceLine>& trace, const plan::RankContrac
   line("num_nodes", j.num_nodes, j.from.num_nodes);
   out += "  master_addr = " + c->master_addr + "  <- " + c->master_addr_from + "\n";
   out += "  master_port = " + std::to_string(c->master_port) + "  <- " + c->master_port_from + "\n";
+  if (!j.rank_order.empty()) {
+    out += "  rank order: RANK is not NODE_RANK*LOCAL_WORLD_SIZE+LOCAL_RANK for every rank: " + j.rank_order + "\n";
+  }
+  if (j.node_level) {
+    out += "  node-level launch: one task per node (rank = node index); --nproc N gives ranks node_rank*N+i of "
+           "num_nodes*N\n";
+  }
   for (const auto& n : j.notes) out += "  note: " + n + "\n";
   return out;
 }

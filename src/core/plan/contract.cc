@@ -15,7 +15,24 @@ std::uint64_t Fnv1a(const std::string& s) {
   return h;
 }
 
+// Ids that name one launch and that no child environment rewrites
+// (children.cc): schedulers' job and step ids, launchers' application ids.
+constexpr const char* kLaunchIds[] = {
+    "SLURM_JOB_ID",     "SLURM_STEP_ID",    "PBS_JOBID",           "FLUX_JOB_ID",
+    "LSB_JOBID",        "PALS_APID",        "TORCHELASTIC_RUN_ID", "JOB_ID",
+    "AWS_BATCH_JOB_ID", "AZ_BATCH_JOB_ID",  "AZ_BATCH_TASK_ID",    "SKYPILOT_TASK_ID",
+    "BATCH_JOB_UID",    "JOB_COMPLETION_INDEX",
+};
+
 }  // namespace
+
+std::string ContractMarker(const EnvSnapshot& env, const std::string& host) {
+  std::string out = "host=" + host;
+  for (const char* id : kLaunchIds) {
+    if (auto v = env.Get(id)) out += ";" + std::string(id) + "=" + std::string(*v);
+  }
+  return out;
+}
 
 std::uint16_t PortFromJob(const JobInfo& job) {
   std::uint64_t slot = 0;
@@ -49,8 +66,10 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
                  "MASTER_ADDR cannot be derived under " + job.launcher + ": " + job.master_addr_from,
                  "rankwrap never guesses rank 0's host (a wrong guess hangs every rank at "
                  "rendezvous)",
-                 "pass --master-addr HOST (the host that runs rank 0), or launch inside a "
-                 "scheduler allocation"};
+                 job.master_addr_hint.empty()
+                     ? "pass --master-addr HOST (the host that runs rank 0), or launch inside a "
+                       "scheduler allocation"
+                     : job.master_addr_hint};
   }
   if (opts.master_port) {
     c.master_port = *opts.master_port;
@@ -73,7 +92,8 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
                  "MASTER_PORT cannot be derived under " + job.launcher +
                      ": no job or launch id is the same on every rank",
                  "rankwrap never falls back to a default port (two jobs on one node would collide)",
-                 "pass --master-port PORT (the same on every rank)"};
+                 job.master_port_hint.empty() ? "pass --master-port PORT (the same on every rank)"
+                                              : job.master_port_hint};
   }
   const std::string node = std::to_string(job.node_rank);
   c.env = {
@@ -87,14 +107,27 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
       {"MASTER_ADDR", c.master_addr},
       {"MASTER_PORT", std::to_string(c.master_port)},
       {"RANKWRAP_LAUNCHER", job.launcher},
+      {kContractMarker, ContractMarker(inherited, job.host)},
   };
   for (const auto& [key, value] : c.env) {
-    if (key == "RANKWRAP_LAUNCHER") continue;
+    if (key == "RANKWRAP_LAUNCHER" || key == kContractMarker) continue;
+    // A node-level launcher's RANK/WORLD_SIZE (Kubeflow PyTorchJob: the pod
+    // index, the process count) describe the node's children of --nproc,
+    // which get their own values; the node's one-task values replace nothing.
+    const bool per_child = key == "RANK" || key == "WORLD_SIZE" || key == "LOCAL_RANK" || key == "LOCAL_WORLD_SIZE";
+    if (job.node_level && per_child) continue;
     auto old = inherited.Get(key);
     if (old && *old != value) {
       c.warnings.push_back("inherited " + key + "=" + std::string(*old) + " replaced by " + value +
                            " (derived from " + job.launcher + ")");
     }
+  }
+  // Once per node: programs that compute their rank as NODE_RANK *
+  // LOCAL_WORLD_SIZE + LOCAL_RANK (or take node 0's local rank 0 as rank 0)
+  // get another rank than RANK under this task order.
+  if (!job.rank_order.empty() && job.local_rank == 0) {
+    c.warnings.push_back("RANK is not NODE_RANK*LOCAL_WORLD_SIZE+LOCAL_RANK for every rank of this launch (" +
+                         job.rank_order + "): programs must read RANK, not compute it");
   }
   return c;
 }

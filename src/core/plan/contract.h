@@ -41,6 +41,19 @@ struct RankContract {
 // for consecutive job ids and for the steps of one job.
 std::uint16_t PortFromJob(const JobInfo& job);
 
+// The variable that marks a program as started by rankwrap: a nested
+// rankwrap (detector "rankwrap", tried first) takes RANK, WORLD_SIZE,
+// LOCAL_RANK, LOCAL_WORLD_SIZE, NODE_RANK, NUM_NODES, MASTER_ADDR and
+// MASTER_PORT as given when it is set and matches ContractMarker there.
+inline constexpr const char* kContractMarker = "RANKWRAP_CONTRACT";
+
+// The marker's value: this host and the ids of the launch found in `env`
+// ("host=node2;SLURM_JOB_ID=17;SLURM_STEP_ID=0"). Only variables that
+// rankwrap never rewrites for its children take part, so the marker matches
+// in every child and in a program the outer rankwrap exec'd, and a marker
+// left over from another job or copied to another host does not.
+std::string ContractMarker(const EnvSnapshot& env, const std::string& host);
+
 // Builds the contract. `inherited` is the environment the program would
 // otherwise get (to warn when a RANK etc. there differs). `free_port` is
 // called only for launches that allow a local free port (a world of one).
