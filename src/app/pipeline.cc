@@ -134,7 +134,7 @@ Result<Binding> PlanBinding(const BindConfig& c, const PlanRequest& req, const E
 Result<Prepared> Prepare(const Config& c, const EnvSnapshot& env, const std::string& host,
                          std::vector<TraceLine>* trace) {
   const posix::DiskFileReader files;
-  const detect::DetectContext ctx{env, files, host, posix::ParentPid()};
+  const detect::DetectContext ctx{env, files, host, posix::ParentPid(), c.supervise.nproc};
   auto job = detect::Run(detect::Registry(), ctx, c.contract.launcher, trace);
   if (!job) return job.error();
   plan::ContractOptions copts{c.contract.master_addr, c.contract.master_port, c.bootstrap.mode == BootstrapMode::kMpi};

@@ -1,5 +1,7 @@
 #include "app/spec.h"
 
+#include "core/plan/children.h"
+
 namespace rankwrap::app {
 namespace {
 
@@ -36,6 +38,9 @@ std::vector<RankSpec> BuildRankSpecs(const Config& c, const Prepared& p, const E
     s.local_rank = job.local_rank;
     s.argv = c.program;
     s.env = env;
+    // rankwrap's own option variables stop here: a nested rankwrap must not
+    // read them again (docs/launchers.md).
+    for (const std::string& k : plan::OptionVariablesIn(env)) s.env.Unset(k);
     for (const auto& [k, v] : p.contract.env) s.env.Set(k, v);
     if (c.supervise.max_restarts > 0) s.env.Set("RANKWRAP_RESTART_COUNT", std::to_string(attempt));
     if (p.binding.line) Bind(c, p.binding, *p.binding.line, &s);
@@ -62,6 +67,14 @@ std::vector<RankSpec> BuildRankSpecs(const Config& c, const Prepared& p, const E
     if (standalone) {
       s.env.Set("MASTER_ADDR", standalone->addr);
       s.env.Set("MASTER_PORT", std::to_string(standalone->port));
+    }
+    // The task's launcher variables rewritten for the child, or removed
+    // (SLURM_PROCID=RANK, ...; PMI_FD, PMIX_*, RANKWRAP_<OPTION> gone), so
+    // every framework that reads them agrees with RANK.
+    const plan::ChildEnv child = plan::ChildEnvironment(env, job, {s.rank, world, i, n});
+    for (const std::string& k : child.unset) s.env.Unset(k);
+    for (const auto& [k, v] : child.set) {
+      if (k != "MASTER_PORT" || !standalone) s.env.Set(k, v);
     }
     if (c.supervise.max_restarts > 0) s.env.Set("RANKWRAP_RESTART_COUNT", std::to_string(attempt));
     if (p.binding.plan.ranks.size() > i) {

@@ -24,7 +24,7 @@ expect_exit 2 "bad --master-port" clean_env "$RW" --master-port 70000 true
 contains "names the port" "--master-port '70000'"
 expect_exit 2 "unknown option" clean_env "$RW" --frobnicate true
 expect_exit 2 "unknown launcher" clean_env "$RW" --launcher sge --print-env
-contains "lists launchers" "expected one of: torchrun, ompi"
+contains "lists launchers" "expected one of: rankwrap, torchrun, ompi"
 expect_exit 2 "bad env switch" clean_env RANKWRAP_DRY_RUN=maybe "$RW" true
 contains "names the variable" "RANKWRAP_DRY_RUN='maybe'"
 
@@ -42,12 +42,12 @@ contains "hostnames output" "n3"
 # --print-env: exactly the contract, sorted, program optional.
 expect_exit 0 "--print-env standalone" clean_env "$RW" --bind none --print-env
 keys=$(printf '%s\n' "$OUT" | cut -d= -f1 | tr '\n' ' ')
-[ "$keys" = "GROUP_RANK LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT NODE_RANK NUM_NODES RANK RANKWRAP_LAUNCHER WORLD_SIZE " ] \
+[ "$keys" = "GROUP_RANK LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT NODE_RANK NUM_NODES RANK RANKWRAP_CONTRACT RANKWRAP_LAUNCHER WORLD_SIZE " ] \
   && pass "print-env keys sorted (--bind none)" || fail "print-env keys: $keys"
 # With binding (this machine has no GPU): the OpenMP variables join, unless set.
 expect_exit 0 "--print-env with binding" clean_env "$RW" --print-env
 keys=$(printf '%s\n' "$OUT" | cut -d= -f1 | tr '\n' ' ')
-[ "$keys" = "GROUP_RANK LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT NODE_RANK NUM_NODES OMP_NUM_THREADS OMP_PLACES OMP_PROC_BIND RANK RANKWRAP_LAUNCHER WORLD_SIZE " ] \
+[ "$keys" = "GROUP_RANK LOCAL_RANK LOCAL_WORLD_SIZE MASTER_ADDR MASTER_PORT NODE_RANK NUM_NODES OMP_NUM_THREADS OMP_PLACES OMP_PROC_BIND RANK RANKWRAP_CONTRACT RANKWRAP_LAUNCHER WORLD_SIZE " ] \
   && pass "print-env keys with binding" || fail "print-env keys with binding: $keys"
 expect_exit 0 "user OMP_NUM_THREADS kept" clean_env OMP_NUM_THREADS=3 "$RW" --print-env
 [[ "$OUT" != *OMP_NUM_THREADS* ]] && pass "OMP_NUM_THREADS set by the user is not printed (not changed)" || fail "OMP_NUM_THREADS changed: $OUT"
@@ -203,6 +203,7 @@ MASTER_PORT=23456
 NODE_RANK=0
 NUM_NODES=1
 RANK=0
+RANKWRAP_CONTRACT=host='"$H"'
 RANKWRAP_LAUNCHER=standalone
 WORLD_SIZE=1'
 expect_exit 0 "whole --print-env, Slurm rank 10 on node 5" clean_env SLURM_JOB_ID=77 SLURM_STEP_ID=0 SLURM_PROCID=10 \
@@ -216,6 +217,7 @@ MASTER_PORT=22849
 NODE_RANK=5
 NUM_NODES=8
 RANK=10
+RANKWRAP_CONTRACT=host='"$H"';SLURM_JOB_ID=77;SLURM_STEP_ID=0
 RANKWRAP_LAUNCHER=slurm
 WORLD_SIZE=16'
 # The full error line of every error class.
