@@ -90,7 +90,7 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       if (!ec) acceptor_.bind(ep, ec);
       if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
       if (!ec) {
-        port_ = static_cast<std::uint16_t>(port + i);
+        port_ = acceptor_.local_endpoint(ec).port();  // port 0: the one the kernel chose
         return Ok{};
       }
       last = ec.message();

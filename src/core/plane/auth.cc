@@ -36,22 +36,22 @@ Result<std::string, Refusal> MungePayloadKey(std::string_view payload, std::stri
   return std::string(payload.substr(expected.size()));
 }
 
-std::string Seal(const Message& m, std::uint64_t seq, AuthMode mode, std::string_view key, Direction dir) {
+std::string Seal(const Message& m, std::uint64_t seq, AuthMode mode, const HmacKey& key, Direction dir) {
   std::string body = EncodeBody(m, seq);
   if (Tagged(TypeOf(m), mode)) {
     const char d = static_cast<char>(dir);
-    body += View(HmacSha256(key, {std::string_view(&d, 1), body}));
+    body += View(key.Mac({std::string_view(&d, 1), body}));
   }
   return LengthPrefix(body.size()) + body;
 }
 
-bool TagValid(const Decoded& dec, AuthMode mode, std::string_view key, Direction dir) {
+bool TagValid(const Decoded& dec, AuthMode mode, const HmacKey& key, Direction dir) {
   if (!Tagged(TypeOf(dec.message), mode)) return true;
   const char d = static_cast<char>(dir);
-  return ConstantTimeEqual(View(HmacSha256(key, {std::string_view(&d, 1), dec.signed_part})), dec.tag);
+  return ConstantTimeEqual(View(key.Mac({std::string_view(&d, 1), dec.signed_part})), dec.tag);
 }
 
-Parsed<Message> Open(std::string_view body, AuthMode mode, std::string_view key, Direction dir,
+Parsed<Message> Open(std::string_view body, AuthMode mode, const HmacKey& key, Direction dir,
                      std::uint64_t expected_seq) {
   auto d = DecodeBody(body, mode);
   if (!d) return d.error();

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "core/plane/message.h"
+#include "core/plane/sha256.h"
 
 namespace rankwrap::plane {
 
@@ -34,13 +35,20 @@ Result<std::string, Refusal> MungePayloadKey(std::string_view payload, std::stri
                                                   const Nonce& client);
 
 // The whole frame (length prefix, body, tag when the mode and type want one).
-std::string Seal(const Message& m, std::uint64_t seq, AuthMode mode, std::string_view key, Direction dir);
+std::string Seal(const Message& m, std::uint64_t seq, AuthMode mode, const HmacKey& key, Direction dir);
+inline std::string Seal(const Message& m, std::uint64_t seq, AuthMode mode, std::string_view key, Direction dir) {
+  return Seal(m, seq, mode, HmacKey(key), dir);
+}
 // True when the decoded message's tag is right (or it carries none by design).
-bool TagValid(const Decoded& d, AuthMode mode, std::string_view key, Direction dir);
+bool TagValid(const Decoded& d, AuthMode mode, const HmacKey& key, Direction dir);
 
 // Decode + tag + sequence in one: what each side does with every message
 // after the handshake. The error says which check failed.
-Parsed<Message> Open(std::string_view body, AuthMode mode, std::string_view key, Direction dir,
+Parsed<Message> Open(std::string_view body, AuthMode mode, const HmacKey& key, Direction dir,
                      std::uint64_t expected_seq);
+inline Parsed<Message> Open(std::string_view body, AuthMode mode, std::string_view key, Direction dir,
+                            std::uint64_t expected_seq) {
+  return Open(body, mode, HmacKey(key), dir, expected_seq);
+}
 
 }  // namespace rankwrap::plane

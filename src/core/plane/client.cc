@@ -40,7 +40,7 @@ void ClientCore::OnFrame(std::string_view body, ClientOut& out) {
       h.credential = std::move(*cred);
       base = munge_key_;
     }
-    if (o_.mode != AuthMode::kInsecure) key_ = SessionKey(base, o_.job_id, ch->nonce, nonce_);
+    if (o_.mode != AuthMode::kInsecure) key_ = HmacKey(SessionKey(base, o_.job_id, ch->nonce, nonce_));
     rseq_ = 1;
     out.sends.push_back(Seal(h));
     state_ = State::kWelcome;

@@ -77,7 +77,7 @@ class ClientCore {
   std::string munge_key_;
   CredentialMaker make_;
   State state_ = State::kChallenge;
-  std::string key_;
+  HmacKey key_;
   std::uint64_t rseq_ = 0, sseq_ = 0;
 };
 

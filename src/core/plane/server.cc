@@ -86,7 +86,7 @@ void ServerCore::Hello(ConnId c, Conn& conn, std::string_view body, double now, 
     if (!key) return Refuse(c, "authentication failed: " + key.error().why, out);
     base = *key;
   }
-  if (o_.mode != AuthMode::kInsecure) conn.key = SessionKey(base, o_.job_id, conn.nonce, h->nonce);
+  if (o_.mode != AuthMode::kInsecure) conn.key = HmacKey(SessionKey(base, o_.job_id, conn.nonce, h->nonce));
   if (!TagValid(*d, o_.mode, conn.key, Direction::kToServer)) {
     return Refuse(c, "authentication failed: hello from " + h->host + " not signed with the job's key", out);
   }

@@ -89,7 +89,7 @@ class ServerCore {
   struct Conn {
     double opened = 0;
     Nonce nonce{};
-    std::string key;
+    HmacKey key;
     std::uint64_t rseq = 0, sseq = 0;
     std::int64_t node = -1;  // -1: not authenticated yet
   };

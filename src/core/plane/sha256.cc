@@ -98,7 +98,7 @@ Digest Sha256Of(std::string_view data) {
   return s.Final();
 }
 
-Digest HmacSha256(std::string_view key, std::initializer_list<std::string_view> parts) {
+HmacKey::HmacKey(std::string_view key) {
   std::array<std::uint8_t, 64> k{};
   if (key.size() > k.size()) {
     const Digest kd = Sha256Of(key);
@@ -111,14 +111,21 @@ Digest HmacSha256(std::string_view key, std::initializer_list<std::string_view> 
     ipad[i] = static_cast<char>(k[i] ^ 0x36);
     opad[i] = static_cast<char>(k[i] ^ 0x5c);
   }
-  Sha256 inner;
-  inner.Update(std::string_view(ipad.data(), ipad.size()));
+  inner_.Update(std::string_view(ipad.data(), ipad.size()));
+  outer_.Update(std::string_view(opad.data(), opad.size()));
+}
+
+Digest HmacKey::Mac(std::initializer_list<std::string_view> parts) const {
+  Sha256 inner = inner_;
   for (std::string_view p : parts) inner.Update(p);
   const Digest id = inner.Final();
-  Sha256 outer;
-  outer.Update(std::string_view(opad.data(), opad.size()));
+  Sha256 outer = outer_;
   outer.Update(View(id));
   return outer.Final();
+}
+
+Digest HmacSha256(std::string_view key, std::initializer_list<std::string_view> parts) {
+  return HmacKey(key).Mac(parts);
 }
 
 bool ConstantTimeEqual(std::string_view a, std::string_view b) {

@@ -33,6 +33,19 @@ Digest Sha256Of(std::string_view data);
 // HMAC-SHA256 of the concatenation of `parts` under `key`.
 Digest HmacSha256(std::string_view key, std::initializer_list<std::string_view> parts);
 
+// An HMAC-SHA256 key with its padded blocks hashed once: each MAC then
+// costs two compressions fewer (the server tags one frame per node on every
+// broadcast).
+class HmacKey {
+ public:
+  HmacKey() : HmacKey(std::string_view()) {}
+  explicit HmacKey(std::string_view key);
+  Digest Mac(std::initializer_list<std::string_view> parts) const;
+
+ private:
+  Sha256 inner_, outer_;
+};
+
 // Equality of two byte strings in time that depends on their length only.
 bool ConstantTimeEqual(std::string_view a, std::string_view b);
 
