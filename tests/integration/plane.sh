@@ -106,4 +106,42 @@ rc=0; env -u RANKWRAP_JOB_SECRET "$PLANE_NODE" --job t5 --port $((base + 5)) --a
 check "no job secret: refused to start" bash -c "grep -q 'RANKWRAP_JOB_SECRET is not set' '$WORK/t5.out' && [ $rc -eq 3 ]"
 rc=0; env -u RANKWRAP_JOB_SECRET "$PLANE_NODE" --job t5 --port $((base + 5)) --auth insecure --run 0 >"$WORK/t5b.out" 2>&1 || rc=$?
 check "--auth insecure runs without one" grep -q "rendezvous node0 29500" "$WORK/t5b.out"
+# 6. MUNGE (a private munged on its own socket and key, never the system's):
+# the job's 4 nodes rendezvous; a node of another uid (nobody: its credential
+# is restricted to its own uid, so the job cannot even decode it) and a replay
+# of node 3's recorded hello (its credential was already used) are refused.
+if command -v munged >/dev/null && command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
+  M="$WORK/munge"
+  mkdir -m 711 "$M"
+  head -c 1024 /dev/urandom >"$M/key" && chmod 600 "$M/key"
+  munged -F --force --key-file="$M/key" --socket="$M/sock" --pid-file="$M/pid" --log-file="$M/log" \
+    --seed-file="$M/seed" >"$M/out" 2>&1 &
+  mpid=$!
+  for _ in $(seq 50); do [ -S "$M/sock" ] && break; sleep 0.1; done
+  export MUNGE_SOCKET="$M/sock"
+  p6=$((base + 6)) px6=$((base + 7))
+  "$PLANE_NODE" --proxy $px6 --port $p6 --record "$WORK/rec6.bin" >"$WORK/proxy6.out" 2>&1 &
+  proxy6=$!
+  for _ in $(seq 50); do grep -q listening "$WORK/proxy6.out" && break; sleep 0.1; done
+  EXTRA_3="--port $px6"
+  run_nodes t6 $p6 4 --auth munge --run 5
+  unset EXTRA_3
+  for _ in $(seq 100); do grep -q rendezvous "$WORK/t6.3.out" 2>/dev/null && break; sleep 0.1; done
+  chmod 755 "$WORK"
+  rc=0
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$PLANE_NODE" --job t6 --nodes 4 --node 2 --port $p6 --auth munge \
+    --timeout 3 >"$WORK/nobody.out" 2>&1 || rc=$?
+  "$PLANE_NODE" --replay "$WORK/rec6.bin" --port $p6 >"$WORK/replay6.out" 2>&1 || true
+  wait_nodes t6 4
+  kill "$proxy6" "$mpid" 2>/dev/null || true
+  cat "$WORK/nobody.out" "$WORK/replay6.out" | sed 's/^/  /'
+  check "munge: 4 nodes rendezvous and end cleanly" all_nodes t6 4 "^node [0-9] rendezvous node0 29500 blob=128$" 0
+  check "munge: a node of another uid is refused" \
+    grep -q "refused by the job.s plane: authentication failed: MUNGE credential: Unauthorized credential" "$WORK/nobody.out"
+  check "munge: a replayed hello (a used credential) is refused" \
+    grep -q "replay: rejected: authentication failed: MUNGE credential: Replayed credential" "$WORK/replay6.out"
+  unset MUNGE_SOCKET
+else
+  echo "SKIP: munge checks (need munged, setpriv and root)"
+fi
 finish

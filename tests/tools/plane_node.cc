@@ -47,17 +47,21 @@ std::map<std::string, std::string> ParseArgs(int argc, char** argv) {
   return a;
 }
 
+// Connects to the loopback port, retrying for up to 10 s (the server may
+// start after its clients, as on a real job).
 int Dial(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<std::uint16_t>(port));
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    std::perror("connect");
-    std::exit(2);
+  for (int i = 0; i < 200; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0) return fd;
+    close(fd);
+    usleep(50000);
   }
-  return fd;
+  std::perror("connect");
+  std::exit(2);
 }
 
 bool ReadN(int fd, char* p, std::size_t n) {
