@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <map>
+#include <set>
 
 #include "core/plane/client.h"
 #include "core/plane/server.h"
@@ -341,6 +342,72 @@ TEST(PlaneServer, InsecureModeWorksWithoutKeys) {
   const ConnId b = j.Connect(1, 1, "", "job.1", AuthMode::kInsecure);
   j.Send(a, Announce{{"h", 5, ""}});
   EXPECT_TRUE(j.Has(b, K::kRendezvous));
+}
+
+TEST(PlaneClient, AFakeServerCannotWelcome) {
+  // A squatter on the job's port answers with the right job id but cannot
+  // compute the session key: the client accepts nothing from it.
+  ClientCore c(ClientOptions{"job.1", 1, 8, "host1", 1, AuthMode::kSecret, kSecret}, N(5), "");
+  ClientOut out;
+  c.OnFrame(Body(Seal(Challenge{AuthMode::kSecret, "job.1", N(6)}, 0, AuthMode::kSecret, "", Direction::kToClient)), out);
+  ASSERT_EQ(out.sends.size(), 1u);
+  ClientOut out2;
+  c.OnFrame(Body(Seal(RendezvousDone{{"evil", 1, ""}}, 1, AuthMode::kSecret, "guessed-key", Direction::kToClient)), out2);
+  ASSERT_EQ(out2.events.size(), 1u);
+  EXPECT_EQ(out2.events[0].kind, K::kRejected);
+  EXPECT_EQ(out2.events[0].text,
+            "the server failed authentication: rendezvous: wrong tag (not signed with this connection's key)");
+  EXPECT_TRUE(out2.close);
+  EXPECT_FALSE(c.ready());
+}
+
+TEST(PlaneServer, MungeModeWithAFakeMunge) {
+  // The fake munge: a credential is "CRED:" + payload, decodable once.
+  std::set<std::string> used;
+  CredentialMaker make = [](std::string_view p) -> Result<std::string, Refusal> { return "CRED:" + std::string(p); };
+  CredentialCheck check = [&used](std::string_view c) -> Result<std::string, Refusal> {
+    if (c.substr(0, 5) != "CRED:") return Refusal{"Invalid credential format"};
+    if (!used.insert(std::string(c)).second) return Refusal{"Replayed credential"};
+    return std::string(c.substr(5));
+  };
+  ServerOptions o;
+  o.job_id = "job.1";
+  o.node_count = 2;
+  o.mode = AuthMode::kMunge;
+  o.rendezvous_deadline = 100;
+  ServerCore server(o, check);
+  auto handshake = [&](ConnId id, std::string_view job, std::string* hello_out) {
+    ClientCore c(ClientOptions{std::string(job), 1, 2, "host1", 1, AuthMode::kMunge, ""}, N(id), std::string(32, 'q'),
+                 make);
+    Outbox out;
+    server.OnConnect(id, N(100 + id), 0, out);
+    ClientOut co;
+    c.OnFrame(Body(out.sends[0].second), co);
+    if (co.sends.empty()) return std::string("no hello");
+    if (hello_out != nullptr) *hello_out = co.sends[0];
+    Outbox o2;
+    server.OnFrame(id, Body(co.sends[0]), 0, o2);
+    ClientOut co2;
+    c.OnFrame(Body(o2.sends[0].second), co2);
+    return co2.events.empty() ? std::string("no event") : co2.events[0].kind == K::kWelcome ? std::string("welcome") : co2.events[0].text;
+  };
+  std::string hello;
+  EXPECT_EQ(handshake(1, "job.1", &hello), "welcome");
+  // The same hello (same credential) into a new connection.
+  Outbox out;
+  server.OnConnect(9, N(109), 0, out);
+  Outbox o2;
+  server.OnFrame(9, Body(hello), 0, o2);
+  ASSERT_EQ(o2.notices.size(), 1u);
+  EXPECT_EQ(o2.notices[0], "refused a connection: authentication failed: MUNGE credential: Replayed credential");
+  // A credential made for another connection's nonces.
+  ServerOptions o3 = o;
+  ServerCore other(o3, [](std::string_view c) -> Result<std::string, Refusal> { return std::string(c.substr(5)); });
+  Outbox out3;
+  other.OnConnect(1, N(55), 0, out3);
+  Outbox o4;
+  other.OnFrame(1, Body(hello), 0, o4);
+  EXPECT_EQ(o4.notices[0], "refused a connection: authentication failed: credential made for another job or connection");
 }
 
 }  // namespace
