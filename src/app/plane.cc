@@ -37,7 +37,12 @@ Result<std::unique_ptr<Plane>> Plane::Start(const plane::PlaneConfig& cfg) {
     if (cfg.mode == plane::AuthMode::kMunge) check = [sock](std::string_view c) { return net::MungeDecode(sock, c); };
     auto s = net::Server::Start(*p->loop_, so, cfg.port, cfg.port_range, check, [self](const std::string& n) {
       std::lock_guard<std::mutex> l(self->mu_);
-      self->notices_.push_back(n);
+      // Bounded: a flood of junk connections must not grow the keeper.
+      if (self->notices_.size() < kMaxNotices) {
+        self->notices_.push_back(n);
+      } else {
+        ++self->notices_dropped_;
+      }
     });
     if (!s) return s.error();
     p->server_ = *s;
@@ -115,6 +120,7 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
 }
 
 Result<plane::Master> Plane::Rendezvous(const std::optional<plane::Master>& announce) {
+  if (shut_) return Error{kExitBootstrap, "plane", "rendezvous after shutdown", "the plane has ended", "call Rendezvous first"};
   if (announce) client_->Send(plane::Announce{*announce});
   std::unique_lock<std::mutex> l(mu_);
   // The server declares the failure at the deadline; this side waits a little
@@ -132,6 +138,7 @@ Result<plane::Master> Plane::Rendezvous(const std::optional<plane::Master>& anno
 }
 
 void Plane::ReportFailure(plane::Failure f) {
+  if (shut_) return;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (reported_) return;
@@ -150,6 +157,10 @@ std::optional<plane::Failure> Plane::TakeFailure() {
 
 std::vector<std::string> Plane::TakeNotices() {
   std::lock_guard<std::mutex> l(mu_);
+  if (notices_dropped_ > 0) {
+    notices_.push_back(std::to_string(notices_dropped_) + " more notices not kept");
+    notices_dropped_ = 0;
+  }
   return std::exchange(notices_, {});
 }
 

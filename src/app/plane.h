@@ -60,8 +60,9 @@ class Plane {
   Result<plane::Master> Rendezvous(const std::optional<plane::Master>& announce);
 
   // This node's failure, sent to the server, which keeps the job's first
-  // and sends it to every node. Fields: rank, host, code/signal, time (Unix
-  // ms), cause; the node index is filled in.
+  // and sends it to every node, this one included (so every node acts on the
+  // same first failure). Fields: rank, host, code/signal, time (Unix ms),
+  // cause; the node index is filled in. Only the first call counts.
   void ReportFailure(plane::Failure f);
 
   // Readable (level-triggered: an eventfd) once the job's first failure is
@@ -76,7 +77,8 @@ class Plane {
 
   // The job ended on this node: says Bye. Node 0 then waits up to `linger`
   // seconds for every node's Bye before ending the plane (nodes still
-  // connected get Shutdown, which is no failure).
+  // connected get Shutdown, which is no failure, but they hear of no failure
+  // after it: node 0's keeper should linger while other nodes may run).
   void Shutdown(double linger = 5);
 
   std::uint16_t server_port() const { return server_port_; }  // node 0: the port it bound
@@ -102,7 +104,9 @@ class Plane {
   std::optional<Error> error_;  // rendezvous failed, refused, unreachable
   std::optional<plane::Failure> failure_;
   bool failure_taken_ = false, reported_ = false, server_done_ = false;
+  static constexpr std::size_t kMaxNotices = 1000;  // kept between two TakeNotices
   std::vector<std::string> notices_;
+  std::size_t notices_dropped_ = 0;
 };
 
 }  // namespace rankwrap::app
