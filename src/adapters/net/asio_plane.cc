@@ -211,7 +211,8 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
     MaybeFinish();
   }
 
-  void Flush(const std::shared_ptr<Conn>& conn) {
+  // By value: closing erases the map's copy while this one is still in use.
+  void Flush(std::shared_ptr<Conn> conn) {
     if (!conn->writing.empty()) return;
     if (conn->queued.empty()) {
       if (conn->closing) {

@@ -108,6 +108,7 @@ void ServerCore::Hello(ConnId c, Conn& conn, std::string_view body, double now, 
   n.last_heard = now;
   conn.node = h->node;
   conn.rseq = 1;
+  conn.heartbeat_due = now + o_.heartbeat_interval;
   Send(c, conn, Welcome{static_cast<std::uint32_t>(o_.heartbeat_interval * 1000)}, out);
   if (done_) Send(c, conn, RendezvousDone{*master_}, out);
   if (failed_) Send(c, conn, FailedMessage(), out);
@@ -222,16 +223,21 @@ void ServerCore::OnTick(double now, std::int64_t wall_ms, Outbox& out) {
     if (n.conn != 0) DropConn(n.conn, out);
     TakeFailure(std::move(f), out);
   }
-  if (now >= next_heartbeat_) {
-    next_heartbeat_ = now + o_.heartbeat_interval;
-    Broadcast(Heartbeat{}, out);
+  // Each node's heartbeat is due one interval after its last, so nodes that
+  // joined at different times are not all tagged and written in one turn
+  // (which would delay a failure's fan-out behind them).
+  for (auto& [id, conn] : conns_) {
+    if (conn.node >= 0 && now >= conn.heartbeat_due) {
+      conn.heartbeat_due = now + o_.heartbeat_interval;
+      Send(id, conn, Heartbeat{}, out);
+    }
   }
 }
 
 double ServerCore::NextDeadline(double now) const {
-  double d = std::max(0.0, next_heartbeat_ - now);
+  double d = o_.heartbeat_interval;
   if (!done_ && !failed_) d = std::min(d, std::max(0.0, o_.rendezvous_deadline - now));
-  return std::min(d, o_.heartbeat_interval);
+  return d;
 }
 
 void ServerCore::Shutdown(const std::string& reason, Outbox& out) {

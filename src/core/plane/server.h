@@ -92,6 +92,7 @@ class ServerCore {
     HmacKey key;
     std::uint64_t rseq = 0, sseq = 0;
     std::int64_t node = -1;  // -1: not authenticated yet
+    double heartbeat_due = 0;
   };
   struct Node {
     ConnId conn = 0;
@@ -119,7 +120,6 @@ class ServerCore {
   std::optional<std::uint32_t> master_node_;
   bool done_ = false, failed_ = false;
   std::optional<Failure> first_failure_;
-  double next_heartbeat_ = 0;
 };
 
 // "0,3,5-7", at most `max_chars` long ("...", then how many more).
