@@ -91,7 +91,12 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
                                                 : "rank 0's node must announce: check its log"};
       break;
     case K::kFailure: SetFailure(e.failure); break;
-    case K::kShutdown: break;
+    case K::kShutdown:
+      if (!master_ && !error_) {
+        error_ = Error{kExitBootstrap, "plane", "the job's control plane on " + cfg_.server_host,
+                       "ended before the rendezvous: " + e.text, "see node 0's log"};
+      }
+      break;
     case K::kRejected:
     case K::kWrongServer:
       error_ = Error{kExitBootstrap, "plane", "node " + std::to_string(cfg_.node_index) + " of job " + cfg_.job_id, e.text,

@@ -106,6 +106,21 @@ rc=0; env -u RANKWRAP_JOB_SECRET "$PLANE_NODE" --job t5 --port $((base + 5)) --a
 check "no job secret: refused to start" bash -c "grep -q 'RANKWRAP_JOB_SECRET is not set' '$WORK/t5.out' && [ $rc -eq 3 ]"
 rc=0; env -u RANKWRAP_JOB_SECRET "$PLANE_NODE" --job t5 --port $((base + 5)) --auth insecure --run 0 >"$WORK/t5b.out" 2>&1 || rc=$?
 check "--auth insecure runs without one" grep -q "rendezvous node0 29500" "$WORK/t5b.out"
+# 7. A port of the range held by something that accepts and never speaks:
+# node 0 serves on the next port, node 1 gives the squatter 5 s and moves on.
+p7=$((base + 8))
+python3 -c "
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', $p7)); s.listen(8); print('squatting', flush=True)
+conns = [s.accept() for _ in range(1)]; time.sleep(30)" >"$WORK/squat.out" 2>&1 &
+squat=$!
+for _ in $(seq 50); do grep -q squatting "$WORK/squat.out" && break; sleep 0.1; done
+run_nodes t7 $p7 2 --range 4 --run 0 --timeout 15
+wait_nodes t7 2
+kill "$squat" 2>/dev/null || true
+check "a silent squatter on the first port: the plane runs on the next" all_nodes t7 2 "^node [01] rendezvous node0 29500 blob=128$" 0
+
 # 6. MUNGE (a private munged on its own socket and key, never the system's):
 # the job's 4 nodes rendezvous; a node of another uid (nobody: its credential
 # is restricted to its own uid, so the job cannot even decode it) and a replay

@@ -369,10 +369,14 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
     std::string key(32, '\0');
     RandomBytes(key.data(), key.size());
     core_ = std::make_unique<plane::ClientCore>(o_, nonce, std::move(key), make_);
+    queued_.clear();  // the last attempt's handshake, never to be sent
+    // Handlers of earlier attempts (their socket closed under them) see a
+    // stale number and do nothing.
+    const std::uint64_t attempt = ++attempt_;
     const tcp::endpoint ep(addr_, static_cast<std::uint16_t>(t_.port + port_index_));
     auto self = shared_from_this();
-    sock_.async_connect(ep, [self](const error_code& ec) {
-      if (self->done_) return;
+    sock_.async_connect(ep, [self, attempt](const error_code& ec) {
+      if (self->done_ || attempt != self->attempt_) return;
       if (ec) {
         self->last_error_ = ec.message();
         return self->NextPort();
@@ -380,7 +384,22 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
       error_code nd;
       self->sock_.set_option(tcp::no_delay(true), nd);
       self->last_heard_ = MonoNow();
+      self->HandshakeDeadline();
       self->ReadHead();
+    });
+  }
+
+  // Something that accepts connections but never speaks our protocol (a
+  // service that waits for its client to talk first) must not hold this node:
+  // no Welcome within 5 s and the next port is tried.
+  void HandshakeDeadline() {
+    const std::uint64_t attempt = attempt_;
+    timer_.expires_after(std::chrono::seconds(5));
+    auto self = shared_from_this();
+    timer_.async_wait([self, attempt](const error_code& ec) {
+      if (ec || self->done_ || attempt != self->attempt_ || (self->core_ && self->core_->ready())) return;
+      self->last_error_ = "no rankwrap plane answered within 5 s";
+      self->NextPort();
     });
   }
 
@@ -407,8 +426,9 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
 
   void ReadHead() {
     auto self = shared_from_this();
-    asio::async_read(sock_, asio::buffer(head_), [self](const error_code& ec, std::size_t) {
-      if (self->done_) return;
+    const std::uint64_t attempt = attempt_;
+    asio::async_read(sock_, asio::buffer(head_), [self, attempt](const error_code& ec, std::size_t) {
+      if (self->done_ || attempt != self->attempt_) return;
       if (ec) return self->Lost(ec.message());
       auto n = plane::FrameLength(self->head_);
       if (!n) {
@@ -419,8 +439,8 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
         return self->Fatal(K::kBroken, "invalid frame from the job's plane at " + self->Where() + ": " + n.error().message);
       }
       self->body_.resize(*n);
-      asio::async_read(self->sock_, asio::buffer(self->body_), [self](const error_code& ec2, std::size_t) {
-        if (self->done_) return;
+      asio::async_read(self->sock_, asio::buffer(self->body_), [self, attempt](const error_code& ec2, std::size_t) {
+        if (self->done_ || attempt != self->attempt_) return;
         if (ec2) return self->Lost(ec2.message());
         self->OnBody();
       });
@@ -500,8 +520,10 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
     }
     writing_.swap(queued_);
     auto self = shared_from_this();
-    asio::async_write(sock_, asio::buffer(writing_), [self](const error_code& ec, std::size_t) {
+    const std::uint64_t attempt = attempt_;
+    asio::async_write(sock_, asio::buffer(writing_), [self, attempt](const error_code& ec, std::size_t) {
       self->writing_.clear();
+      if (attempt != self->attempt_) return self->Flush();  // the new attempt's frames wait for this buffer
       if (ec) {
         if (!self->closing_) self->Lost(ec.message());
         return;
@@ -526,6 +548,7 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
   std::vector<plane::Message> pending_;
   std::string last_error_ = "no answer";
   double last_heard_ = 0, heartbeat_ = 1;
+  std::uint64_t attempt_ = 0;
   bool done_ = false, closing_ = false;
 };
 
