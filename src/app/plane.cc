@@ -1,6 +1,7 @@
 #include "app/plane.h"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -24,6 +25,23 @@ Result<std::unique_ptr<Plane>> Plane::Start(const plane::PlaneConfig& cfg) {
   const std::string sock = cfg.munge_socket;
   Plane* self = p.get();
   if (cfg.runs_server()) {
+    // One descriptor per node: a job of 10,000 nodes needs more than the
+    // usual soft limit of 1024. Raised up to the hard limit; beyond it, an
+    // error now rather than refused nodes later.
+    const rlim_t need = static_cast<rlim_t>(cfg.node_count) + 256;
+    rlimit r{};
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY && r.rlim_cur < need) {
+      if (r.rlim_max != RLIM_INFINITY && r.rlim_max < need) {
+        return Error{kExitSystem, "plane",
+                     "open-file limit " + std::to_string(r.rlim_max) + " (hard) on node 0",
+                     "the job's control plane needs one per node: " + std::to_string(need) + " for " +
+                         std::to_string(cfg.node_count) + " nodes",
+                     "raise the hard limit (ulimit -Hn, or the launcher's/slurm.conf's PropagateResourceLimits)"};
+      }
+      p->saved_nofile_ = static_cast<std::uint64_t>(r.rlim_cur);
+      r.rlim_cur = need;
+      setrlimit(RLIMIT_NOFILE, &r);
+    }
     plane::ServerOptions so;
     so.job_id = cfg.job_id;
     so.node_count = cfg.node_count;
@@ -172,6 +190,7 @@ std::vector<std::string> Plane::TakeNotices() {
 void Plane::Shutdown(double linger) {
   if (shut_) return;
   shut_ = true;
+  if (!client_) return;  // Start failed before anything ran
   client_->Close();
   if (server_) {
     server_->Finish(linger, [this] {

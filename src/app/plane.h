@@ -82,6 +82,10 @@ class Plane {
   void Shutdown(double linger = 5);
 
   std::uint16_t server_port() const { return server_port_; }  // node 0: the port it bound
+  // Node 0 raised this process's RLIMIT_NOFILE soft limit (one descriptor per
+  // node) from this value; 0 when it did not. Ranks started by the keeper
+  // inherit the raised limit unless their child side restores it.
+  std::uint64_t saved_nofile() const { return saved_nofile_; }
 
  private:
   explicit Plane(plane::PlaneConfig cfg);
@@ -97,6 +101,7 @@ class Plane {
   std::uint16_t server_port_ = 0;
   int efd_ = -1;
   bool shut_ = false;
+  std::uint64_t saved_nofile_ = 0;
 
   std::mutex mu_;
   std::condition_variable cv_;

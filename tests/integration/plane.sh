@@ -121,6 +121,12 @@ wait_nodes t7 2
 kill "$squat" 2>/dev/null || true
 check "a silent squatter on the first port: the plane runs on the next" all_nodes t7 2 "^node [01] rendezvous node0 29500 blob=128$" 0
 
+# 8. Node 0 needs one descriptor per node: past the hard limit, a clear error (exit 7).
+rc=0; (ulimit -n 100; exec "$PLANE_NODE" --job t8 --nodes 200 --node 0 --port $((base + 12)) --auth insecure --timeout 1) \
+  >"$WORK/t8.out" 2>&1 || rc=$?
+check "more nodes than the open-file limit allows: exit 7, named" \
+  bash -c "grep -q 'error: open-file limit 100 (hard) on node 0: the job.s control plane needs one per node: 456 for 200 nodes' '$WORK/t8.out' && [ $rc -eq 7 ]"
+
 # 6. MUNGE (a private munged on its own socket and key, never the system's):
 # the job's 4 nodes rendezvous; a node of another uid (nobody: its credential
 # is restricted to its own uid, so the job cannot even decode it) and a replay
