@@ -144,7 +144,21 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
 
 Result<plane::Master> Plane::Rendezvous(const std::optional<plane::Master>& announce) {
   if (shut_) return Error{kExitBootstrap, "plane", "rendezvous after shutdown", "the plane has ended", "call Rendezvous first"};
-  if (announce) client_->Send(plane::Announce{*announce});
+  if (announce) {
+    // What the decoder would refuse is refused here, with its reason, rather
+    // than costing this node its connection.
+    bool host_ok = !announce->host.empty() && announce->host.size() <= plane::kMaxHost;
+    for (char c : announce->host) host_ok = host_ok && c > ' ' && c <= '~';
+    if (!host_ok || announce->port == 0 || announce->blob.size() > plane::kMaxBlob) {
+      return Error{kExitBootstrap, "plane",
+                   "announcement " + announce->host + ":" + std::to_string(announce->port) + " with " +
+                       std::to_string(announce->blob.size()) + " bytes",
+                   "a printable host of at most 255 bytes, a port other than 0, at most " +
+                       std::to_string(plane::kMaxBlob) + " bytes of blob",
+                   "this is a bug in the caller"};
+    }
+    client_->Send(plane::Announce{*announce});
+  }
   std::unique_lock<std::mutex> l(mu_);
   // The server declares the failure at the deadline; this side waits a little
   // longer for that message, then says so itself.

@@ -58,6 +58,20 @@ for i in 0 1 2 4 5 6 7; do
 done
 check "a killed node is declared lost and every other node hears of it" test $ok -eq 0
 
+# 2b. Node 0 killed (the server's keeper): every other node hears at once
+# that the plane is lost, as node 0's failure.
+run_nodes t2b $((base + 9)) 4 --run 30 --hb-timeout 2
+for _ in $(seq 100); do grep -q rendezvous "$WORK/t2b.0.out" 2>/dev/null && break; sleep 0.1; done
+sleep 0.3
+kill -9 "$(cat "$WORK/t2b.0.pid")"
+wait_nodes t2b 4
+ok=0
+for i in 1 2 3; do
+  grep -q "failure node=0 rank=-1 code=0 cause=lost the connection to the job's control plane at 127.0.0.1:$((base + 9)): .* (node 0's rankwrap is gone)" "$WORK/t2b.$i.out" \
+    || { echo "  node $i: $(cat "$WORK/t2b.$i.out")"; ok=1; }
+done
+check "node 0 killed: every other node reports the plane lost as node 0's failure" test $ok -eq 0
+
 # 3. Strangers while a job's plane runs: node 7 talks through a recording
 # proxy (an eavesdropper's view); junk, a replay of node 7's recorded frames
 # into a new connection, and a node with the wrong secret are refused; the
