@@ -1,0 +1,575 @@
+#include "adapters/net/asio_plane.h"
+
+#include <sys/random.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+namespace rankwrap::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+void RandomBytes(void* p, std::size_t n) {
+  auto* b = static_cast<char*>(p);
+  while (n > 0) {
+    const ssize_t r = getrandom(b, n, 0);
+    if (r > 0) {
+      b += r;
+      n -= static_cast<std::size_t>(r);
+    }
+  }
+}
+
+double MonoNow() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Loop::Impl {
+  asio::io_context io{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+};
+
+Loop::Loop() : impl_(std::make_unique<Impl>()) {}
+Loop::~Loop() = default;
+void Loop::Run() { impl_->io.run(); }
+void Loop::Stop() { impl_->io.stop(); }
+void Loop::Post(std::function<void()> f) { asio::post(impl_->io, std::move(f)); }
+
+namespace {
+
+plane::Nonce RandomNonce() {
+  plane::Nonce n;
+  RandomBytes(n.data(), n.size());
+  return n;
+}
+
+auto Ms(double s) { return std::chrono::milliseconds(static_cast<std::int64_t>(s * 1000)); }
+
+// ---------------------------------------------------------------- server
+
+class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl> {
+ public:
+  struct Conn {
+    explicit Conn(asio::io_context& io) : sock(io) {}
+    tcp::socket sock;
+    plane::ConnId id = 0;
+    std::uint8_t head[4] = {};
+    std::string body;
+    std::string queued, writing;
+    bool closing = false;  // close once `queued` and `writing` are out
+  };
+
+  ServerImpl(Loop& loop, plane::ServerOptions o, plane::CredentialCheck check,
+             std::function<void(const std::string&)> notice)
+      : io_(loop.impl().io),
+        acceptor_(io_),
+        timer_(io_),
+        core_(std::move(o), std::move(check)),
+        notice_(std::move(notice)) {}
+
+  Status Bind(const std::string& addr, std::uint16_t port, std::uint16_t range) {
+    error_code ec;
+    const auto ip = asio::ip::make_address(addr, ec);
+    if (ec) return Error{kExitBootstrap, "plane", "bind address " + addr, ec.message(), "use an IPv4 address"};
+    std::string last;
+    for (std::uint16_t i = 0; i < range; ++i) {
+      const tcp::endpoint ep(ip, static_cast<std::uint16_t>(port + i));
+      acceptor_.open(ep.protocol(), ec);
+      if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+      if (!ec) acceptor_.bind(ep, ec);
+      if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+      if (!ec) {
+        port_ = acceptor_.local_endpoint(ec).port();  // port 0: the one the kernel chose
+        return Ok{};
+      }
+      last = ec.message();
+      error_code ignore;
+      acceptor_.close(ignore);
+    }
+    return Error{kExitBootstrap, "plane",
+                 "no free port for the job's control plane in " + std::to_string(port) + "-" +
+                     std::to_string(port + range - 1),
+                 last, "another job holds them: set the plane port of this job explicitly"};
+  }
+
+  void Begin() {
+    Accept();
+    Tick();
+  }
+
+  std::uint16_t port() const override { return port_; }
+  std::size_t connections() const override { return conns_.size(); }
+
+  void Finish(double linger, std::function<void()> done) override {
+    auto self = shared_from_this();
+    asio::post(io_, [self, linger, done = std::move(done)]() mutable {
+      self->finish_at_ = MonoNow() + linger;
+      self->finish_done_ = std::move(done);
+      self->finishing_ = true;
+      self->MaybeFinish();
+    });
+  }
+
+ private:
+  void Accept() {
+    auto conn = std::make_shared<Conn>(io_);
+    auto self = shared_from_this();
+    acceptor_.async_accept(conn->sock, [self, conn](const error_code& ec) {
+      if (self->stopped_) return;
+      if (!ec) {
+        error_code ignore;
+        conn->sock.set_option(tcp::no_delay(true), ignore);
+        conn->id = self->next_id_++;
+        self->conns_[conn->id] = conn;
+        plane::Outbox out;
+        self->core_.OnConnect(conn->id, RandomNonce(), MonoNow(), out);
+        self->Apply(out, conn.get());
+        self->ReadHead(conn);
+      } else if (ec == asio::error::no_descriptors) {
+        self->Notice("cannot accept a connection: " + ec.message() + " (raise the open-file limit)");
+      }
+      self->Accept();
+    });
+  }
+
+  void ReadHead(const std::shared_ptr<Conn>& conn) {
+    auto self = shared_from_this();
+    asio::async_read(conn->sock, asio::buffer(conn->head), [self, conn](const error_code& ec, std::size_t) {
+      if (ec) return self->Gone(conn);
+      auto n = plane::FrameLength(conn->head);
+      if (!n) {
+        self->Notice("refused a connection from " + self->Peer(*conn) + ": " + n.error().message);
+        return self->Gone(conn);
+      }
+      conn->body.resize(*n);
+      self->ReadBody(conn);
+    });
+  }
+
+  void ReadBody(const std::shared_ptr<Conn>& conn) {
+    auto self = shared_from_this();
+    asio::async_read(conn->sock, asio::buffer(conn->body), [self, conn](const error_code& ec, std::size_t) {
+      if (ec) return self->Gone(conn);
+      plane::Outbox out;
+      self->core_.OnFrame(conn->id, conn->body, MonoNow(), out);
+      self->Apply(out, conn.get());
+      if (!conn->closing && conn->sock.is_open()) self->ReadHead(conn);
+    });
+  }
+
+  // The peer went away (or sent an unframeable stream).
+  void Gone(const std::shared_ptr<Conn>& conn) {
+    if (conns_.erase(conn->id) == 0) return;
+    error_code ignore;
+    conn->sock.close(ignore);
+    plane::Outbox out;
+    core_.OnDisconnect(conn->id, MonoNow(), out);
+    Apply(out, nullptr);
+  }
+
+  std::string Peer(const Conn& c) const {
+    error_code ec;
+    const auto ep = c.sock.remote_endpoint(ec);
+    return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  void Notice(const std::string& s) {
+    if (notice_) notice_(s);
+  }
+
+  void Apply(plane::Outbox& out, const Conn* about) {
+    for (auto& n : out.notices) {
+      const std::string prefix = "refused a connection:";
+      if (about != nullptr && n.compare(0, prefix.size(), prefix) == 0) {
+        n = "refused a connection from " + Peer(*about) + ":" + n.substr(prefix.size());
+      }
+      Notice(n);
+    }
+    for (auto& [id, frame] : out.sends) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      it->second->queued += frame;
+      Flush(it->second);
+    }
+    for (plane::ConnId id : out.closes) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      it->second->closing = true;
+      Flush(it->second);
+    }
+    MaybeFinish();
+  }
+
+  // By value: closing erases the map's copy while this one is still in use.
+  void Flush(std::shared_ptr<Conn> conn) {
+    if (!conn->writing.empty()) return;
+    if (conn->queued.empty()) {
+      if (conn->closing) {
+        conns_.erase(conn->id);
+        error_code ignore;
+        conn->sock.shutdown(tcp::socket::shutdown_both, ignore);
+        conn->sock.close(ignore);
+      }
+      return;
+    }
+    conn->writing.swap(conn->queued);
+    auto self = shared_from_this();
+    asio::async_write(conn->sock, asio::buffer(conn->writing), [self, conn](const error_code& ec, std::size_t) {
+      conn->writing.clear();
+      conn->writing.shrink_to_fit();
+      if (ec) return self->Gone(conn);
+      self->Flush(conn);
+    });
+  }
+
+  void Tick() {
+    if (stopped_) return;
+    plane::Outbox out;
+    core_.OnTick(MonoNow(), WallMs(), out);
+    Apply(out, nullptr);
+    if (stopped_) return;
+    timer_.expires_after(std::chrono::milliseconds(50));
+    auto self = shared_from_this();
+    timer_.async_wait([self](const error_code& ec) {
+      if (!ec) self->Tick();
+    });
+  }
+
+  void MaybeFinish() {
+    if (!finishing_ || stopped_) return;
+    if (!core_.AllSaidBye() && MonoNow() < finish_at_) return;
+    stopped_ = true;
+    plane::Outbox out;
+    core_.Shutdown("the job ended", out);
+    Apply(out, nullptr);
+    error_code ignore;
+    acceptor_.close(ignore);
+    timer_.cancel();
+    // Give the Shutdown frames a moment to leave before the caller tears the loop down.
+    auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
+    auto self = shared_from_this();
+    t->async_wait([self, t](const error_code&) {
+      for (auto& kv : self->conns_) {
+        error_code ig;
+        kv.second->sock.close(ig);
+      }
+      self->conns_.clear();
+      if (self->finish_done_) self->finish_done_();
+    });
+  }
+
+  asio::io_context& io_;
+  tcp::acceptor acceptor_;
+  asio::steady_timer timer_;
+  plane::ServerCore core_;
+  std::function<void(const std::string&)> notice_;
+  std::unordered_map<plane::ConnId, std::shared_ptr<Conn>> conns_;
+  plane::ConnId next_id_ = 1;
+  std::uint16_t port_ = 0;
+  bool finishing_ = false, stopped_ = false;
+  double finish_at_ = 0;
+  std::function<void()> finish_done_;
+};
+
+// ---------------------------------------------------------------- client
+
+class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl> {
+ public:
+  ClientImpl(Loop& loop, plane::ClientOptions o, ClientTarget t, plane::CredentialMaker make,
+             std::function<void(const plane::ClientEvent&)> on_event)
+      : io_(loop.impl().io),
+        sock_(io_),
+        timer_(io_),
+        o_(std::move(o)),
+        t_(std::move(t)),
+        make_(std::move(make)),
+        on_event_(std::move(on_event)),
+        rng_(static_cast<std::uint32_t>(RandomNonce()[0]) * 7919u + o_.node) {}
+
+  void Begin() {
+    error_code ec;
+    tcp::resolver resolver(io_);
+    auto r = resolver.resolve(tcp::v4(), t_.host, "0", ec);
+    if (ec || r.empty()) {
+      return Fatal(plane::ClientEvent::Kind::kRejected,
+                   "cannot resolve the job's plane host " + t_.host + ": " + (ec ? ec.message() : "no IPv4 address"));
+    }
+    addr_ = r.begin()->endpoint().address();
+    Connect();
+  }
+
+  void Send(plane::Message m) override {
+    auto self = shared_from_this();
+    asio::post(io_, [self, m = std::move(m)]() mutable {
+      if (self->done_) return;
+      if (self->core_ && self->core_->ready()) {
+        self->Write(self->core_->Seal(m));
+      } else {
+        self->pending_.push_back(std::move(m));
+      }
+    });
+  }
+
+  void Close() override {
+    auto self = shared_from_this();
+    asio::post(io_, [self] {
+      if (self->done_) return;
+      self->done_ = true;
+      self->timer_.cancel();
+      if (self->core_ && self->core_->ready()) {
+        self->closing_ = true;
+        self->Write(self->core_->Seal(plane::Bye{}));
+      } else {
+        error_code ignore;
+        self->sock_.close(ignore);
+      }
+    });
+  }
+
+ private:
+  using K = plane::ClientEvent::Kind;
+
+  void Emit(plane::ClientEvent e) {
+    if (on_event_) on_event_(e);
+  }
+
+  void Fatal(K kind, std::string text) {
+    if (done_) return;
+    done_ = true;
+    timer_.cancel();
+    error_code ignore;
+    sock_.close(ignore);
+    plane::ClientEvent e;
+    e.kind = kind;
+    e.text = std::move(text);
+    Emit(std::move(e));
+  }
+
+  std::string Where() const {
+    return t_.host + ":" + std::to_string(t_.port) +
+           (t_.range > 1 ? "-" + std::to_string(t_.port + t_.range - 1) : std::string());
+  }
+
+  void Connect() {
+    if (done_) return;
+    error_code ignore;
+    sock_.close(ignore);
+    plane::Nonce nonce = RandomNonce();
+    std::string key(32, '\0');
+    RandomBytes(key.data(), key.size());
+    core_ = std::make_unique<plane::ClientCore>(o_, nonce, std::move(key), make_);
+    queued_.clear();  // the last attempt's handshake, never to be sent
+    // Handlers of earlier attempts (their socket closed under them) see a
+    // stale number and do nothing.
+    const std::uint64_t attempt = ++attempt_;
+    const tcp::endpoint ep(addr_, static_cast<std::uint16_t>(t_.port + port_index_));
+    auto self = shared_from_this();
+    sock_.async_connect(ep, [self, attempt](const error_code& ec) {
+      if (self->done_ || attempt != self->attempt_) return;
+      if (ec) {
+        self->last_error_ = ec.message();
+        return self->NextPort();
+      }
+      error_code nd;
+      self->sock_.set_option(tcp::no_delay(true), nd);
+      self->last_heard_ = MonoNow();
+      self->HandshakeDeadline();
+      self->ReadHead();
+    });
+  }
+
+  // Something that accepts connections but never speaks our protocol (a
+  // service that waits for its client to talk first) must not hold this node:
+  // no Welcome within 5 s and the next port is tried.
+  void HandshakeDeadline() {
+    const std::uint64_t attempt = attempt_;
+    timer_.expires_after(std::chrono::seconds(5));
+    auto self = shared_from_this();
+    timer_.async_wait([self, attempt](const error_code& ec) {
+      if (ec || self->done_ || attempt != self->attempt_ || (self->core_ && self->core_->ready())) return;
+      self->last_error_ = "no rankwrap plane answered within 5 s";
+      self->NextPort();
+    });
+  }
+
+  // This port had no plane of this job: the next one; after the last, wait a
+  // little (servers start when their node's keeper does) and start over.
+  void NextPort() {
+    if (done_) return;
+    error_code ignore;
+    sock_.close(ignore);
+    if (++port_index_ < t_.range) return Connect();
+    port_index_ = 0;
+    const double now = MonoNow();
+    if (now >= t_.give_up_at) {
+      return Fatal(K::kRejected, "cannot reach the job's control plane at " + Where() + ": " + last_error_);
+    }
+    // 50-250 ms with jitter: 10,000 nodes starting together do not retry in step.
+    const double wait = std::min(t_.give_up_at - now, 0.05 + 0.2 * std::uniform_real_distribution<double>(0, 1)(rng_));
+    timer_.expires_after(Ms(wait));
+    auto self = shared_from_this();
+    timer_.async_wait([self](const error_code& ec) {
+      if (!ec) self->Connect();
+    });
+  }
+
+  void ReadHead() {
+    auto self = shared_from_this();
+    const std::uint64_t attempt = attempt_;
+    asio::async_read(sock_, asio::buffer(head_), [self, attempt](const error_code& ec, std::size_t) {
+      if (self->done_ || attempt != self->attempt_) return;
+      if (ec) return self->Lost(ec.message());
+      auto n = plane::FrameLength(self->head_);
+      if (!n) {
+        if (!self->core_->ready()) {
+          self->last_error_ = "not a rankwrap plane: " + n.error().message;
+          return self->NextPort();
+        }
+        return self->Fatal(K::kBroken, "invalid frame from the job's plane at " + self->Where() + ": " + n.error().message);
+      }
+      self->body_.resize(*n);
+      asio::async_read(self->sock_, asio::buffer(self->body_), [self, attempt](const error_code& ec2, std::size_t) {
+        if (self->done_ || attempt != self->attempt_) return;
+        if (ec2) return self->Lost(ec2.message());
+        self->OnBody();
+      });
+    });
+  }
+
+  void OnBody() {
+    last_heard_ = MonoNow();
+    const bool was_ready = core_->ready();
+    plane::ClientOut out;
+    core_->OnFrame(body_, out);
+    for (auto& s : out.sends) Write(std::move(s));
+    for (auto& e : out.events) {
+      if (e.kind == K::kWrongServer) {
+        last_error_ = e.text;
+        return NextPort();
+      }
+      if (e.kind == K::kRejected || e.kind == K::kBroken) return Fatal(e.kind, e.text);
+      if (e.kind == K::kShutdown) {
+        done_ = true;
+        timer_.cancel();
+        Emit(e);
+        error_code ignore;
+        sock_.close(ignore);
+        return;
+      }
+      if (e.kind == K::kWelcome) {
+        heartbeat_ = e.heartbeat_ms > 0 ? e.heartbeat_ms / 1000.0 : 1.0;
+        for (auto& m : pending_) Write(core_->Seal(m));
+        pending_.clear();
+        pending_.shrink_to_fit();
+      }
+      Emit(e);
+    }
+    if (done_) return;
+    if (!was_ready && core_->ready()) Heartbeat();
+    ReadHead();
+  }
+
+  void Lost(const std::string& why) {
+    if (core_ && core_->ready()) {
+      return Fatal(K::kBroken, "lost the connection to the job's control plane at " + Where() + ": " + why);
+    }
+    last_error_ = why;
+    NextPort();
+  }
+
+  void Heartbeat() {
+    if (done_) return;
+    const double silent = MonoNow() - last_heard_;
+    if (silent > t_.heartbeat_timeout) {
+      return Fatal(K::kBroken, "no word from the job's control plane at " + Where() + " for " +
+                                   std::to_string(static_cast<int>(silent)) + " s");
+    }
+    Write(core_->Seal(plane::Heartbeat{}));
+    timer_.expires_after(Ms(heartbeat_));
+    auto self = shared_from_this();
+    timer_.async_wait([self](const error_code& ec) {
+      if (!ec) self->Heartbeat();
+    });
+  }
+
+  void Write(std::string frame) {
+    queued_ += frame;
+    Flush();
+  }
+
+  void Flush() {
+    if (!writing_.empty()) return;
+    if (queued_.empty()) {
+      if (closing_) {
+        error_code ignore;
+        sock_.shutdown(tcp::socket::shutdown_both, ignore);
+        sock_.close(ignore);
+      }
+      return;
+    }
+    writing_.swap(queued_);
+    auto self = shared_from_this();
+    const std::uint64_t attempt = attempt_;
+    asio::async_write(sock_, asio::buffer(writing_), [self, attempt](const error_code& ec, std::size_t) {
+      self->writing_.clear();
+      if (attempt != self->attempt_) return self->Flush();  // the new attempt's frames wait for this buffer
+      if (ec) {
+        if (!self->closing_) self->Lost(ec.message());
+        return;
+      }
+      self->Flush();
+    });
+  }
+
+  asio::io_context& io_;
+  tcp::socket sock_;
+  asio::steady_timer timer_;
+  plane::ClientOptions o_;
+  ClientTarget t_;
+  plane::CredentialMaker make_;
+  std::function<void(const plane::ClientEvent&)> on_event_;
+  std::minstd_rand rng_;
+  asio::ip::address addr_;
+  std::uint16_t port_index_ = 0;
+  std::unique_ptr<plane::ClientCore> core_;
+  std::uint8_t head_[4] = {};
+  std::string body_, queued_, writing_;
+  std::vector<plane::Message> pending_;
+  std::string last_error_ = "no answer";
+  double last_heard_ = 0, heartbeat_ = 1;
+  std::uint64_t attempt_ = 0;
+  bool done_ = false, closing_ = false;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<Server>> Server::Start(Loop& loop, plane::ServerOptions o, std::uint16_t port,
+                                              std::uint16_t range, plane::CredentialCheck check,
+                                              std::function<void(const std::string&)> notice,
+                                              const std::string& bind_addr) {
+  auto s = std::make_shared<ServerImpl>(loop, std::move(o), std::move(check), std::move(notice));
+  auto st = s->Bind(bind_addr, port, range);
+  if (!st) return st.error();
+  asio::post(loop.impl().io, [s] { s->Begin(); });
+  return std::shared_ptr<Server>(s);
+}
+
+std::shared_ptr<Client> Client::Start(Loop& loop, plane::ClientOptions o, ClientTarget t, plane::CredentialMaker make,
+                                      std::function<void(const plane::ClientEvent&)> on_event) {
+  auto c = std::make_shared<ClientImpl>(loop, std::move(o), std::move(t), std::move(make), std::move(on_event));
+  asio::post(loop.impl().io, [c] { c->Begin(); });
+  return c;
+}
+
+}  // namespace rankwrap::net

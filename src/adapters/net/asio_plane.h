@@ -1,0 +1,83 @@
+// The control plane on the network: Boost.Asio sockets around the pure
+// state machines of core/plane (stage: plane). No Asio type in this header:
+// the keeper (app/plane.h) and the bench see a Loop, a Server and a Client.
+//
+// Threading: a Loop runs on one thread (Loop::Run); every method of Server
+// and Client may be called from any thread (it posts to the loop), and their
+// callbacks run on the loop's thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/error.h"
+#include "core/plane/client.h"
+#include "core/plane/server.h"
+
+namespace rankwrap::net {
+
+// Fresh random bytes (getrandom).
+void RandomBytes(void* p, std::size_t n);
+// Monotonic seconds; Unix milliseconds.
+double MonoNow();
+std::int64_t WallMs();
+
+class Loop {
+ public:
+  Loop();
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+  void Run();   // until Stop
+  void Stop();
+  void Post(std::function<void()> f);
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+class Server {
+ public:
+  // Binds the first port of [port, port + range) that is free, on every IPv4
+  // address (`bind_addr`), and serves. The error names the ports tried.
+  static Result<std::shared_ptr<Server>> Start(Loop& loop, plane::ServerOptions o, std::uint16_t port,
+                                               std::uint16_t range, plane::CredentialCheck check,
+                                               std::function<void(const std::string&)> notice,
+                                               const std::string& bind_addr = "0.0.0.0");
+  virtual ~Server() = default;
+  virtual std::uint16_t port() const = 0;
+  // Waits (on the loop) until every node said Bye or `linger` seconds passed,
+  // then sends Shutdown to the rest and closes everything; `done` runs after.
+  virtual void Finish(double linger, std::function<void()> done) = 0;
+  virtual std::size_t connections() const = 0;  // loop thread
+};
+
+struct ClientTarget {
+  std::string host;
+  std::uint16_t port = 0;
+  std::uint16_t range = 1;
+  double give_up_at = 0;       // monotonic: stop trying to reach the server
+  double heartbeat_timeout = 10;
+};
+
+class Client {
+ public:
+  // Connects (retrying the port range until `give_up_at`), authenticates and
+  // reports every ClientEvent to `on_event`. A lost server (EOF without
+  // Shutdown, or silence past heartbeat_timeout) is a kBroken event; not
+  // reaching it in time is kRejected.
+  static std::shared_ptr<Client> Start(Loop& loop, plane::ClientOptions o, ClientTarget t,
+                                       plane::CredentialMaker make,
+                                       std::function<void(const plane::ClientEvent&)> on_event);
+  virtual ~Client() = default;
+  // Queued until the handshake is done.
+  virtual void Send(plane::Message m) = 0;
+  // Says Bye (when connected), closes; no event after.
+  virtual void Close() = 0;
+};
+
+}  // namespace rankwrap::net

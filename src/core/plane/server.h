@@ -1,0 +1,128 @@
+// The control plane's server as a pure state machine (stage: plane).
+//
+// One per job, run by node 0's keeper (app/plane.h). The network adapter
+// (adapters/net/asio_plane.h) numbers connections, hands it every event
+// with the clock, and carries out the Outbox: frames to send, connections to
+// close, notices for the log. Unit-tested with fake connections
+// (tests/unit/plane_server_test.cc).
+//
+// Rules:
+// - A connection must send a Hello, tagged under its session key, within
+//   handshake_timeout; anything else (junk, a wrong secret, another job, a
+//   node index already held by a live connection) gets a Reject and is closed.
+// - Rendezvous completes when every node index 0..node_count-1 has joined and
+//   the node of rank 0 has announced its MASTER_ADDR/PORT (+ blob); every node
+//   (and any later joiner) gets RendezvousDone. Past the deadline, every node
+//   gets RendezvousFailed naming the missing node indices.
+// - The first Failure reported anywhere is the job's; it goes to every node
+//   at once; later ones are ignored.
+// - A node that said nothing (heartbeat included) for heartbeat_timeout, or
+//   whose connection dropped without Bye and stayed away that long, is lost:
+//   that is a failure too.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+#include "core/plane/auth.h"
+#include "core/plane/message.h"
+
+namespace rankwrap::plane {
+
+using ConnId = std::uint64_t;  // never 0
+
+struct ServerOptions {
+  std::string job_id;
+  std::uint32_t node_count = 1;
+  AuthMode mode = AuthMode::kSecret;
+  std::string secret;              // secret mode: the job secret
+  double rendezvous_deadline = 0;  // absolute, on the clock the events carry
+  double heartbeat_interval = 1;   // the server sends one to every node this often; nodes do the same
+  double heartbeat_timeout = 5;    // silence after which a node is lost
+  double handshake_timeout = 5;    // a connection without a valid Hello by then is closed
+};
+
+// What the adapter must do after an event, in order: send, then close.
+struct Outbox {
+  std::vector<std::pair<ConnId, std::string>> sends;  // whole frames
+  std::vector<ConnId> closes;
+  std::vector<std::string> notices;  // refusals and lost nodes, for the keeper's log
+};
+
+// MUNGE mode: decodes a credential; the payload when the credential is valid,
+// unreplayed and from the job's uid, or why not.
+using CredentialCheck = std::function<Result<std::string, Refusal>(std::string_view credential)>;
+
+class ServerCore {
+ public:
+  explicit ServerCore(ServerOptions o, CredentialCheck check = {});
+
+  void OnConnect(ConnId c, const Nonce& nonce, double now, Outbox& out);
+  void OnFrame(ConnId c, std::string_view body, double now, Outbox& out);
+  // The connection is gone (EOF, reset, or closed by us).
+  void OnDisconnect(ConnId c, double now, Outbox& out);
+  // Deadlines: handshakes, rendezvous, heartbeats. `wall_ms`: Unix time for
+  // the failures the server itself declares.
+  void OnTick(double now, std::int64_t wall_ms, Outbox& out);
+  // The plane ends: every node gets Shutdown, every connection is closed.
+  void Shutdown(const std::string& reason, Outbox& out);
+  // Seconds until the next deadline OnTick acts on (never more than the
+  // heartbeat interval).
+  double NextDeadline(double now) const;
+
+  bool rendezvous_done() const { return done_; }
+  bool rendezvous_failed() const { return failed_; }
+  const std::optional<Failure>& first_failure() const { return first_failure_; }
+  // Node indices that have not joined, in order.
+  std::vector<std::uint32_t> Missing() const;
+  // Every node that joined said Bye (and every node joined).
+  bool AllSaidBye() const;
+  std::size_t connections() const { return conns_.size(); }
+
+ private:
+  struct Conn {
+    double opened = 0;
+    Nonce nonce{};
+    HmacKey key;
+    std::uint64_t rseq = 0, sseq = 0;
+    std::int64_t node = -1;  // -1: not authenticated yet
+    double heartbeat_due = 0;
+  };
+  struct Node {
+    ConnId conn = 0;
+    bool joined = false, bye = false, lost = false;
+    double last_heard = 0;
+    std::string host;
+    std::uint64_t lowest_rank = 0;
+  };
+  void Refuse(ConnId c, const std::string& reason, Outbox& out);
+  void Hello(ConnId c, Conn& conn, std::string_view body, double now, Outbox& out);
+  void Send(ConnId c, Conn& conn, const Message& m, Outbox& out);
+  void Broadcast(const Message& m, Outbox& out);
+  void DropConn(ConnId c, Outbox& out);
+  void TakeFailure(Failure f, Outbox& out);
+  void MaybeComplete(Outbox& out);
+  RendezvousFailed FailedMessage() const;
+  std::string NodeName(std::uint32_t i) const;
+
+  ServerOptions o_;
+  CredentialCheck check_;
+  std::unordered_map<ConnId, Conn> conns_;
+  std::vector<Node> nodes_;
+  std::uint32_t joined_ = 0;
+  std::optional<Master> master_;
+  std::optional<std::uint32_t> master_node_;
+  bool done_ = false, failed_ = false;
+  std::optional<Failure> first_failure_;
+};
+
+// "0,3,5-7", at most `max_chars` long ("...", then how many more).
+std::string FormatIndices(const std::vector<std::uint32_t>& v, std::size_t max_chars = 200);
+
+}  // namespace rankwrap::plane
