@@ -187,12 +187,21 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
       s->ranks_filter.push_back(*n);
     }
   }
+  if (r.Has("plane")) {
+    s->plane = r.Get("plane");
+    if (s->plane == "off") {
+      s->plane.clear();
+    } else if (s->plane != "auto" && s->plane != "munge" && s->plane != "secret" && s->plane != "insecure") {
+      return r.Bad("plane", s->plane, "expected auto, munge, secret, insecure or off");
+    }
+  }
   auto map = SignalMap(r);
   if (!map) return map.error();
   s->signal_map = *map;
   // Every supervision option turns supervision on: none is silently ignored.
   s->enabled = r.On("supervise") || s->nproc || r.Has("grace") || s->tag_output || !s->log_dir.empty() ||
-               !s->failure_file.empty() || !s->ranks_filter.empty() || !s->signal_map.empty() || s->max_restarts > 0;
+               !s->failure_file.empty() || !s->ranks_filter.empty() || !s->signal_map.empty() || s->max_restarts > 0 ||
+               !s->plane.empty();
   if (s->tee && s->log_dir.empty()) {
     return Usage("--tee without --log-dir", "--tee keeps the console output next to the log files");
   }
@@ -211,7 +220,7 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"topology", false},     {"nccl-bootstrap", false}, {"bootstrap-timeout", false},
       {"nccl-comm-id", true},  {"nproc", false},          {"supervise", true},    {"tag-output", true},
       {"log-dir", false},      {"tee", true},             {"ranks-filter", false}, {"grace", false},
-      {"failure-file", false}, {"max-restarts", false},   {"signal-map", false},
+      {"failure-file", false}, {"max-restarts", false},   {"signal-map", false},  {"plane", false},
   };
   return specs;
 }

@@ -49,6 +49,10 @@ struct SuperviseConfig {
   std::string failure_file;
   unsigned max_restarts = 0;
   std::vector<std::pair<int, int>> signal_map;  // received -> delivered
+  // --plane MODE: the job control plane between the nodes' keepers (the
+  // first failure anywhere stops every node); auto, munge, secret or
+  // insecure; empty: off.
+  std::string plane;
 };
 
 struct Config {

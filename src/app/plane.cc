@@ -118,7 +118,7 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
     case K::kRejected:
     case K::kWrongServer:
       error_ = Error{kExitBootstrap, "plane", "node " + std::to_string(cfg_.node_index) + " of job " + cfg_.job_id, e.text,
-                     "every node of the job must use the same --plane-auth and RANKWRAP_JOB_SECRET"};
+                     "every node of the job must use the same --plane and RANKWRAP_JOB_SECRET"};
       if (master_) {  // the job runs: this node has lost the plane
         plane::Failure f;
         f.node = 0;

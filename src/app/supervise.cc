@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "adapters/posix/files.h"
+#include "app/plane.h"
 #include "adapters/posix/output.h"
 #include "adapters/posix/posix.h"
 #include "adapters/posix/supervisor.h"
@@ -118,8 +119,18 @@ bool Shown(const SuperviseConfig& o, std::uint64_t rank) {
 
 bool NeedsPipes(const SuperviseConfig& o) { return o.tag_output || !o.log_dir.empty() || !o.ranks_filter.empty(); }
 
-// Runs one attempt's loop: feeds the policy, carries out its actions.
-supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run) {
+// What another node's failure looked like (for the summary).
+struct Remote {
+  plane::Failure f;
+};
+
+std::int64_t UnixMs() { return static_cast<std::int64_t>(time(nullptr)) * 1000; }
+
+// Runs one attempt's loop: feeds the policy, carries out its actions, and
+// with a plane tells the other nodes of this node's first failure and stops
+// on theirs.
+supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run, const std::vector<RankSpec>& ranks,
+                        Plane* plane, const std::string& host, std::optional<Remote>* remote) {
   supervise::Policy policy(supervise::PolicyOptions{o.grace, o.signal_map});
   auto act = [&](const supervise::Actions& a) {
     if (a.signal_all) run.SignalAll(a.signal_all);
@@ -129,14 +140,24 @@ supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run) {
       }
     }
   };
+  bool reported = false;
+  auto report = [&] {
+    if (!plane || reported || !policy.outcome().failed) return;
+    reported = true;
+    const RankSpec& r = ranks[static_cast<std::size_t>(*policy.outcome().failed)];
+    const supervise::ProcessEnd& e = policy.outcome().failure;
+    plane->ReportFailure(plane::Failure{r.rank, 0, host, e.code, e.signal, UnixMs(), ""});
+  };
+  if (plane) run.Watch(plane->failure_fd());
   while (true) {
-    const bool ranks = run.RunningCount() > 0;
+    const bool ranks_running = run.RunningCount() > 0;
     // The /proc walk only once the ranks are gone (stragglers).
-    const bool alive = ranks || run.AnyAlive();
-    act(policy.OnTick(posix::Now(), ranks, alive));
-    if (policy.Done(ranks, alive)) break;
+    const bool alive = ranks_running || run.AnyAlive();
+    act(policy.OnTick(posix::Now(), ranks_running, alive));
+    report();
+    if (policy.Done(ranks_running, alive)) break;
     const double next = policy.NextDeadline(posix::Now());
-    int timeout = ranks ? -1 : 100;
+    int timeout = ranks_running ? -1 : 100;
     if (next >= 0) {
       const int ms = static_cast<int>(next * 1000) + 1;
       timeout = timeout < 0 ? ms : std::min(timeout, ms);
@@ -147,12 +168,21 @@ supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run) {
       case posix::Event::Kind::kParentGone: act(policy.OnParentGone()); break;
       case posix::Event::Kind::kSignal: act(policy.OnSignal(e->signal, e->from_tty, posix::Now())); break;
       case posix::Event::Kind::kExit: act(policy.OnExit(e->child, e->status, posix::Now())); break;
+      case posix::Event::Kind::kWatched: {
+        run.Watch(-1);  // the job's first failure comes once
+        auto f = plane ? plane->TakeFailure() : std::nullopt;
+        if (f && !(f->host == host && reported)) {
+          *remote = Remote{*f};
+          act(policy.OnRemoteFailure(supervise::ProcessEnd{f->code, f->signal}, posix::Now()));
+        }
+        break;
+      }
     }
+    report();
   }
   return policy.outcome();
 }
 
-// The --failure-file document (docs/json.md): "gpus" is a list, as in the plan.
 std::string FailureJson(const Failure& f, const std::string& host, unsigned attempt) {
   nlohmann::ordered_json j;
   j["rank"] = f.rank;
@@ -185,7 +215,8 @@ std::string Summary(const SuperviseConfig& o, const Failure& f, const std::strin
 
 // One attempt: start, loop, collect the output.
 Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseIo& io, unsigned attempt,
-                                      std::optional<std::uint64_t> oom_before, Failure* failure, std::size_t* nranks) {
+                                      std::optional<std::uint64_t> oom_before, Plane* plane, Failure* failure,
+                                      std::optional<Remote>* remote, std::size_t* nranks) {
   auto ranks = io.ranks(attempt);
   if (!ranks) return ranks.error();
   *nranks = ranks->size();
@@ -214,7 +245,7 @@ Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseI
   so.pgid = io.link.wrapper_pgid;
   so.pipe_output = piped;
   if (auto s = run.Start(ChildSpecs(*ranks), so, io.format_error); !s) return s.error();
-  supervise::Outcome out = Loop(o, run);
+  supervise::Outcome out = Loop(o, run, *ranks, plane, io.host, remote);
   run.FinishOutput();
   if (out.failed) {
     const RankSpec& r = (*ranks)[static_cast<std::size_t>(*out.failed)];
@@ -261,15 +292,80 @@ Status CheckSupervision(const Config& c, const Prepared& p) {
   return Ok{};
 }
 
+Result<std::optional<plane::PlaneInputs>> PlaneInputsFor(const Config& c, const Prepared& p, const EnvSnapshot& env) {
+  const JobInfo& job = p.contract.job;
+  if (c.supervise.plane.empty() || job.num_nodes <= 1) return std::optional<plane::PlaneInputs>{};
+  if (!c.supervise.nproc && job.local_world_size != 1) {
+    return Error{kExitUsage, "usage", "--plane under " + job.launcher + " with " + std::to_string(job.local_world_size) +
+                                          " tasks on this node",
+                 "the job control plane has one member per node: one rankwrap per node",
+                 "launch one task per node with --nproc (srun --ntasks-per-node=1 rankwrap --nproc N --plane auto ...)"};
+  }
+  plane::PlaneInputs in;
+  in.job_id = job.launcher + ":" + job.job_key;
+  in.node_count = static_cast<std::uint32_t>(job.num_nodes);
+  in.node_index = static_cast<std::uint32_t>(job.node_rank);
+  in.host = job.host;
+  // Node 0 serves; every node knows rank 0's host, and rank 0 runs on node 0
+  // in the layouts whose rank-0 host the contract knows (block order).
+  in.server_host = p.contract.master_addr;
+  in.lowest_rank = c.supervise.nproc ? job.rank * *c.supervise.nproc : job.rank;
+  if ((in.lowest_rank == 0) != (in.node_index == 0)) {
+    return Error{kExitEnvironment, "plane", "rank 0 is not on node 0 of the " + job.launcher + " step",
+                 "the control plane's server runs on node 0, at the host every rank knows as rank 0's",
+                 "use a block task layout (srun -m block), or leave --plane off"};
+  }
+  in.auth = c.supervise.plane;
+  in.secret = std::string(env.Get("RANKWRAP_JOB_SECRET").value_or(""));
+  in.munge_socket = std::string(env.Get("MUNGE_SOCKET").value_or(""));
+  if (in.auth == "auto" || in.auth == "munge") in.munge_available = MungeAvailable(in.munge_socket);
+  return std::optional<plane::PlaneInputs>{in};
+}
+
+Result<std::unique_ptr<Plane>> JoinPlane(const SuperviseIo& io) {
+  if (!io.plane) return std::unique_ptr<Plane>{};
+  auto cfg = plane::MakePlaneConfig(*io.plane);
+  if (!cfg) return cfg.error();
+  auto p = Plane::Start(*cfg);
+  if (!p) return p.error();
+  // Every node's keeper is there before any rank starts; the node with rank
+  // 0 announces the rendezvous address the ranks use.
+  std::optional<plane::Master> announce;
+  if (io.plane->lowest_rank == 0) announce = plane::Master{io.master_addr, io.master_port, ""};
+  auto m = (*p)->Rendezvous(announce);
+  if (!m) return m.error();
+  return std::move(p).value();
+}
+
 Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io) {
   if (auto s = posix::PrepareSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();
+  auto plane = JoinPlane(io);
+  if (!plane) return plane.error();
+  struct Leave {
+    Plane* p;
+    ~Leave() {
+      if (p) p->Shutdown();
+    }
+  } leave{plane->get()};
   SupervisedRun result;
   for (unsigned attempt = 0;; ++attempt) {
     Failure f;
+    std::optional<Remote> remote;
     std::size_t nranks = 0;
-    auto out = RunAttempt(o, io, attempt, oom_before, &f, &nranks);
+    auto out = RunAttempt(o, io, attempt, oom_before, plane->get(), &f, &remote, &nranks);
+    if (plane->get()) {
+      for (const std::string& n : (*plane)->TakeNotices()) io.notice("control plane: " + n);
+    }
     if (!out) return out.error();
+    if (out->remote && remote) {
+      const plane::Failure& rf = remote->f;
+      result.exit_code = out->remote->WrapperCode();
+      result.summary = "rank " + std::to_string(rf.rank) + " on " + rf.host + " failed first: it " +
+                       Describe(*out->remote) + " (the job control plane told every node)\n  this node's ranks were stopped (SIGTERM, then SIGKILL after " +
+                       posix::FormatSeconds(o.grace) + " s)";
+      return result;
+    }
     const supervise::Verdict v = supervise::Decide(*out, attempt, o.max_restarts);
     result.exit_code = v.exit_code;
     if (!v.report) {

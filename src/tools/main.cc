@@ -168,6 +168,11 @@ app::SuperviseIo KeeperIo(const std::string& rank, const std::string& host) {
 int RunKept(const app::Config& c, const app::Prepared& p, const EnvSnapshot& env, const std::string& host,
             const std::string& rank) {
   app::SuperviseIo io = KeeperIo(rank, host);
+  auto plane = app::PlaneInputsFor(c, p, env);
+  if (!plane) return Report(plane.error(), rank, host);
+  io.plane = *plane;
+  io.master_addr = p.contract.master_addr;
+  io.master_port = p.contract.master_port;
   io.ranks = [&](unsigned attempt) -> Result<std::vector<app::RankSpec>> {
     std::optional<app::Endpoint> standalone;
     if (c.supervise.nproc && app::Standalone(p)) {
@@ -179,12 +184,14 @@ int RunKept(const app::Config& c, const app::Prepared& p, const EnvSnapshot& env
     return app::BuildRankSpecs(c, p, env, standalone, attempt);
   };
   std::cout.flush();
-  auto keeper = posix::Keeper::Fork(false, [&](int control_fd, const EnvSnapshot*) {
-    io.link.control_fd = control_fd;
-    return KeeperMain(c, io, rank);
-  });
+  auto keeper = posix::Keeper::Fork(
+      false,
+      [&](int control_fd, const EnvSnapshot*) {
+        io.link.control_fd = control_fd;
+        return KeeperMain(c, io, rank);
+      },
+      true);
   if (!keeper) return Report(keeper.error(), rank, host);
-  keeper->RelaySignals();
   return keeper->Wait({}).WrapperCode();
 }
 

@@ -58,6 +58,7 @@ po::options_description Describe() {
       ("failure-file", po::value<std::string>(), "write the first failure as JSON to FILE")
       ("max-restarts", po::value<std::string>(), "standalone --nproc: restart all ranks up to K times after a failure (RANKWRAP_RESTART_COUNT)")
       ("signal-map", po::value<std::string>(), "translate signals before forwarding, e.g. USR1:TERM,HUP:INT (TERM, INT, HUP, QUIT, USR1, USR2, CONT; never KILL or STOP)")
+      ("plane", po::value<std::string>(), "the job control plane between the nodes' rankwraps: the first failure on any node stops every node; auto (MUNGE if munged answers, else RANKWRAP_JOB_SECRET), munge, secret, insecure (refused unless named), off (the default); docs/control-plane.md")
       ("ranks-per-node", po::value<std::string>(), "plan: local ranks to plan for (default: the GPUs, or 1)")
       ("svg", po::value<std::string>(), "plan: also write a picture of the node plan to this SVG file");
   // clang-format on

@@ -167,4 +167,23 @@ fi
 #     --nproc 2 on each of 2 nodes are ranks 0-3, not the task's SLURM_PROCID.
 srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 2 --tag-output -- "$RW" --bind none --print-env \
   | sed -E 's/^\[([0-9]+) [^]]*\] /\1: /' | contract "srun rankwrap --nproc 2 -- rankwrap (nested)" 4 rankwrap --layout 2,2 --master node1
+
+# The job control plane (--plane): a rank failing on node2 ends the step on
+# both nodes at once (without it srun waits for node1's ranks to end on
+# their own), with the failing rank's code and one line per node naming it.
+start=$(date +%s)
+set +e
+out=$(RANKWRAP_JOB_SECRET=rankwrap-test-secret-0123 srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 2 --grace 2 \
+      --plane secret -- bash -c 'if [ "$RANK" = 3 ]; then sleep 1; exit 3; fi; sleep 100; true' 2>&1)
+rc=$?
+set -e
+took=$(( $(date +%s) - start ))
+[ "$rc" -eq 3 ] && [ "$took" -le 10 ] && [[ "$out" == *"rank 3 on node2 failed first: it exited with code 3 (the job control plane told every node)"* ]] \
+  && pass "--plane: rank 3 failing on node2 ends both nodes in ${took}s (grace 2 s) with exit 3" || fail "plane: rc $rc after ${took}s: $out"
+set +e
+out=$(env -u RANKWRAP_JOB_SECRET srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 1 --plane secret -- true 2>&1)
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && [[ "$out" == *RANKWRAP_JOB_SECRET* ]] && pass "--plane secret without a secret: refused, naming RANKWRAP_JOB_SECRET" || fail "plane no secret: rc $rc: $out"
+
 finish

@@ -148,7 +148,7 @@ TEST(PlaneConfig, PortAndAuthModes) {
   in.secret = "short";
   EXPECT_EQ(MakePlaneConfig(in).error().what, "RANKWRAP_JOB_SECRET of 5 bytes");
   in.auth = "munge";
-  EXPECT_EQ(MakePlaneConfig(in).error().what, "--plane-auth=munge");
+  EXPECT_EQ(MakePlaneConfig(in).error().what, "--plane=munge");
   in.auth = "none";
   EXPECT_EQ(MakePlaneConfig(in).error().exit_code, kExitUsage);
   in.auth = "insecure";

@@ -160,6 +160,23 @@ TEST(Policy, GraceZeroKillsOnTheNextTick) {
   EXPECT_EQ(p.OnTick(7, true, true), (Actions{SIGKILL, 0}));
 }
 
+TEST(Policy, AnotherNodesFailureStopsThisNodeWithItsCode) {
+  Policy p(Opts(5));
+  EXPECT_EQ(p.OnRemoteFailure({3, 0}, 2.0), (Actions{SIGTERM, 0}));
+  EXPECT_EQ(p.OnExit(0, {0, SIGTERM}, 2.1), Actions{});  // a consequence, not a failure of its own
+  p.OnTick(3.0, false, false);
+  EXPECT_FALSE(p.outcome().failed);
+  const Verdict v = Decide(p.outcome(), 0, 3);
+  EXPECT_EQ(v.exit_code, 3);
+  EXPECT_TRUE(v.report);
+  EXPECT_FALSE(v.restart);
+  // This node's own failure first: a later remote one changes nothing.
+  Policy q(Opts(5));
+  q.OnExit(1, {7, 0}, 1.0);
+  EXPECT_EQ(q.OnRemoteFailure({3, 0}, 1.5), Actions{});
+  EXPECT_EQ(Decide(q.outcome(), 0, 0).exit_code, 7);
+}
+
 TEST(LikelyCause, OomKillCountRising) {
   FailureFacts f;
   f.oom_kills_before = 2;

@@ -72,19 +72,42 @@ std::optional<EnvSnapshot> ReadGo(int fd) {
 
 int LastRelayedSignal() { return g_relayed; }
 
+namespace {
+constexpr int kRelayed[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+void InstallRelay(int fd) {
+  g_fd = fd;
+  struct sigaction sa {};
+  sa.sa_sigaction = &Relay;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  for (int sig : kRelayed) sigaction(sig, &sa, nullptr);
+}
+}  // namespace
+
 Result<Keeper> Keeper::Fork(bool wait_for_env,
-                            const std::function<int(int control_fd, const EnvSnapshot* released)>& body) {
+                            const std::function<int(int control_fd, const EnvSnapshot* released)>& body,
+                            bool relay_now) {
   int ctl[2];
   if (pipe2(ctl, O_CLOEXEC) != 0) return KeeperError("pipe() failed");
   const pid_t parent = getpid();
+  // The relayed signals stay blocked across fork: one that arrives before
+  // the wrapper relays must wait, not kill the wrapper (which would look
+  // like the wrapper's death and end the job with SIGKILL).
+  sigset_t relayed, old;
+  sigemptyset(&relayed);
+  for (int sig : kRelayed) sigaddset(&relayed, sig);
+  sigprocmask(SIG_BLOCK, &relayed, &old);
   const pid_t pid = fork();
   if (pid < 0) {
+    sigprocmask(SIG_SETMASK, &old, nullptr);
     close(ctl[0]);
     close(ctl[1]);
     return KeeperError("fork() failed");
   }
   if (pid == 0) {
     close(ctl[1]);
+    sigprocmask(SIG_SETMASK, &old, nullptr);
     // Out of the wrapper's process group, so a kill(-pgid) aimed at the
     // wrapper does not end the keeper before it has ended the job.
     setpgid(0, 0);
@@ -103,6 +126,8 @@ Result<Keeper> Keeper::Fork(bool wait_for_env,
   // The wrapper survives writing to a keeper that is gone (EPIPE, not SIGPIPE).
   signal(SIGPIPE, SIG_IGN);
   BecomeSubreaper();
+  if (relay_now) InstallRelay(ctl[1]);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
   return Keeper(pid, ctl[1]);
 }
 
@@ -130,14 +155,7 @@ Status Keeper::Release(const EnvSnapshot& env) {
   return Ok{};
 }
 
-void Keeper::RelaySignals() {
-  g_fd = fd_;
-  struct sigaction sa {};
-  sa.sa_sigaction = &Relay;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &sa, nullptr);
-}
+void Keeper::RelaySignals() { InstallRelay(fd_); }
 
 ExitStatus Keeper::Wait(const std::function<void()>& probe) {
   // Without a probe: block (the relay handlers run meanwhile). With one:

@@ -40,8 +40,12 @@ class Keeper {
   // `control_fd` is non-blocking and reads EOF when the wrapper is gone.
   // With `wait_for_env`, the keeper first blocks until Release (or EOF:
   // exits 0) and `body` gets the released environment through `released`.
+  // With `relay_now`, the wrapper relays its signals from the moment of the
+  // fork (none is lost or kills the wrapper in between); otherwise only
+  // after RelaySignals().
   static Result<Keeper> Fork(bool wait_for_env,
-                             const std::function<int(int control_fd, const EnvSnapshot* released)>& body);
+                             const std::function<int(int control_fd, const EnvSnapshot* released)>& body,
+                             bool relay_now = false);
   Keeper(Keeper&& o) noexcept;
   Keeper& operator=(Keeper&&) = delete;
   ~Keeper();

@@ -222,6 +222,8 @@ std::optional<Event> Supervisor::Next(int timeout_ms) {
     fds.push_back({g_chld_pipe[0], POLLIN, 0});
     const bool control = control_fd_ >= 0 && !parent_gone_;
     if (control) fds.push_back({control_fd_, POLLIN, 0});
+    const std::size_t watched = fds.size();
+    if (watch_fd_ >= 0) fds.push_back({watch_fd_, POLLIN, 0});
     const std::size_t first_output = fds.size();
     for (std::size_t i = 0; i < children_.size(); ++i) {
       for (bool err : {false, true}) {
@@ -252,6 +254,11 @@ std::optional<Event> Supervisor::Next(int timeout_ms) {
       Reap();
     }
     if (control && fds[1].revents != 0) ReadControl();
+    if (watch_fd_ >= 0 && fds[watched].revents != 0) {
+      Event e;
+      e.kind = Event::Kind::kWatched;
+      pending_.push_back(e);
+    }
     if (n > 0) {
       for (std::size_t k = first_output; k < inputs; ++k) {
         if (fds[k].revents != 0) ReadOutput(who[k - first_output].first, who[k - first_output].second);

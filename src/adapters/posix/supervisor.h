@@ -39,7 +39,7 @@ struct StartOptions {
 };
 
 struct Event {
-  enum class Kind { kExit, kSignal, kParentGone } kind = Kind::kExit;
+  enum class Kind { kExit, kSignal, kParentGone, kWatched } kind = Kind::kExit;
   int child = -1;       // kExit: index into the started children
   ExitStatus status;    // kExit
   int signal = 0;       // kSignal: a signal the wrapper received
@@ -66,6 +66,9 @@ class Supervisor {
   // Sends `sig` to every process the job started that still runs, whatever
   // process group or session it moved to.
   void SignalAll(int sig);
+  // Also wait for `fd` to become readable (a kWatched event each time it is;
+  // the caller must drain or stop watching it).
+  void Watch(int fd) { watch_fd_ = fd; }
   int RunningCount() const;
   bool Running(int i) const { return !children_[static_cast<std::size_t>(i)].exited; }
   // True while a process of the job runs (a rank, or anything it started).
@@ -91,6 +94,7 @@ class Supervisor {
   std::size_t next_pending_ = 0;
   bool parent_gone_ = false;
   bool first_turn_ = true;
+  int watch_fd_ = -1;
 };
 
 // Catches CHLD (to wake the loop) and ignores PIPE. Call in the keeper

@@ -46,9 +46,9 @@ Result<PlaneConfig> MakePlaneConfig(const PlaneInputs& in) {
   }
   if (in.auth == "munge" || (in.auth == "auto" && in.munge_available)) {
     if (!in.munge_available) {
-      return ConfigError("--plane-auth=munge", "munged did not answer on this node" +
+      return ConfigError("--plane=munge", "munged did not answer on this node" +
                              (in.munge_socket.empty() ? std::string() : " (MUNGE_SOCKET=" + in.munge_socket + ")"),
-                         "start munged, or export RANKWRAP_JOB_SECRET in the job script and use --plane-auth=secret");
+                         "start munged, or export RANKWRAP_JOB_SECRET in the job script and use --plane=secret");
     }
     c.mode = AuthMode::kMunge;
   } else if (in.auth == "secret" || in.auth == "auto") {
@@ -56,7 +56,7 @@ Result<PlaneConfig> MakePlaneConfig(const PlaneInputs& in) {
       return ConfigError("RANKWRAP_JOB_SECRET is not set" + std::string(in.auth == "auto" ? " and munged did not answer" : ""),
                          "the job's control plane only talks to nodes that prove they belong to the job",
                          "export RANKWRAP_JOB_SECRET=$(head -c 32 /dev/urandom | base64) in the job script "
-                         "(srun/mpiexec pass it on), or run munged; --plane-auth=insecure turns authentication off");
+                         "(srun/mpiexec pass it on), or run munged; --plane insecure turns authentication off");
     }
     if (in.secret.size() < kMinSecret) {
       return ConfigError("RANKWRAP_JOB_SECRET of " + std::to_string(in.secret.size()) + " bytes",
@@ -68,8 +68,8 @@ Result<PlaneConfig> MakePlaneConfig(const PlaneInputs& in) {
   } else if (in.auth == "insecure") {
     c.mode = AuthMode::kInsecure;
   } else {
-    return Error{kExitUsage, "usage", "--plane-auth=" + in.auth, "one of auto, munge, secret, insecure",
-                 "--plane-auth=auto"};
+    return Error{kExitUsage, "usage", "--plane=" + in.auth, "one of auto, munge, secret, insecure",
+                 "--plane=auto"};
   }
   c.job_id = in.job_id;
   c.node_count = in.node_count;

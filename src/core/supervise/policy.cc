@@ -16,7 +16,7 @@ Actions Policy::StopAll(double now) {
 Actions Policy::OnExit(int child, ProcessEnd end, double now) {
   if (end.ok()) return {};
   if (out_.first_code == 0) out_.first_code = end.WrapperCode();
-  if (out_.failed || out_.external || suspect_) return {};
+  if (out_.failed || out_.external || out_.remote || suspect_) return {};
   if (Terminating(end.signal)) {
     // The ranks share the wrapper's process group: a launcher's
     // kill(-pgid, SIGTERM) reaches them and the wrapper at once, and the
@@ -60,6 +60,13 @@ Actions Policy::OnSignal(int received, bool from_tty, double now) {
   return Terminating(sig) ? Actions{sig, 0} : Actions{0, sig};
 }
 
+Actions Policy::OnRemoteFailure(ProcessEnd end, double now) {
+  if (out_.failed || out_.external || out_.remote) return {};
+  suspect_.reset();  // whatever this node saw since is a consequence
+  out_.remote = end;
+  return StopAll(now);
+}
+
 Actions Policy::OnParentGone() {
   out_.parent_gone = true;
   out_.external = SIGKILL;
@@ -70,8 +77,8 @@ Actions Policy::OnParentGone() {
 
 Actions Policy::OnTick(double now, bool ranks_running, bool anything_alive) {
   Actions a;
-  if (suspect_ && (out_.external || now >= suspect_until_)) {
-    if (!out_.external && !out_.failed) {
+  if (suspect_ && (out_.external || out_.remote || now >= suspect_until_)) {
+    if (!out_.external && !out_.failed && !out_.remote) {
       out_.failed = suspect_->first;
       out_.failure = suspect_->second;
       a = StopAll(now);
@@ -126,6 +133,13 @@ Verdict Decide(const Outcome& o, unsigned attempt, unsigned max_restarts) {
     // Stopped from outside: the ranks' own code (0 when they handled the
     // stop and exited cleanly), or 128 + the signal when rankwrap had to kill.
     v.exit_code = o.escalated ? 128 + o.external : o.first_code;
+    return v;
+  }
+  if (o.remote) {
+    // The job-wide first failure was another node's: its code, reported
+    // (here as the reason this node stopped); never restarted from one node.
+    v.exit_code = o.remote->WrapperCode();
+    v.report = true;
     return v;
   }
   if (!o.failed) return v;

@@ -48,6 +48,8 @@ struct Outcome {
   bool escalated = false;     // rankwrap SIGKILLed after an external stop
   int first_code = 0;         // the first non-zero wrapper code of any rank
   bool parent_gone = false;
+  // A rank on another node failed first (the job control plane said so).
+  std::optional<ProcessEnd> remote;
 };
 
 class Policy {
@@ -56,6 +58,8 @@ class Policy {
 
   Actions OnExit(int child, ProcessEnd end, double now);
   Actions OnSignal(int sig, bool from_tty, double now);
+  // Another node's rank failed first (the job control plane): stop here too.
+  Actions OnRemoteFailure(ProcessEnd end, double now);
   // The wrapper is gone: end everything at once.
   Actions OnParentGone();
   // The clock moved; `ranks_running`: some rank has not exited;
