@@ -43,6 +43,11 @@ srun_ -N2 --ntasks-per-node=1 "$RW" --nproc 2 --tag-output -- sh -c 'echo "RANK=
 out=$(batch batchstep -N1 -n1 -- "$RW true; echo rc=\$?")
 [[ "$out" == *"(the batch script)"*"hint: launch the program with srun"*"rc=3"* ]] \
   && pass "the batch step is refused with the srun hint" || fail "batch step: $out"
+# ... but `rankwrap --nproc N` there is the torchrun habit on one node: N
+# ranks of a world of N on the batch node.
+out=$(batch batchnproc -N1 -n1 -- "$RW --bind none --nproc 2 -- sh -c 'echo \"R=\$RANK W=\$WORLD_SIZE M=\$MASTER_ADDR\"'; echo rc=\$?")
+[[ "$out" == *"R=0 W=2 M=127.0.0.1"* && "$out" == *"R=1 W=2 M=127.0.0.1"* && "$out" == *"rc=0"* ]] \
+  && pass "--nproc 2 in the batch step: ranks 0 and 1 of 2 on the batch node" || fail "batch --nproc: $out"
 
 # 3. Fake GPUs: the plan follows what Slurm handed out (a recorded 4-GPU node
 #    gives the GPUs a topology; this machine has none).
