@@ -1,5 +1,7 @@
 #include "core/boot/exchange.h"
 
+#include "core/parse/number.h"
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -150,86 +152,85 @@ std::string MasterAddr(const std::vector<RankRecord>& records) {
   return r0.host;
 }
 
-std::optional<std::string> Check(const std::vector<RankRecord>& records, int mpi_size) {
-  std::vector<std::string> problems;
-  std::map<std::pair<std::string, std::string>, std::vector<const RankRecord*>> nodes;
-  for (const RankRecord& r : records) nodes[{r.host, r.boot_id}].push_back(&r);
-  const std::uint64_t size = static_cast<std::uint64_t>(mpi_size);
+namespace {
+
+using Problems = std::vector<std::string>;
+using Node = std::pair<std::string, std::string>;  // host, boot id
+
+std::string Ranks(const std::vector<std::uint64_t>& users) {
+  std::string who;
+  for (auto u : users) who += (who.empty() ? "" : ",") + std::to_string(u);
+  return who;
+}
+
+// Each rank against the job: world size, rank, node count.
+void CheckJob(const std::vector<RankRecord>& records, std::uint64_t size, std::size_t node_count, Problems* out) {
   for (const RankRecord& r : records) {
     if (r.world_size != size) {
-      problems.push_back("world size: rank " + std::to_string(r.mpi_rank) + " on " + r.host +
-                         " was told WORLD_SIZE=" + std::to_string(r.world_size) + ", MPI has " +
-                         std::to_string(size) + " ranks");
+      out->push_back("world size: rank " + std::to_string(r.mpi_rank) + " on " + r.host + " was told WORLD_SIZE=" +
+                     std::to_string(r.world_size) + ", MPI has " + std::to_string(size) + " ranks");
     }
     if (r.rank != r.mpi_rank) {
-      problems.push_back("rank: MPI rank " + std::to_string(r.mpi_rank) + " on " + r.host +
-                         " was told RANK=" + std::to_string(r.rank));
+      out->push_back("rank: MPI rank " + std::to_string(r.mpi_rank) + " on " + r.host + " was told RANK=" +
+                     std::to_string(r.rank));
     }
-    if (r.num_nodes != nodes.size()) {
-      problems.push_back("node count: rank " + std::to_string(r.mpi_rank) + " on " + r.host +
-                         " was told NUM_NODES=" + std::to_string(r.num_nodes) + ", the ranks run on " +
-                         std::to_string(nodes.size()) + " host(s)");
-    }
-  }
-  for (const auto& [node, ranks] : nodes) {
-    std::map<std::uint64_t, std::vector<std::uint64_t>> local;
-    std::map<std::string, std::vector<std::uint64_t>> gpu_users;
-    for (const RankRecord* r : ranks) {
-      local[r->local_rank].push_back(r->mpi_rank);
-      if (r->local_world_size != ranks.size()) {
-        problems.push_back("local size: rank " + std::to_string(r->mpi_rank) + " on " + node.first +
-                           " was told LOCAL_WORLD_SIZE=" + std::to_string(r->local_world_size) +
-                           ", the host runs " + std::to_string(ranks.size()) + " rank(s)");
-      }
-      std::size_t start = 0;
-      while (start < r->gpus.size()) {
-        std::size_t comma = r->gpus.find(',', start);
-        if (comma == std::string::npos) comma = r->gpus.size();
-        gpu_users[r->gpus.substr(start, comma - start)].push_back(r->mpi_rank);
-        start = comma + 1;
-      }
-    }
-    for (std::uint64_t l = 0; l < ranks.size(); ++l) {
-      if (!local.count(l)) {
-        problems.push_back("local ranks: no rank on " + node.first + " has LOCAL_RANK=" + std::to_string(l));
-      }
-    }
-    for (const auto& [l, users] : local) {
-      if (users.size() > 1) {
-        std::string who;
-        for (auto u : users) who += (who.empty() ? "" : ",") + std::to_string(u);
-        problems.push_back("local ranks: ranks " + who + " on " + node.first + " all have LOCAL_RANK=" +
-                           std::to_string(l));
-      }
-    }
-    for (const auto& [gpu, users] : gpu_users) {
-      if (users.size() > 1) {
-        std::string who;
-        for (auto u : users) who += (who.empty() ? "" : ",") + std::to_string(u);
-        problems.push_back("GPU: ranks " + who + " on " + node.first + " would all use GPU " + gpu);
-      }
+    if (r.num_nodes != node_count) {
+      out->push_back("node count: rank " + std::to_string(r.mpi_rank) + " on " + r.host + " was told NUM_NODES=" +
+                     std::to_string(r.num_nodes) + ", the ranks run on " + std::to_string(node_count) + " host(s)");
     }
   }
-  if (!records.empty()) {
-    const RankRecord& r0 = records[0];
-    for (const RankRecord& r : records) {
-      if (r.master_addr.empty() || LooksLikeAddress(r.master_addr)) continue;
-      if (Short(r.master_addr) != Short(r0.host)) {
-        problems.push_back("MASTER_ADDR: rank " + std::to_string(r.mpi_rank) + " on " + r.host +
-                           " derived MASTER_ADDR=" + r.master_addr + " but rank 0 runs on " + r0.host);
-        break;
-      }
+}
+
+// The ranks of one host: local sizes, local ranks, GPUs.
+void CheckNode(const std::string& host, const std::vector<const RankRecord*>& ranks, Problems* out) {
+  std::map<std::uint64_t, std::vector<std::uint64_t>> local;
+  std::map<std::string, std::vector<std::uint64_t>> gpu_users;
+  for (const RankRecord* r : ranks) {
+    local[r->local_rank].push_back(r->mpi_rank);
+    if (r->local_world_size != ranks.size()) {
+      out->push_back("local size: rank " + std::to_string(r->mpi_rank) + " on " + host + " was told LOCAL_WORLD_SIZE=" +
+                     std::to_string(r->local_world_size) + ", the host runs " + std::to_string(ranks.size()) +
+                     " rank(s)");
+    }
+    for (std::string_view gpu : parse::Split(r->gpus, ',')) {
+      if (!gpu.empty()) gpu_users[std::string(gpu)].push_back(r->mpi_rank);
     }
   }
-  if (problems.empty()) return std::nullopt;
-  // The table: one row per rank (the first 64), then what disagrees.
+  for (std::uint64_t l = 0; l < ranks.size(); ++l) {
+    if (!local.count(l)) out->push_back("local ranks: no rank on " + host + " has LOCAL_RANK=" + std::to_string(l));
+  }
+  for (const auto& [l, users] : local) {
+    if (users.size() > 1) {
+      out->push_back("local ranks: ranks " + Ranks(users) + " on " + host + " all have LOCAL_RANK=" + std::to_string(l));
+    }
+  }
+  for (const auto& [gpu, users] : gpu_users) {
+    if (users.size() > 1) out->push_back("GPU: ranks " + Ranks(users) + " on " + host + " would all use GPU " + gpu);
+  }
+}
+
+void CheckMasterAddr(const std::vector<RankRecord>& records, Problems* out) {
+  if (records.empty()) return;
+  const RankRecord& r0 = records[0];
+  for (const RankRecord& r : records) {
+    if (r.master_addr.empty() || LooksLikeAddress(r.master_addr)) continue;
+    if (Short(r.master_addr) != Short(r0.host)) {
+      out->push_back("MASTER_ADDR: rank " + std::to_string(r.mpi_rank) + " on " + r.host + " derived MASTER_ADDR=" +
+                     r.master_addr + " but rank 0 runs on " + r0.host);
+      return;
+    }
+  }
+}
+
+// The table: one row per rank (the first 64), then what disagrees.
+std::string Table(const std::vector<RankRecord>& records, const Problems& problems) {
   std::vector<std::vector<std::string>> rows = {
       {"mpi_rank", "RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "WORLD_SIZE", "NUM_NODES", "host", "gpus"}};
   for (std::size_t i = 0; i < records.size() && i < 64; ++i) {
     const RankRecord& r = records[i];
     rows.push_back({std::to_string(r.mpi_rank), std::to_string(r.rank), std::to_string(r.local_rank),
-                    std::to_string(r.local_world_size), std::to_string(r.world_size),
-                    std::to_string(r.num_nodes), r.host, r.gpus.empty() ? "-" : r.gpus});
+                    std::to_string(r.local_world_size), std::to_string(r.world_size), std::to_string(r.num_nodes),
+                    r.host, r.gpus.empty() ? "-" : r.gpus});
   }
   std::vector<std::size_t> width(rows[0].size(), 0);
   for (const auto& row : rows) {
@@ -247,6 +248,19 @@ std::optional<std::string> Check(const std::vector<RankRecord>& records, int mpi
   for (std::size_t i = 0; i < shown; ++i) t += "  disagreement: " + problems[i] + "\n";
   if (problems.size() > shown) t += "  ... and " + std::to_string(problems.size() - shown) + " more\n";
   return t;
+}
+
+}  // namespace
+
+std::optional<std::string> Check(const std::vector<RankRecord>& records, int mpi_size) {
+  std::map<Node, std::vector<const RankRecord*>> nodes;
+  for (const RankRecord& r : records) nodes[{r.host, r.boot_id}].push_back(&r);
+  Problems problems;
+  CheckJob(records, static_cast<std::uint64_t>(mpi_size), nodes.size(), &problems);
+  for (const auto& [node, ranks] : nodes) CheckNode(node.first, ranks, &problems);
+  CheckMasterAddr(records, &problems);
+  if (problems.empty()) return std::nullopt;
+  return Table(records, problems);
 }
 
 std::string ToHex(const UniqueId& id) {

@@ -42,6 +42,53 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
+Parsed<Hostlist::Range> Hostlist::ParseRange(std::string_view part, std::size_t offset) {
+  if (Trim(part).empty()) return ParseError{offset, "empty range in brackets"};
+  const std::size_t dash = part.find('-');
+  // Slurm takes the width from the low bound as written, spaces included:
+  // "[089, 100]" gives "0100" (checked against scontrol 22.05).
+  const std::string_view lo_text = part.substr(0, dash);
+  const std::string_view hi_text = dash == std::string_view::npos ? lo_text : part.substr(dash + 1);
+  for (const std::string_view bound : {lo_text, hi_text}) {
+    const std::string_view digits = Trim(bound);
+    if (digits.empty()) return ParseError{offset, "range bound missing"};
+    if (digits.size() > kMaxDigits) return ParseError{offset, "number with more than 18 digits"};
+    for (char d : digits) {
+      if (!std::isdigit(static_cast<unsigned char>(d))) {
+        return ParseError{offset, std::string("'") + d + "' in a range: only decimal numbers are allowed in brackets"};
+      }
+    }
+  }
+  Range range;
+  range.lo = Decimal(Trim(lo_text), UINT64_MAX).value();
+  range.hi = Decimal(Trim(hi_text), UINT64_MAX).value();
+  range.width = static_cast<int>(std::min(lo_text.size(), kMaxDigits + 2));
+  if (range.hi < range.lo) {
+    return ParseError{offset, "reversed range " + std::string(Trim(part)) + " (the high bound is below the low bound)"};
+  }
+  return range;
+}
+
+Parsed<Hostlist::Group> Hostlist::ParseGroup(std::string_view body, std::size_t offset) {
+  Group group;
+  std::size_t start = 0;
+  while (start <= body.size()) {
+    std::size_t comma = body.find(',', start);
+    if (comma == std::string_view::npos) comma = body.size();
+    auto range = ParseRange(body.substr(start, comma - start), offset + start);
+    if (!range) return range.error();
+    const std::uint64_t n = range->hi - range->lo + 1;
+    if (n > kMaxHosts || group.count > kMaxHosts - n) return ParseError{offset + start, TooMany()};
+    group.width = std::max<std::uint64_t>(
+        group.width,
+        std::max<std::uint64_t>(static_cast<std::uint64_t>(range->width), std::to_string(range->hi).size()));
+    group.count += n;
+    group.ranges.push_back(*range);
+    start = comma + 1;
+  }
+  return group;
+}
+
 Parsed<Hostlist::Item> Hostlist::ParseItem(std::string_view text, std::size_t offset) {
   Item item;
   std::string literal;
@@ -56,76 +103,27 @@ Parsed<Hostlist::Item> Hostlist::ParseItem(std::string_view text, std::size_t of
     }
     const std::size_t close = text.find(']', i + 1);
     const std::size_t nested = text.find('[', i + 1);
-    if (close == std::string_view::npos) {
-      return ParseError{offset + i, "'[' is never closed (unbalanced bracket)"};
-    }
+    if (close == std::string_view::npos) return ParseError{offset + i, "'[' is never closed (unbalanced bracket)"};
     if (nested != std::string_view::npos && nested < close) {
       return ParseError{offset + nested, "'[' inside brackets (nested brackets)"};
     }
-    Group group;
-    std::string_view body = text.substr(i + 1, close - i - 1);
-    std::size_t body_offset = offset + i + 1;
+    const std::string_view body = text.substr(i + 1, close - i - 1);
     if (Trim(body).empty()) return ParseError{offset + i, "empty brackets '[]'"};
-    std::size_t start = 0;
-    while (start <= body.size()) {
-      std::size_t comma = body.find(',', start);
-      if (comma == std::string_view::npos) comma = body.size();
-      const std::string_view part = body.substr(start, comma - start);
-      const std::size_t part_offset = body_offset + start;
-      if (Trim(part).empty()) return ParseError{part_offset, "empty range in brackets"};
-      const std::size_t dash = part.find('-');
-      // Slurm takes the width from the low bound as written, spaces included:
-      // "[089, 100]" gives "0100" (checked against scontrol 22.05).
-      const std::string_view lo_text = part.substr(0, dash);
-      const std::string_view hi_text =
-          dash == std::string_view::npos ? lo_text : part.substr(dash + 1);
-      Range range;
-      for (const std::string_view bound : {lo_text, hi_text}) {
-        const std::string_view digits = Trim(bound);
-        if (digits.empty()) return ParseError{part_offset, "range bound missing"};
-        if (digits.size() > kMaxDigits) {
-          return ParseError{part_offset, "number with more than 18 digits"};
-        }
-        for (char d : digits) {
-          if (!std::isdigit(static_cast<unsigned char>(d))) {
-            return ParseError{part_offset, std::string("'") + d +
-                                               "' in a range: only decimal "
-                                               "numbers are allowed in brackets"};
-          }
-        }
-      }
-      range.lo = Decimal(Trim(lo_text), UINT64_MAX).value();
-      range.hi = Decimal(Trim(hi_text), UINT64_MAX).value();
-      range.width = static_cast<int>(std::min(lo_text.size(), kMaxDigits + 2));
-      if (range.hi < range.lo) {
-        return ParseError{part_offset, "reversed range " + std::string(Trim(part)) +
-                                           " (the high bound is below the low bound)"};
-      }
-      const std::uint64_t n = range.hi - range.lo + 1;
-      if (n > kMaxHosts || group.count > kMaxHosts - n) {
-        return ParseError{part_offset, TooMany()};
-      }
-      group.width = std::max<std::uint64_t>(
-          group.width, std::max<std::uint64_t>(static_cast<std::uint64_t>(range.width),
-                                               std::to_string(range.hi).size()));
-      group.count += n;
-      group.ranges.push_back(range);
-      start = comma + 1;
-    }
-    if (item.count > kMaxHosts / group.count) return ParseError{offset + i, TooMany()};
-    item.count *= group.count;
+    auto group = ParseGroup(body, offset + i + 1);
+    if (!group) return group.error();
+    if (item.count > kMaxHosts / group->count) return ParseError{offset + i, TooMany()};
+    item.count *= group->count;
     item.literals.push_back(std::move(literal));
     literal.clear();
-    item.groups.push_back(std::move(group));
+    item.groups.push_back(std::move(group).value());
     i = close + 1;
   }
   item.literals.push_back(std::move(literal));
   for (const std::string& l : item.literals) item.name_length += l.size();
   for (const Group& g : item.groups) item.name_length += g.width;
   if (item.name_length > kMaxName) {
-    return ParseError{offset, "host name of " + std::to_string(item.name_length) +
-                                  " characters; expected at most " + std::to_string(kMaxName) +
-                                  " (a DNS name)"};
+    return ParseError{offset, "host name of " + std::to_string(item.name_length) + " characters; expected at most " +
+                                  std::to_string(kMaxName) + " (a DNS name)"};
   }
   return item;
 }

@@ -60,6 +60,9 @@ class Hostlist {
     std::uint64_t name_length = 0;  // the longest name it expands to
   };
   static Parsed<Item> ParseItem(std::string_view text, std::size_t offset);
+  // One bracket body "001-004,010" (at `offset` in the list).
+  static Parsed<Group> ParseGroup(std::string_view body, std::size_t offset);
+  static Parsed<Range> ParseRange(std::string_view part, std::size_t offset);
   static std::string ItemAt(const Item& item, std::uint64_t index);
 
   std::vector<Item> items_;
