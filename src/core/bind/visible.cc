@@ -18,6 +18,45 @@ bool UuidMatches(const std::string& have, const std::string& want) {
 
 }  // namespace
 
+namespace {
+
+// Global ids for local indices (Slurm with ConstrainDevices=yes): the job's
+// GPU list when it has as many entries as the visible one.
+std::pair<std::vector<parse::GpuRef>, std::string> GlobalIds(const EnvSnapshot& env, std::size_t count) {
+  for (const char* var : {"SLURM_STEP_GPUS", "SLURM_JOB_GPUS"}) {
+    auto g = env.Get(var);
+    if (!g) continue;
+    auto parsed = parse::GpuList(*g);
+    if (parsed && parsed->size() == count) return {*parsed, var};
+    break;
+  }
+  return {};
+}
+
+// The topology GPU that entry `i` of the visible list names.
+Result<unsigned> Resolve(const topo::Topology& topo, const std::vector<unsigned>& same_vendor, const VisibleGpus& v,
+                         const std::string& text, const parse::GpuRef& ref,
+                         const std::pair<std::vector<parse::GpuRef>, std::string>& global, std::size_t i) {
+  if (!ref.uuid.empty()) {
+    for (unsigned g : same_vendor) {
+      if (UuidMatches(topo.gpus[g].uuid, ref.uuid)) return g;
+    }
+    return VisError(v.var + "='" + text + "' names " + ref.uuid, "no GPU of " + topo.source + " has that UUID",
+                    "check the GPU list the launcher set, or pass --gpu-bind none");
+  }
+  unsigned physical = *ref.index;
+  if (!global.first.empty() && global.first[i].index) physical = *global.first[i].index;
+  if (physical >= same_vendor.size()) {
+    return VisError(v.var + "='" + text + "' names GPU " + std::to_string(physical) +
+                        (global.second.empty() ? "" : " (from " + global.second + ")"),
+                    topo.source + " has " + std::to_string(same_vendor.size()) + " GPU(s)",
+                    "check the GPU request of the job, or pass --gpu-bind none");
+  }
+  return same_vendor[physical];
+}
+
+}  // namespace
+
 Result<VisibleGpus> MapVisible(const topo::Topology& topo, const EnvSnapshot& env) {
   VisibleGpus v;
   // The vendor of the node's GPUs picks the variable (the first GPU's; mixed
@@ -40,8 +79,8 @@ Result<VisibleGpus> MapVisible(const topo::Topology& topo, const EnvSnapshot& en
   const std::string text(*value);
   auto list = parse::GpuList(text);
   if (!list) {
-    return VisError(v.var + "='" + text + "'", list.error().message +
-                                                   "; expected GPU indices, GPU-/MIG- UUIDs, '' or -1",
+    return VisError(v.var + "='" + text + "'",
+                    list.error().message + "; expected GPU indices, GPU-/MIG- UUIDs, '' or -1",
                     "unset " + v.var + " or fix its value");
   }
   v.from = v.var + "='" + text + "'";
@@ -51,54 +90,22 @@ Result<VisibleGpus> MapVisible(const topo::Topology& topo, const EnvSnapshot& en
                          " is left as the launcher set it and CPUs are bound without GPU locality");
     return v;
   }
-  // Global ids for local indices (Slurm with ConstrainDevices=yes).
-  std::vector<parse::GpuRef> global;
-  std::string global_var;
-  for (const char* var : {"SLURM_STEP_GPUS", "SLURM_JOB_GPUS"}) {
-    auto g = env.Get(var);
-    if (!g) continue;
-    auto parsed = parse::GpuList(*g);
-    if (parsed && parsed->size() == list->size()) {
-      global = *parsed;
-      global_var = var;
-    }
-    break;
-  }
+  const auto global = GlobalIds(env, list->size());
   for (std::size_t i = 0; i < list->size(); ++i) {
     const parse::GpuRef& ref = (*list)[i];
     if (ref.uuid.rfind("MIG-", 0) == 0) {
       v.passthrough = true;
       continue;
     }
-    std::optional<unsigned> found;
-    if (!ref.uuid.empty()) {
-      for (unsigned g : same_vendor) {
-        if (UuidMatches(topo.gpus[g].uuid, ref.uuid)) found = g;
-      }
-      if (!found) {
-        return VisError(v.var + "='" + text + "' names " + ref.uuid,
-                        "no GPU of " + topo.source + " has that UUID",
-                        "check the GPU list the launcher set, or pass --gpu-bind none");
-      }
-    } else {
-      unsigned physical = *ref.index;
-      if (!global.empty() && global[i].index) physical = *global[i].index;
-      if (physical >= same_vendor.size()) {
-        return VisError(v.var + "='" + text + "' names GPU " + std::to_string(physical) +
-                            (global_var.empty() ? "" : " (from " + global_var + ")"),
-                        topo.source + " has " + std::to_string(same_vendor.size()) + " GPU(s)",
-                        "check the GPU request of the job, or pass --gpu-bind none");
-      }
-      found = same_vendor[physical];
-    }
+    auto found = Resolve(topo, same_vendor, v, text, ref, global, i);
+    if (!found) return found.error();
     v.gpus.push_back(*found);
     v.tokens.push_back(ref.index ? std::to_string(*ref.index) : ref.uuid);
   }
   if (v.passthrough) {
     v.gpus.clear();
     v.tokens.clear();
-    v.warnings.push_back(v.from + " holds MIG instances: left as the launcher set it, CPUs bound "
-                         "without GPU locality");
+    v.warnings.push_back(v.from + " holds MIG instances: left as the launcher set it, CPUs bound without GPU locality");
   }
   return v;
 }
