@@ -65,6 +65,148 @@ const std::vector<std::string> kOptionVariables = {
     "RANKWRAP_SVG",           "RANKWRAP_TAG_OUTPUT",        "RANKWRAP_TEE",         "RANKWRAP_TOPOLOGY",
 };
 
+// What each launcher variable means for a child: rewritten where the task
+// has it, each naming the child's place. The sources of these variables and
+// of their readers:
+// Slurm (srun.1 OUTPUT ENVIRONMENT VARIABLES). Read by Lightning
+// (src/lightning/fabric/plugins/environments/slurm.py: SLURM_NTASKS,
+// SLURM_PROCID, SLURM_LOCALID, SLURM_NODEID, SLURM_NTASKS_PER_NODE),
+// submitit (submitit/slurm/slurm.py SlurmJobEnvironment: SLURM_PROCID,
+// SLURM_LOCALID, SLURM_NTASKS, SLURM_NODEID, SLURM_JOB_NUM_NODES), JAX
+// (jax/_src/clusters/slurm_cluster.py: SLURM_JOB_ID, SLURM_NTASKS,
+// SLURM_PROCID, SLURM_LOCALID, SLURM_STEP_NODELIST) and rankwrap's slurm
+// detector (SLURM_STEP_NUM_TASKS, SLURM_STEP_TASKS_PER_NODE).
+// Open MPI (docs/tuning-apps/environment-var.rst): read by JAX
+// (jax/_src/clusters/ompi_cluster.py: OMPI_COMM_WORLD_SIZE, _RANK,
+// _LOCAL_RANK), DeepSpeed (deepspeed/comm/comm.py
+// patch_aml_env_for_torch_nccl_backend, mpi_discovery), Accelerate
+// (accelerate/utils/environment.py get_int_from_env lists).
+// MVAPICH2, Hydra/Intel MPI, Cray PMI, Flux, jsrun, PALS, ALPS.
+// torchrun's worker variables (torch/distributed/run.py and
+// torch/distributed/elastic/agent/server/local_elastic_agent.py), DeepSpeed's
+// launcher (deepspeed/launcher/launch.py: LOCAL_SIZE, CROSS_RANK,
+// CROSS_SIZE), Horovod (horovod/runner/gloo_run.py sets, horovod/common/
+// gloo/gloo_context.cc reads HOROVOD_RANK, _SIZE, _LOCAL_RANK, _LOCAL_SIZE,
+// _CROSS_RANK, _CROSS_SIZE).
+enum class Place { kRank, kWorld, kLocal, kLocalSize, kNode, kNodes, kOne, kZero };
+struct Rewritten {
+  const char* name;
+  Place place;
+};
+constexpr Rewritten kRewritten[] = {
+    {"SLURM_PROCID", Place::kRank},
+    {"SLURM_LOCALID", Place::kLocal},
+    {"SLURM_NTASKS", Place::kWorld},
+    {"SLURM_NPROCS", Place::kWorld},
+    {"SLURM_STEP_NUM_TASKS", Place::kWorld},
+    {"SLURM_NTASKS_PER_NODE", Place::kLocalSize},
+    {"OMPI_COMM_WORLD_RANK", Place::kRank},
+    {"OMPI_COMM_WORLD_SIZE", Place::kWorld},
+    {"OMPI_COMM_WORLD_LOCAL_RANK", Place::kLocal},
+    {"OMPI_COMM_WORLD_LOCAL_SIZE", Place::kLocalSize},
+    {"OMPI_COMM_WORLD_NODE_RANK", Place::kLocal},
+    {"OMPI_UNIVERSE_SIZE", Place::kWorld},
+    {"OMPI_NUM_APP_CTX", Place::kOne},
+    {"OMPI_APP_CTX_NUM_PROCS", Place::kWorld},
+    {"OMPI_FIRST_RANKS", Place::kZero},
+    {"MV2_COMM_WORLD_RANK", Place::kRank},
+    {"MV2_COMM_WORLD_SIZE", Place::kWorld},
+    {"MV2_COMM_WORLD_LOCAL_RANK", Place::kLocal},
+    {"MV2_COMM_WORLD_LOCAL_SIZE", Place::kLocalSize},
+    {"PMI_RANK", Place::kRank},
+    {"PMI_SIZE", Place::kWorld},
+    {"PMI_LOCAL_RANK", Place::kLocal},
+    {"PMI_LOCAL_SIZE", Place::kLocalSize},
+    {"PMI_UNIVERSE_SIZE", Place::kWorld},
+    {"MPI_LOCALRANKID", Place::kLocal},
+    {"MPI_LOCALNRANKS", Place::kLocalSize},
+    {"FLUX_TASK_RANK", Place::kRank},
+    {"FLUX_TASK_LOCAL_ID", Place::kLocal},
+    {"FLUX_JOB_SIZE", Place::kWorld},
+    {"JSM_NAMESPACE_RANK", Place::kRank},
+    {"JSM_NAMESPACE_SIZE", Place::kWorld},
+    {"JSM_NAMESPACE_LOCAL_RANK", Place::kLocal},
+    {"JSM_NAMESPACE_LOCAL_SIZE", Place::kLocalSize},
+    {"PALS_RANKID", Place::kRank},
+    {"PALS_LOCAL_RANKID", Place::kLocal},
+    {"PALS_LOCAL_SIZE", Place::kLocalSize},
+    {"ALPS_APP_PE", Place::kRank},
+    {"ROLE_RANK", Place::kRank},
+    {"ROLE_WORLD_SIZE", Place::kWorld},
+    {"GROUP_WORLD_SIZE", Place::kNodes},
+    {"LOCAL_SIZE", Place::kLocalSize},
+    {"CROSS_RANK", Place::kNode},
+    {"CROSS_SIZE", Place::kNodes},
+    {"HOROVOD_RANK", Place::kRank},
+    {"HOROVOD_SIZE", Place::kWorld},
+    {"HOROVOD_LOCAL_RANK", Place::kLocal},
+    {"HOROVOD_LOCAL_SIZE", Place::kLocalSize},
+    {"HOROVOD_CROSS_RANK", Place::kNode},
+    {"HOROVOD_CROSS_SIZE", Place::kNodes},
+};
+
+std::string Value(Place p, const ChildPlace& child, const JobInfo& job) {
+  switch (p) {
+    case Place::kRank: return std::to_string(child.rank);
+    case Place::kWorld: return std::to_string(child.world_size);
+    case Place::kLocal: return std::to_string(child.local_rank);
+    case Place::kLocalSize: return std::to_string(child.local_world_size);
+    case Place::kNode: return std::to_string(job.node_rank);
+    case Place::kNodes: return std::to_string(job.num_nodes);
+    case Place::kOne: return "1";
+    case Place::kZero: return "0";
+  }
+  return {};
+}
+
+// Slurm's per-node counts and global task ids for the children's world.
+void SlurmLayout(const EnvSnapshot& task_env, const JobInfo& job, const ChildPlace& child, ChildEnv* out) {
+  const std::string world = std::to_string(child.world_size);
+  const bool even = child.world_size == child.local_world_size * job.num_nodes;
+  for (std::string_view var : {"SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE"}) {
+    if (!task_env.Has(var)) continue;
+    if (even) {
+      out->set[std::string(var)] = std::to_string(child.local_world_size) + "(x" + std::to_string(job.num_nodes) + ")";
+    } else {
+      out->unset.emplace_back(var);
+      out->notes.push_back(std::string(var) + " removed: the children's world (" + world +
+                           ") is not the same count on every node");
+    }
+  }
+  if (task_env.Has("SLURM_GTIDS")) {
+    std::string ids;
+    const std::uint64_t first = child.rank - child.local_rank;
+    for (std::uint64_t i = 0; i < child.local_world_size; ++i) ids += (i ? "," : "") + std::to_string(first + i);
+    out->set["SLURM_GTIDS"] = ids;
+  }
+}
+
+// Connection and identity variables that cannot describe a child, and
+// rankwrap's own option variables.
+void Removals(const EnvSnapshot& task_env, ChildEnv* out) {
+  std::map<std::string_view, std::vector<std::string>> removed_by_why;
+  for (const auto& [var, value] : task_env.vars()) {
+    for (const Removed& r : kRemoved) {
+      if (!Matches(var, r.name)) continue;
+      out->unset.push_back(var);
+      removed_by_why[r.why].push_back(var);
+      break;
+    }
+  }
+  for (const auto& [why, vars] : removed_by_why) {
+    std::string names;
+    for (const auto& v : vars) names += (names.empty() ? "" : ", ") + v;
+    out->notes.push_back("removed " + names + ": " + std::string(why));
+  }
+  const std::vector<std::string> options = OptionVariablesIn(task_env);
+  if (!options.empty()) {
+    std::string names;
+    for (const auto& v : options) names += (names.empty() ? "" : ", ") + v;
+    out->notes.push_back("removed " + names + ": rankwrap's own options, read once by this rankwrap");
+    out->unset.insert(out->unset.end(), options.begin(), options.end());
+  }
+}
+
 }  // namespace
 
 const std::vector<std::string>& OptionVariables() { return kOptionVariables; }
@@ -79,131 +221,16 @@ std::vector<std::string> OptionVariablesIn(const EnvSnapshot& env) {
 
 ChildEnv ChildEnvironment(const EnvSnapshot& task_env, const JobInfo& job, const ChildPlace& child) {
   ChildEnv out;
-  const std::string rank = std::to_string(child.rank);
-  const std::string world = std::to_string(child.world_size);
-  const std::string local = std::to_string(child.local_rank);
-  const std::string local_size = std::to_string(child.local_world_size);
-  const std::string node = std::to_string(job.node_rank);
-  const std::string nodes = std::to_string(job.num_nodes);
-  out.set["RANK"] = rank;
-  out.set["WORLD_SIZE"] = world;
-  out.set["LOCAL_RANK"] = local;
-  out.set["LOCAL_WORLD_SIZE"] = local_size;
+  out.set["RANK"] = std::to_string(child.rank);
+  out.set["WORLD_SIZE"] = std::to_string(child.world_size);
+  out.set["LOCAL_RANK"] = std::to_string(child.local_rank);
+  out.set["LOCAL_WORLD_SIZE"] = std::to_string(child.local_world_size);
   out.set[kContractMarker] = ContractMarker(task_env, job.host);
-  // Rewritten where the task has them: each names the child's place.
-  auto rewrite = [&](std::string_view var, const std::string& value) {
-    if (task_env.Has(var)) out.set[std::string(var)] = value;
-  };
-  // Slurm (srun.1 OUTPUT ENVIRONMENT VARIABLES). Read by Lightning
-  // (src/lightning/fabric/plugins/environments/slurm.py: SLURM_NTASKS,
-  // SLURM_PROCID, SLURM_LOCALID, SLURM_NODEID, SLURM_NTASKS_PER_NODE),
-  // submitit (submitit/slurm/slurm.py SlurmJobEnvironment: SLURM_PROCID,
-  // SLURM_LOCALID, SLURM_NTASKS, SLURM_NODEID, SLURM_JOB_NUM_NODES), JAX
-  // (jax/_src/clusters/slurm_cluster.py: SLURM_JOB_ID, SLURM_NTASKS,
-  // SLURM_PROCID, SLURM_LOCALID, SLURM_STEP_NODELIST) and rankwrap's slurm
-  // detector (SLURM_STEP_NUM_TASKS, SLURM_STEP_TASKS_PER_NODE).
-  rewrite("SLURM_PROCID", rank);
-  rewrite("SLURM_LOCALID", local);
-  rewrite("SLURM_NTASKS", world);
-  rewrite("SLURM_NPROCS", world);
-  rewrite("SLURM_STEP_NUM_TASKS", world);
-  rewrite("SLURM_NTASKS_PER_NODE", local_size);
-  const bool even = child.world_size == child.local_world_size * job.num_nodes;
-  for (std::string_view var : {"SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE"}) {
-    if (!task_env.Has(var)) continue;
-    if (even) {
-      out.set[std::string(var)] = local_size + "(x" + nodes + ")";
-    } else {
-      out.unset.emplace_back(var);
-      out.notes.push_back(std::string(var) + " removed: the children's world (" + world +
-                          ") is not the same count on every node");
-    }
+  for (const Rewritten& r : kRewritten) {
+    if (task_env.Has(r.name)) out.set[r.name] = Value(r.place, child, job);
   }
-  if (task_env.Has("SLURM_GTIDS")) {
-    std::string ids;
-    const std::uint64_t first = child.rank - child.local_rank;
-    for (std::uint64_t i = 0; i < child.local_world_size; ++i) {
-      ids += (i ? "," : "") + std::to_string(first + i);
-    }
-    out.set["SLURM_GTIDS"] = ids;
-  }
-  // Open MPI (docs/tuning-apps/environment-var.rst): read by JAX
-  // (jax/_src/clusters/ompi_cluster.py: OMPI_COMM_WORLD_SIZE, _RANK,
-  // _LOCAL_RANK), DeepSpeed (deepspeed/comm/comm.py
-  // patch_aml_env_for_torch_nccl_backend, mpi_discovery), Accelerate
-  // (accelerate/utils/environment.py get_int_from_env lists).
-  rewrite("OMPI_COMM_WORLD_RANK", rank);
-  rewrite("OMPI_COMM_WORLD_SIZE", world);
-  rewrite("OMPI_COMM_WORLD_LOCAL_RANK", local);
-  rewrite("OMPI_COMM_WORLD_LOCAL_SIZE", local_size);
-  rewrite("OMPI_COMM_WORLD_NODE_RANK", local);
-  rewrite("OMPI_UNIVERSE_SIZE", world);
-  rewrite("OMPI_NUM_APP_CTX", "1");
-  rewrite("OMPI_APP_CTX_NUM_PROCS", world);
-  rewrite("OMPI_FIRST_RANKS", "0");
-  // MVAPICH2, Hydra/Intel MPI, Cray PMI, Flux, jsrun, PALS, ALPS.
-  rewrite("MV2_COMM_WORLD_RANK", rank);
-  rewrite("MV2_COMM_WORLD_SIZE", world);
-  rewrite("MV2_COMM_WORLD_LOCAL_RANK", local);
-  rewrite("MV2_COMM_WORLD_LOCAL_SIZE", local_size);
-  rewrite("PMI_RANK", rank);
-  rewrite("PMI_SIZE", world);
-  rewrite("PMI_LOCAL_RANK", local);
-  rewrite("PMI_LOCAL_SIZE", local_size);
-  rewrite("PMI_UNIVERSE_SIZE", world);
-  rewrite("MPI_LOCALRANKID", local);
-  rewrite("MPI_LOCALNRANKS", local_size);
-  rewrite("FLUX_TASK_RANK", rank);
-  rewrite("FLUX_TASK_LOCAL_ID", local);
-  rewrite("FLUX_JOB_SIZE", world);
-  rewrite("JSM_NAMESPACE_RANK", rank);
-  rewrite("JSM_NAMESPACE_SIZE", world);
-  rewrite("JSM_NAMESPACE_LOCAL_RANK", local);
-  rewrite("JSM_NAMESPACE_LOCAL_SIZE", local_size);
-  rewrite("PALS_RANKID", rank);
-  rewrite("PALS_LOCAL_RANKID", local);
-  rewrite("PALS_LOCAL_SIZE", local_size);
-  rewrite("ALPS_APP_PE", rank);
-  // torchrun's worker variables (torch/distributed/run.py and
-  // torch/distributed/elastic/agent/server/local_elastic_agent.py), DeepSpeed's
-  // launcher (deepspeed/launcher/launch.py: LOCAL_SIZE, CROSS_RANK,
-  // CROSS_SIZE), Horovod (horovod/runner/gloo_run.py sets, horovod/common/
-  // gloo/gloo_context.cc reads HOROVOD_RANK, _SIZE, _LOCAL_RANK, _LOCAL_SIZE,
-  // _CROSS_RANK, _CROSS_SIZE).
-  rewrite("ROLE_RANK", rank);
-  rewrite("ROLE_WORLD_SIZE", world);
-  rewrite("GROUP_WORLD_SIZE", nodes);
-  rewrite("LOCAL_SIZE", local_size);
-  rewrite("CROSS_RANK", node);
-  rewrite("CROSS_SIZE", nodes);
-  rewrite("HOROVOD_RANK", rank);
-  rewrite("HOROVOD_SIZE", world);
-  rewrite("HOROVOD_LOCAL_RANK", local);
-  rewrite("HOROVOD_LOCAL_SIZE", local_size);
-  rewrite("HOROVOD_CROSS_RANK", node);
-  rewrite("HOROVOD_CROSS_SIZE", nodes);
-
-  std::map<std::string_view, std::vector<std::string>> removed_by_why;
-  for (const auto& [var, value] : task_env.vars()) {
-    for (const Removed& r : kRemoved) {
-      if (!Matches(var, r.name)) continue;
-      out.unset.push_back(var);
-      removed_by_why[r.why].push_back(var);
-      break;
-    }
-  }
-  for (const auto& [why, vars] : removed_by_why) {
-    std::string names;
-    for (const auto& v : vars) names += (names.empty() ? "" : ", ") + v;
-    out.notes.push_back("removed " + names + ": " + std::string(why));
-  }
-  const std::vector<std::string> options = OptionVariablesIn(task_env);
-  if (!options.empty()) {
-    std::string names;
-    for (const auto& v : options) names += (names.empty() ? "" : ", ") + v;
-    out.notes.push_back("removed " + names + ": rankwrap's own options, read once by this rankwrap");
-    out.unset.insert(out.unset.end(), options.begin(), options.end());
-  }
+  SlurmLayout(task_env, job, child, &out);
+  Removals(task_env, &out);
   std::sort(out.unset.begin(), out.unset.end());
   out.unset.erase(std::unique(out.unset.begin(), out.unset.end()), out.unset.end());
   return out;
