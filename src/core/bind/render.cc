@@ -126,32 +126,31 @@ std::string Json(const NodePlan& plan, const topo::Topology& topo) {
   return out + "]}\n";
 }
 
-std::string Svg(const NodePlan& plan, const topo::Topology& topo) {
-  static const char* kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
-                                   "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#d62728"};
-  const std::size_t kColors = sizeof kPalette / sizeof kPalette[0];
-  // Owner of every PU and every GPU/NIC.
-  std::map<unsigned, std::vector<unsigned>> pu_owner, gpu_users;
-  std::map<std::string, std::vector<unsigned>> nic_users;
-  for (const RankLine& l : plan.ranks) {
-    for (unsigned p : l.cpus) pu_owner[p].push_back(l.local_rank);
-    for (unsigned g : l.gpus) gpu_users[g].push_back(l.local_rank);
-    for (const auto& n : l.nics) nic_users[n].push_back(l.local_rank);
-  }
-  auto ranks_text = [](const std::vector<unsigned>& v) {
-    if (v.empty()) return std::string("unused");
-    std::string s = v.size() == 1 ? "rank " : "ranks ";
-    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-    return s;
-  };
-  // One column per NUMA node (cores without NUMA in a last column).
-  struct Column {
-    std::string title;
-    int package = 0;
-    std::vector<unsigned> cores;
-    std::vector<unsigned> gpus;
-    std::vector<std::size_t> nics;
-  };
+namespace {
+
+constexpr const char* kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948",
+                                    "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#d62728"};
+constexpr std::size_t kColors = sizeof kPalette / sizeof kPalette[0];
+constexpr int kCell = 14, kPerRow = 12, kColW = kPerRow * kCell + 24, kPad = 16;
+
+std::string RanksText(const std::vector<unsigned>& v) {
+  if (v.empty()) return "unused";
+  std::string s = v.size() == 1 ? "rank " : "ranks ";
+  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  return s;
+}
+
+// One column per NUMA node (cores without NUMA in a last column), with the
+// GPUs and NICs nearest to it.
+struct Column {
+  std::string title;
+  int package = 0;
+  std::vector<unsigned> cores;
+  std::vector<unsigned> gpus;
+  std::vector<std::size_t> nics;
+};
+
+std::vector<Column> Columns(const topo::Topology& topo) {
   std::vector<Column> cols;
   for (const auto& n : topo.numa) cols.push_back({"NUMA " + std::to_string(n.os_index), 0, {}, {}, {}});
   Column loose{"no NUMA", 0, {}, {}, {}};
@@ -180,86 +179,119 @@ std::string Svg(const NodePlan& plan, const topo::Topology& topo) {
   };
   for (unsigned g = 0; g < topo.gpus.size(); ++g) cols[column_of(topo.gpus[g].local_pus)].gpus.push_back(g);
   for (std::size_t n = 0; n < topo.nics.size(); ++n) cols[column_of(topo.nics[n].local_pus)].nics.push_back(n);
+  return cols;
+}
 
-  const int cell = 14, per_row = 12, col_w = per_row * cell + 24, pad = 16;
-  int max_h = 0;
-  std::vector<int> heights;
-  for (const Column& c : cols) {
-    const int rows = static_cast<int>((c.cores.size() + per_row - 1) / per_row);
-    const int h = 40 + rows * cell + 12 + static_cast<int>(c.gpus.size() + c.nics.size()) * 30;
-    heights.push_back(h);
-    max_h = std::max(max_h, h);
+// The picture: the shared state of the parts drawn below.
+class Picture {
+ public:
+  Picture(const NodePlan& plan, const topo::Topology& topo) : plan_(plan), topo_(topo), cols_(Columns(topo)) {
+    for (const RankLine& l : plan.ranks) {
+      for (unsigned p : l.cpus) pu_owner_[p].push_back(l.local_rank);
+      for (unsigned g : l.gpus) gpu_users_[g].push_back(l.local_rank);
+      for (const auto& n : l.nics) nic_users_[n].push_back(l.local_rank);
+    }
+    for (const Column& c : cols_) {
+      const int rows = static_cast<int>((c.cores.size() + kPerRow - 1) / kPerRow);
+      const int h = 40 + rows * kCell + 12 + static_cast<int>(c.gpus.size() + c.nics.size()) * 30;
+      heights_.push_back(h);
+      max_h_ = std::max(max_h_, h);
+    }
   }
-  const int legend_h = 24 * static_cast<int>((plan.ranks.size() + 5) / 6) + 10;
-  const int width = pad * 2 + static_cast<int>(cols.size()) * (col_w + pad);
-  const int height = 60 + max_h + pad + legend_h;
-  std::string s;
-  Appendf(s,
-          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-          "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-          width, height);
-  s += "<text x=\"16\" y=\"22\" font-size=\"14\" font-weight=\"bold\">" +
-       Xml("rankwrap node plan: " + std::to_string(plan.ranks.size()) + " local rank(s) on " + topo.source) +
-       "</text>\n";
+
+  std::string Draw() {
+    const int legend_h = 24 * static_cast<int>((plan_.ranks.size() + 5) / 6) + 10;
+    const int width = kPad * 2 + static_cast<int>(cols_.size()) * (kColW + kPad);
+    const int height = 60 + max_h_ + kPad + legend_h;
+    Appendf(s_,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+            "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+            width, height);
+    s_ += "<text x=\"16\" y=\"22\" font-size=\"14\" font-weight=\"bold\">" +
+          Xml("rankwrap node plan: " + std::to_string(plan_.ranks.size()) + " local rank(s) on " + topo_.source) +
+          "</text>\n";
+    Packages();
+    for (std::size_t k = 0; k < cols_.size(); ++k) DrawColumn(k);
+    Legend();
+    return s_ + "</svg>\n";
+  }
+
+ private:
   // Packages: a frame around their columns.
-  for (std::size_t k = 0; k < cols.size();) {
-    std::size_t j = k;
-    while (j + 1 < cols.size() && cols[j + 1].package == cols[k].package) ++j;
-    Appendf(s,
-            "<rect x=\"%d\" y=\"34\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#555\" stroke-dasharray=\"4 2\"/>\n"
-            "<text x=\"%d\" y=\"48\" fill=\"#555\">Package %d</text>\n",
-            pad / 2 + static_cast<int>(k) * (col_w + pad), static_cast<int>(j - k + 1) * (col_w + pad),
-            max_h + 26, pad / 2 + static_cast<int>(k) * (col_w + pad) + 4, cols[k].package);
-    k = j + 1;
+  void Packages() {
+    for (std::size_t k = 0; k < cols_.size();) {
+      std::size_t j = k;
+      while (j + 1 < cols_.size() && cols_[j + 1].package == cols_[k].package) ++j;
+      Appendf(s_,
+              "<rect x=\"%d\" y=\"34\" width=\"%d\" height=\"%d\" fill=\"none\" stroke=\"#555\" "
+              "stroke-dasharray=\"4 2\"/>\n<text x=\"%d\" y=\"48\" fill=\"#555\">Package %d</text>\n",
+              kPad / 2 + static_cast<int>(k) * (kColW + kPad), static_cast<int>(j - k + 1) * (kColW + kPad),
+              max_h_ + 26, kPad / 2 + static_cast<int>(k) * (kColW + kPad) + 4, cols_[k].package);
+      k = j + 1;
+    }
   }
-  for (std::size_t k = 0; k < cols.size(); ++k) {
-    const Column& c = cols[k];
-    const int x = pad + static_cast<int>(k) * (col_w + pad), y = 54;
-    Appendf(s,
+
+  void DrawColumn(std::size_t k) {
+    const Column& c = cols_[k];
+    const int x = kPad + static_cast<int>(k) * (kColW + kPad), y = 54;
+    Appendf(s_,
             "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#f4f4f4\" stroke=\"#999\"/>\n"
             "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%s</text>\n",
-            x, y, col_w, heights[k], x + 6, y + 16, Xml(c.title).c_str());
+            x, y, kColW, heights_[k], x + 6, y + 16, Xml(c.title).c_str());
     for (std::size_t i = 0; i < c.cores.size(); ++i) {
-      const topo::Core& core = topo.cores[c.cores[i]];
+      const topo::Core& core = topo_.cores[c.cores[i]];
       std::vector<unsigned> owners;
       for (unsigned p : core.pus) {
-        for (unsigned r : pu_owner[p]) owners.push_back(r);
+        for (unsigned r : pu_owner_[p]) owners.push_back(r);
       }
       std::sort(owners.begin(), owners.end());
       owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
       const char* fill = owners.empty() ? "#ffffff" : kPalette[owners.front() % kColors];
-      const int cx = x + 12 + static_cast<int>(i % per_row) * cell;
-      const int cy = y + 26 + static_cast<int>(i / per_row) * cell;
-      Appendf(s,
+      const int cx = x + 12 + static_cast<int>(i % kPerRow) * kCell;
+      const int cy = y + 26 + static_cast<int>(i / kPerRow) * kCell;
+      Appendf(s_,
               "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#666\"><title>%s</title></rect>\n",
-              cx, cy, cell - 2, cell - 2, fill,
-              Xml("PUs " + topo::ListString(core.pus) + ": " + ranks_text(owners)).c_str());
+              cx, cy, kCell - 2, kCell - 2, fill, Xml("PUs " + topo::ListString(core.pus) + ": " + RanksText(owners)).c_str());
     }
-    int dy = y + 26 + static_cast<int>((c.cores.size() + per_row - 1) / per_row) * cell + 10;
-    auto device = [&](const std::string& label, const std::vector<unsigned>& users, const char* stroke) {
-      const char* fill = users.empty() ? "#ffffff" : kPalette[users.front() % kColors];
-      Appendf(s,
-              "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"24\" fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\"/>\n"
-              "<text x=\"%d\" y=\"%d\">%s</text>\n",
-              x + 8, dy, col_w - 16, fill, stroke, x + 12, dy + 16,
-              Xml(label + ": " + ranks_text(users)).c_str());
-      dy += 30;
-    };
-    for (unsigned g : c.gpus) device("GPU " + std::to_string(g) + " " + topo.gpus[g].bus_id, gpu_users[g], "#222");
-    for (std::size_t n : c.nics) device("NIC " + topo.nics[n].name, nic_users[topo.nics[n].name], "#2a6");
+    int dy = y + 26 + static_cast<int>((c.cores.size() + kPerRow - 1) / kPerRow) * kCell + 10;
+    for (unsigned g : c.gpus) Device(x, &dy, "GPU " + std::to_string(g) + " " + topo_.gpus[g].bus_id, gpu_users_[g], "#222");
+    for (std::size_t n : c.nics) Device(x, &dy, "NIC " + topo_.nics[n].name, nic_users_[topo_.nics[n].name], "#2a6");
   }
+
+  void Device(int x, int* dy, const std::string& label, const std::vector<unsigned>& users, const char* stroke) {
+    const char* fill = users.empty() ? "#ffffff" : kPalette[users.front() % kColors];
+    Appendf(s_,
+            "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"24\" fill=\"%s\" fill-opacity=\"0.35\" stroke=\"%s\"/>\n"
+            "<text x=\"%d\" y=\"%d\">%s</text>\n",
+            x + 8, *dy, kColW - 16, fill, stroke, x + 12, *dy + 16, Xml(label + ": " + RanksText(users)).c_str());
+    *dy += 30;
+  }
+
   // Legend: every rank by name and colour.
-  const int ly = 60 + max_h + pad;
-  for (std::size_t r = 0; r < plan.ranks.size(); ++r) {
-    const int lx = pad + static_cast<int>(r % 6) * 150;
-    const int yy = ly + static_cast<int>(r / 6) * 24;
-    const RankLine& l = plan.ranks[r];
-    Appendf(s,
-            "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" fill=\"%s\"/>\n<text x=\"%d\" y=\"%d\">%s</text>\n",
-            lx, yy, kPalette[r % kColors], lx + 20, yy + 11,
-            Xml("rank " + std::to_string(l.local_rank) + " (" + std::to_string(l.cores) + " cores)").c_str());
+  void Legend() {
+    const int ly = 60 + max_h_ + kPad;
+    for (std::size_t r = 0; r < plan_.ranks.size(); ++r) {
+      const int lx = kPad + static_cast<int>(r % 6) * 150;
+      const int yy = ly + static_cast<int>(r / 6) * 24;
+      const RankLine& l = plan_.ranks[r];
+      Appendf(s_, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" fill=\"%s\"/>\n<text x=\"%d\" y=\"%d\">%s</text>\n",
+              lx, yy, kPalette[r % kColors], lx + 20, yy + 11,
+              Xml("rank " + std::to_string(l.local_rank) + " (" + std::to_string(l.cores) + " cores)").c_str());
+    }
   }
-  return s + "</svg>\n";
-}
+
+  const NodePlan& plan_;
+  const topo::Topology& topo_;
+  std::vector<Column> cols_;
+  std::map<unsigned, std::vector<unsigned>> pu_owner_, gpu_users_;
+  std::map<std::string, std::vector<unsigned>> nic_users_;
+  std::vector<int> heights_;
+  int max_h_ = 0;
+  std::string s_;
+};
+
+}  // namespace
+
+std::string Svg(const NodePlan& plan, const topo::Topology& topo) { return Picture(plan, topo).Draw(); }
 
 }  // namespace rankwrap::bind
