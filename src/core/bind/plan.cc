@@ -297,50 +297,40 @@ std::optional<std::string> LauncherMaskNote(const topo::Topology& node, const st
          "(--cpu-bind none keeps the launcher's)";
 }
 
-Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
-                          const VisibleGpus& visible, const BindOptions& opts) {
-  NodePlan plan;
-  plan.options = opts;
-  plan.visible = visible;
-  if (local_ranks == 0) {
-    return BindError("0 ranks on this node", "a node plan needs at least one rank",
-                     "check --ranks-per-node");
-  }
-  plan.warnings = visible.warnings;
-  plan.ranks.resize(local_ranks);
-  for (unsigned r = 0; r < local_ranks; ++r) plan.ranks[r].local_rank = r;
+namespace {
 
-  // ---- GPUs ----
+// --gpu-bind=map: each rank's GPU from the list.
+Status MapGpus(const VisibleGpus& visible, const BindOptions& opts, NodePlan* plan) {
   const std::vector<unsigned>& vis = visible.gpus;
-  const std::size_t G = vis.size(), N = local_ranks;
-  if (opts.gpu == BindOptions::Gpu::kMap) {
-    if (G == 0) {
-      return BindError("--gpu-bind=map given but no GPU is usable",
-                       visible.from + " leaves no GPU to this node's ranks",
-                       "drop --gpu-bind=map, or request GPUs for the job");
+  const std::size_t G = vis.size(), N = plan->ranks.size();
+  if (G == 0) {
+    return BindError("--gpu-bind=map given but no GPU is usable", visible.from + " leaves no GPU to this node's ranks",
+                     "drop --gpu-bind=map, or request GPUs for the job");
+  }
+  std::map<unsigned, unsigned> users;
+  for (unsigned r = 0; r < N; ++r) {
+    const unsigned idx = opts.map[r % opts.map.size()];
+    if (idx >= G) {
+      return BindError("--gpu-bind=map entry " + std::to_string(idx) + " for local rank " + std::to_string(r),
+                       "is out of range: this node's ranks may use " + std::to_string(G) + " GPU(s), 0-" +
+                           std::to_string(G - 1) + " (" + visible.from + ")",
+                       "use indices below " + std::to_string(G));
     }
-    std::map<unsigned, unsigned> users;
-    for (unsigned r = 0; r < N; ++r) {
-      const unsigned idx = opts.map[r % opts.map.size()];
-      if (idx >= G) {
-        return BindError("--gpu-bind=map entry " + std::to_string(idx) + " for local rank " +
-                             std::to_string(r),
-                         "is out of range: this node's ranks may use " + std::to_string(G) +
-                             " GPU(s), 0-" + std::to_string(G - 1) + " (" + visible.from + ")",
-                         "use indices below " + std::to_string(G));
-      }
-      plan.ranks[r].gpus = {vis[idx]};
-      ++users[idx];
-    }
-    for (const auto& [idx, count] : users) {
-      if (count > 1) {
-        plan.warnings.push_back("GPU " + std::to_string(idx) + " is shared by " +
-                                std::to_string(count) + " ranks (--gpu-bind=map)");
-      }
+    plan->ranks[r].gpus = {vis[idx]};
+    ++users[idx];
+  }
+  for (const auto& [idx, count] : users) {
+    if (count > 1) {
+      plan->warnings.push_back("GPU " + std::to_string(idx) + " is shared by " + std::to_string(count) +
+                               " ranks (--gpu-bind=map)");
     }
   }
-  // Locality order: GPUs near the first cores first, so consecutive ranks
-  // get consecutive cores (the Frontier GCD at d1:00.0 serves cores 0-7).
+  return Ok{};
+}
+
+// Locality order: GPUs near the first cores first, so consecutive ranks
+// get consecutive cores (the Frontier GCD at d1:00.0 serves cores 0-7).
+std::vector<unsigned> LocalityOrder(const topo::Topology& topo, const std::vector<unsigned>& vis) {
   std::vector<unsigned> order(vis);
   std::stable_sort(order.begin(), order.end(), [&](unsigned a, unsigned b) {
     const auto& ga = topo.gpus[a].local_pus;
@@ -349,35 +339,179 @@ Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
     const unsigned fb = gb.empty() ? ~0u : *std::min_element(gb.begin(), gb.end());
     return fa < fb;
   });
-  BindOptions::Cpu cpu = opts.cpu;
-  const bool closest = opts.gpu == BindOptions::Gpu::kClosest && G > 0;
-  if (cpu == BindOptions::Cpu::kAuto) {
-    cpu = closest || opts.gpu == BindOptions::Gpu::kMap ? BindOptions::Cpu::kGpu : BindOptions::Cpu::kCores;
-  }
-  if (closest && cpu != BindOptions::Cpu::kCores) {
+  return order;
+}
+
+// --gpu-bind closest: an equal share of the GPUs in locality order.
+void ClosestGpus(const std::vector<unsigned>& order, bool assign, NodePlan* plan) {
+  const std::size_t G = order.size(), N = plan->ranks.size();
+  if (assign) {
     if (N <= G) {
       const std::size_t share = G / N;
       for (std::size_t r = 0; r < N; ++r) {
-        for (std::size_t k = 0; k < share; ++k) plan.ranks[r].gpus.push_back(order[r * share + k]);
+        for (std::size_t k = 0; k < share; ++k) plan->ranks[r].gpus.push_back(order[r * share + k]);
       }
     } else {
-      for (std::size_t r = 0; r < N; ++r) plan.ranks[r].gpus = {order[r * G / N]};
+      for (std::size_t r = 0; r < N; ++r) plan->ranks[r].gpus = {order[r * G / N]};
     }
   }
-  if (closest && N <= G && G % N != 0) {
+  if (N <= G && G % N != 0) {
     const std::size_t share = G / N;
-    plan.warnings.push_back(std::to_string(G - share * N) + " of " + std::to_string(G) +
-                            " GPUs left unused: " + std::to_string(N) +
-                            " ranks get an equal share of " + std::to_string(share));
-  } else if (closest && N > G) {
-    plan.warnings.push_back(std::to_string(N) + " ranks share " + std::to_string(G) +
-                            " GPU(s); consider NVIDIA MPS for concurrent kernels");
+    plan->warnings.push_back(std::to_string(G - share * N) + " of " + std::to_string(G) + " GPUs left unused: " +
+                             std::to_string(N) + " ranks get an equal share of " + std::to_string(share));
+  } else if (N > G) {
+    plan->warnings.push_back(std::to_string(N) + " ranks share " + std::to_string(G) +
+                             " GPU(s); consider NVIDIA MPS for concurrent kernels");
   }
+}
 
-  // ---- CPUs ----
+// --cpu-bind gpu: ranks grouped by the cores local to their GPUs; each group
+// splits its locality's cores. That is only right when there are at least as
+// many ranks as GPU localities and every locality has a core for each of its
+// ranks; otherwise (one rank on a 2-socket node, a cgroup without some GPUs'
+// cores, more ranks than a locality's cores) every rank gets its fair share
+// of the allowed cores, nearest first.
+void CpusByGpu(const topo::Topology& topo, const std::vector<unsigned>& vis, NodePlan* plan) {
+  const std::size_t N = plan->ranks.size();
+  std::vector<std::pair<std::vector<unsigned>, std::vector<unsigned>>> groups;  // cores, ranks
+  std::set<std::vector<unsigned>> domains;
+  bool domain_mode = true;
+  for (unsigned g : vis) {
+    auto cores = CoresOf(topo, topo.gpus[g].local_pus);
+    if (!cores.empty()) domains.insert(cores);
+  }
+  for (unsigned r = 0; r < N && domain_mode; ++r) {
+    std::vector<unsigned> cores = CoresOf(topo, GpuPus(topo, plan->ranks[r].gpus));
+    if (cores.empty()) {
+      domain_mode = false;
+      break;
+    }
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == cores; });
+    if (it == groups.end()) {
+      groups.push_back({cores, {r}});
+    } else {
+      it->second.push_back(r);
+    }
+  }
+  if (N < domains.size()) domain_mode = false;
+  std::set<unsigned> taken;
+  std::vector<std::vector<unsigned>> free_of(groups.size());
+  for (std::size_t i = 0; i < groups.size() && domain_mode; ++i) {
+    for (unsigned c : groups[i].first) {
+      if (!taken.count(c)) free_of[i].push_back(c);
+    }
+    if (free_of[i].size() < groups[i].second.size()) domain_mode = false;
+    taken.insert(free_of[i].begin(), free_of[i].end());
+  }
+  if (domain_mode) {
+    for (std::size_t i = 0; i < groups.size(); ++i) Split(topo, free_of[i], groups[i].second, plan->ranks);
+  } else {
+    FairShare(topo, plan->ranks, true, plan->warnings);
+  }
+}
+
+// --cpu-bind numa: the CPU NUMA nodes, the home nodes of the allowed cores,
+// in core order. A memory-only node (KNL flat MCDRAM, HBM, CXL) is never a
+// CPU domain.
+Status CpusByNuma(const topo::Topology& topo, NodePlan* plan) {
+  const std::size_t N = plan->ranks.size();
+  std::vector<unsigned> domains;
+  for (const topo::Core& c : topo.cores) {
+    if (c.numa >= 0 && std::find(domains.begin(), domains.end(), static_cast<unsigned>(c.numa)) == domains.end()) {
+      domains.push_back(static_cast<unsigned>(c.numa));
+    }
+  }
+  if (domains.empty()) {
+    return BindError("--cpu-bind numa", topo.source + " has no NUMA node with allowed cores", "use --cpu-bind cores");
+  }
+  for (unsigned r = 0; r < N; ++r) {
+    std::vector<unsigned> numa_ids;
+    for (unsigned c : CoresOf(topo, GpuPus(topo, plan->ranks[r].gpus))) {
+      if (topo.cores[c].numa >= 0) numa_ids.push_back(static_cast<unsigned>(topo.cores[c].numa));
+    }
+    if (numa_ids.empty()) numa_ids.push_back(domains[r * domains.size() / N]);
+    std::sort(numa_ids.begin(), numa_ids.end());
+    numa_ids.erase(std::unique(numa_ids.begin(), numa_ids.end()), numa_ids.end());
+    for (unsigned c = 0; c < topo.cores.size(); ++c) {
+      const int n = topo.cores[c].numa;
+      if (n >= 0 && std::binary_search(numa_ids.begin(), numa_ids.end(), static_cast<unsigned>(n))) {
+        plan->ranks[r].cpus.insert(plan->ranks[r].cpus.end(), topo.cores[c].pus.begin(), topo.cores[c].pus.end());
+        ++plan->ranks[r].cores;
+      }
+    }
+  }
+  return Ok{};
+}
+
+void CheckLocalRankVisibility(const BindOptions& opts, std::size_t gpu_count, NodePlan* plan) {
+  if (opts.visibility != BindOptions::Visibility::kLocalRank || opts.gpu == BindOptions::Gpu::kNone) return;
+  std::set<unsigned> firsts;
+  for (const RankLine& l : plan->ranks) {
+    if (!l.gpus.empty()) firsts.insert(l.gpus.front());
+  }
+  if (firsts.size() < plan->ranks.size() && gpu_count > 0) {
+    plan->warnings.push_back("--gpu-visibility local-rank: " + std::to_string(plan->ranks.size()) + " ranks share " +
+                             std::to_string(firsts.size()) +
+                             " GPU(s), so device LOCAL_RANK is not each rank's GPU for every rank; "
+                             "use --gpu-visibility single");
+  }
+}
+
+// Memory: the NUMA nodes of the rank's cores. NICs: the nearest to its first
+// GPU; RDMA-capable NICs (an OpenFabrics device) are what NCCL and UCX use,
+// so when a node has any, plain Ethernet ports (AWS ENA) are not candidates.
+void MemoryAndNics(const topo::Topology& topo, const BindOptions& opts, RankLine& line) {
+  std::sort(line.cpus.begin(), line.cpus.end());
+  if (opts.mem == BindOptions::Mem::kLocal) {
+    std::set<unsigned> numa;
+    for (unsigned c : CoresOf(topo, line.cpus)) {
+      if (topo.cores[c].numa >= 0) numa.insert(static_cast<unsigned>(topo.cores[c].numa));
+    }
+    line.numa.assign(numa.begin(), numa.end());
+  }
+  if (line.gpus.empty() || topo.nics.empty()) return;
+  const bool any_rdma =
+      std::any_of(topo.nics.begin(), topo.nics.end(), [](const topo::Nic& n) { return n.infiniband; });
+  const topo::Gpu& gpu = topo.gpus[line.gpus.front()];
+  std::pair<int, std::size_t> best{1 << 30, 0};
+  for (const topo::Nic& nic : topo.nics) {
+    if (!any_rdma || nic.infiniband) best = std::min(best, DeviceDistance(gpu.path, nic.path));
+  }
+  for (const topo::Nic& nic : topo.nics) {
+    if ((!any_rdma || nic.infiniband) && DeviceDistance(gpu.path, nic.path) == best) line.nics.push_back(nic.name);
+  }
+}
+
+}  // namespace
+
+Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks, const VisibleGpus& visible,
+                          const BindOptions& opts) {
+  NodePlan plan;
+  plan.options = opts;
+  plan.visible = visible;
+  if (local_ranks == 0) {
+    return BindError("0 ranks on this node", "a node plan needs at least one rank", "check --ranks-per-node");
+  }
+  plan.warnings = visible.warnings;
+  plan.ranks.resize(local_ranks);
+  for (unsigned r = 0; r < local_ranks; ++r) plan.ranks[r].local_rank = r;
+
+  // GPUs.
+  const std::vector<unsigned>& vis = visible.gpus;
+  if (opts.gpu == BindOptions::Gpu::kMap) {
+    if (auto s = MapGpus(visible, opts, &plan); !s) return s.error();
+  }
+  const std::vector<unsigned> order = LocalityOrder(topo, vis);
+  BindOptions::Cpu cpu = opts.cpu;
+  const bool closest = opts.gpu == BindOptions::Gpu::kClosest && !vis.empty();
+  if (cpu == BindOptions::Cpu::kAuto) {
+    cpu = closest || opts.gpu == BindOptions::Gpu::kMap ? BindOptions::Cpu::kGpu : BindOptions::Cpu::kCores;
+  }
+  if (closest) ClosestGpus(order, cpu != BindOptions::Cpu::kCores, &plan);
+
+  // CPUs.
   if (topo.cores.empty() && opts.cpu != BindOptions::Cpu::kNone) {
-    return BindError("no allowed core in " + topo.source,
-                     "the node's allowed cpuset leaves no core",
+    return BindError("no allowed core in " + topo.source, "the node's allowed cpuset leaves no core",
                      "check the job's CPU allocation, or pass --cpu-bind none");
   }
   if (cpu == BindOptions::Cpu::kGpu && plan.ranks[0].gpus.empty()) {
@@ -388,119 +522,14 @@ Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
     FairShare(topo, plan.ranks, false, plan.warnings);
     if (closest) GpusFollowCores(topo, order, plan.ranks);
   } else if (cpu == BindOptions::Cpu::kGpu) {
-    // Ranks grouped by the cores local to their GPUs; each group splits
-    // its locality's cores. That is only right when there are at least as
-    // many ranks as GPU localities and every locality has a core for each
-    // of its ranks; otherwise (one rank on a 2-socket node, a cgroup
-    // without some GPUs' cores, more ranks than a locality's cores) every
-    // rank gets its fair share of the allowed cores, nearest first.
-    std::vector<std::pair<std::vector<unsigned>, std::vector<unsigned>>> groups;  // cores, ranks
-    std::set<std::vector<unsigned>> domains;
-    bool domain_mode = true;
-    for (unsigned g : vis) {
-      auto cores = CoresOf(topo, topo.gpus[g].local_pus);
-      if (!cores.empty()) domains.insert(cores);
-    }
-    for (unsigned r = 0; r < N && domain_mode; ++r) {
-      std::vector<unsigned> cores = CoresOf(topo, GpuPus(topo, plan.ranks[r].gpus));
-      if (cores.empty()) {
-        domain_mode = false;
-        break;
-      }
-      auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == cores; });
-      if (it == groups.end()) {
-        groups.push_back({cores, {r}});
-      } else {
-        it->second.push_back(r);
-      }
-    }
-    if (N < domains.size()) domain_mode = false;
-    std::set<unsigned> taken;
-    std::vector<std::vector<unsigned>> free_of(groups.size());
-    for (std::size_t i = 0; i < groups.size() && domain_mode; ++i) {
-      for (unsigned c : groups[i].first) {
-        if (!taken.count(c)) free_of[i].push_back(c);
-      }
-      if (free_of[i].size() < groups[i].second.size()) domain_mode = false;
-      taken.insert(free_of[i].begin(), free_of[i].end());
-    }
-    if (domain_mode) {
-      for (std::size_t i = 0; i < groups.size(); ++i) Split(topo, free_of[i], groups[i].second, plan.ranks);
-    } else {
-      FairShare(topo, plan.ranks, true, plan.warnings);
-    }
+    CpusByGpu(topo, vis, &plan);
   } else if (cpu == BindOptions::Cpu::kNuma) {
-    // CPU NUMA nodes: the home nodes of the allowed cores, in core order. A
-    // memory-only node (KNL flat MCDRAM, HBM, CXL) is never a CPU domain.
-    std::vector<unsigned> domains;
-    for (const topo::Core& c : topo.cores) {
-      if (c.numa >= 0 && std::find(domains.begin(), domains.end(), static_cast<unsigned>(c.numa)) == domains.end()) {
-        domains.push_back(static_cast<unsigned>(c.numa));
-      }
-    }
-    if (domains.empty()) {
-      return BindError("--cpu-bind numa", topo.source + " has no NUMA node with allowed cores",
-                       "use --cpu-bind cores");
-    }
-    for (unsigned r = 0; r < N; ++r) {
-      std::vector<unsigned> numa_ids;
-      for (unsigned c : CoresOf(topo, GpuPus(topo, plan.ranks[r].gpus))) {
-        if (topo.cores[c].numa >= 0) numa_ids.push_back(static_cast<unsigned>(topo.cores[c].numa));
-      }
-      if (numa_ids.empty()) numa_ids.push_back(domains[r * domains.size() / N]);
-      std::sort(numa_ids.begin(), numa_ids.end());
-      numa_ids.erase(std::unique(numa_ids.begin(), numa_ids.end()), numa_ids.end());
-      for (unsigned c = 0; c < topo.cores.size(); ++c) {
-        const int n = topo.cores[c].numa;
-        if (n >= 0 && std::binary_search(numa_ids.begin(), numa_ids.end(), static_cast<unsigned>(n))) {
-          plan.ranks[r].cpus.insert(plan.ranks[r].cpus.end(), topo.cores[c].pus.begin(),
-                                    topo.cores[c].pus.end());
-          ++plan.ranks[r].cores;
-        }
-      }
-    }
+    if (auto s = CpusByNuma(topo, &plan); !s) return s.error();
   }
+  CheckLocalRankVisibility(opts, vis.size(), &plan);
 
-  if (opts.visibility == BindOptions::Visibility::kLocalRank && opts.gpu != BindOptions::Gpu::kNone) {
-    std::set<unsigned> firsts;
-    for (const RankLine& l : plan.ranks) {
-      if (!l.gpus.empty()) firsts.insert(l.gpus.front());
-    }
-    if (firsts.size() < N && G > 0) {
-      plan.warnings.push_back("--gpu-visibility local-rank: " + std::to_string(N) + " ranks share " +
-                              std::to_string(firsts.size()) +
-                              " GPU(s), so device LOCAL_RANK is not each rank's GPU for every rank; "
-                              "use --gpu-visibility single");
-    }
-  }
-
-  // ---- memory and NICs ----
-  for (RankLine& line : plan.ranks) {
-    std::sort(line.cpus.begin(), line.cpus.end());
-    if (opts.mem == BindOptions::Mem::kLocal) {
-      std::set<unsigned> numa;
-      for (unsigned c : CoresOf(topo, line.cpus)) {
-        if (topo.cores[c].numa >= 0) numa.insert(static_cast<unsigned>(topo.cores[c].numa));
-      }
-      line.numa.assign(numa.begin(), numa.end());
-    }
-    if (!line.gpus.empty() && !topo.nics.empty()) {
-      // RDMA-capable NICs (an OpenFabrics device) are what NCCL and UCX use:
-      // when a node has any, plain Ethernet ports (AWS ENA) are not candidates.
-      const bool any_rdma = std::any_of(topo.nics.begin(), topo.nics.end(),
-                                        [](const topo::Nic& n) { return n.infiniband; });
-      const topo::Gpu& gpu = topo.gpus[line.gpus.front()];
-      std::pair<int, std::size_t> best{1 << 30, 0};
-      for (const topo::Nic& nic : topo.nics) {
-        if (!any_rdma || nic.infiniband) best = std::min(best, DeviceDistance(gpu.path, nic.path));
-      }
-      for (const topo::Nic& nic : topo.nics) {
-        if ((!any_rdma || nic.infiniband) && DeviceDistance(gpu.path, nic.path) == best) {
-          line.nics.push_back(nic.name);
-        }
-      }
-    }
-  }
+  // Memory and NICs.
+  for (RankLine& line : plan.ranks) MemoryAndNics(topo, opts, line);
   return plan;
 }
 
