@@ -26,9 +26,7 @@ namespace {
 using rankwrap::parse::Hostlist;
 
 // 100,000 hosts as Slurm writes them for a big job: a few ranges with gaps.
-std::string BigList() {
-  return "nid[000001-020000,020002-040000,040005-060000,060010-080000,080020-100016]";
-}
+std::string BigList() { return "nid[000001-020000,020002-040000,040005-060000,060010-080000,080020-100016]"; }
 
 void BM_Expand_Rankwrap(benchmark::State& state) {
   const std::string text = BigList();
@@ -121,16 +119,16 @@ class NoFiles : public rankwrap::detect::FileReader {
 
 void BM_DetectSlurm(benchmark::State& state) {
   const long nodes = state.range(0);
-  const std::string list = nodes == 1 ? "nid000001" : "nid[000001-" + std::to_string(nodes / 2) + "," +
-                                                          std::to_string(nodes / 2 + 2) + "-" +
-                                                          std::to_string(nodes + 1) + "]";
+  const std::string list = nodes == 1 ? "nid000001"
+                                      : "nid[000001-" + std::to_string(nodes / 2) + "," +
+                                            std::to_string(nodes / 2 + 2) + "-" + std::to_string(nodes + 1) + "]";
   const long tasks = 4 * nodes - 1;  // uneven: the last node runs 3
   const std::string counts = nodes == 1 ? "3" : "4(x" + std::to_string(nodes - 1) + "),3";
-  rankwrap::EnvSnapshot env = rankwrap::EnvSnapshot::FromEntries({
-      "SLURM_JOB_ID=4242", "SLURM_STEP_ID=0", "SLURM_PROCID=" + std::to_string(tasks - 1),
-      "SLURM_LOCALID=2", "SLURM_NODEID=" + std::to_string(nodes - 1), "SLURM_STEP_NODELIST=" + list,
-      "SLURM_STEP_NUM_NODES=" + std::to_string(nodes), "SLURM_STEP_NUM_TASKS=" + std::to_string(tasks),
-      "SLURM_STEP_TASKS_PER_NODE=" + counts});
+  rankwrap::EnvSnapshot env = rankwrap::EnvSnapshot::FromEntries(
+      {"SLURM_JOB_ID=4242", "SLURM_STEP_ID=0", "SLURM_PROCID=" + std::to_string(tasks - 1), "SLURM_LOCALID=2",
+       "SLURM_NODEID=" + std::to_string(nodes - 1), "SLURM_STEP_NODELIST=" + list,
+       "SLURM_STEP_NUM_NODES=" + std::to_string(nodes), "SLURM_STEP_NUM_TASKS=" + std::to_string(tasks),
+       "SLURM_STEP_TASKS_PER_NODE=" + counts});
   NoFiles files;
   const rankwrap::detect::DetectContext ctx{env, files, "nid" + std::to_string(nodes + 1), 1};
   for (auto _ : state) {

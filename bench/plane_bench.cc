@@ -68,7 +68,8 @@ const char* kSecret = "bench-secret-0123456789abcdef";
   while (read(from_parent, &c, 1) == 1) {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    const long cpu_us = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+    const long cpu_us =
+        (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
     const long v[3] = {base, RssKib(), cpu_us};
     if (write(to_parent, v, sizeof v) != sizeof v) break;
   }
@@ -148,7 +149,8 @@ int main(int argc, char** argv) {
   if (write(down[1], "m", 1) != 1 || read(up[0], after, sizeof after) != sizeof after) return 2;
   std::printf(
       "{\"nodes\": %u, \"rendezvous_ok\": %u, \"errors\": %u, \"rendezvous_s\": %.3f, \"failure_heard\": %u, "
-      "\"fanout_ms\": %.1f, \"server_fanout_cpu_ms\": %.1f, \"server_rss_base_kib\": %ld, \"server_rss_kib\": %ld, \"bytes_per_node\": %.0f}\n",
+      "\"fanout_ms\": %.1f, \"server_fanout_cpu_ms\": %.1f, \"server_rss_base_kib\": %ld, \"server_rss_kib\": %ld, "
+      "\"bytes_per_node\": %.0f}\n",
       nodes, rendezvous.load(), errors.load(), rdv_s, failures.load(), fan_ms,
       static_cast<double>(after[2] - rss[2]) / 1000.0, rss[0], rss[1],
       static_cast<double>(rss[1] - rss[0]) * 1024.0 / nodes);

@@ -38,7 +38,8 @@ std::map<std::string, std::string> Detect(const std::map<std::string, std::strin
     values[name] = {v, k};
   }
   const rankwrap::EnvSnapshot env = rankwrap::posix::EnvironmentFromProcess();
-  if (auto s = rankwrap::app::AddFromEnvironment(&values, env, rankwrap::app::ConfigOptions()); !s) throw fail(s.error());
+  if (auto s = rankwrap::app::AddFromEnvironment(&values, env, rankwrap::app::ConfigOptions()); !s)
+    throw fail(s.error());
   auto config = rankwrap::app::BuildConfig(values, {});
   if (!config) throw fail(config.error());
   auto p = rankwrap::app::Prepare(*config, env, rankwrap::posix::HostName(), nullptr);
@@ -52,14 +53,16 @@ PYBIND11_MODULE(rankwrap, m) {
   m.doc() = "rankwrap: the rank contract for distributed jobs (see `rankwrap --help`)";
   py::register_exception<RankwrapError>(m, "RankwrapError", PyExc_RuntimeError);
 
-  m.def("detect", [](py::kwargs kwargs) {
-          std::map<std::string, std::string> options;
-          for (auto item : kwargs) options[py::str(item.first)] = py::str(item.second);
-          return Detect(options);
-        },
-        "Runs rankwrap's detection on this process's environment and returns exactly the "
-        "variables `rankwrap --print-env` would print, as a dict. Keyword options: launcher, "
-        "master_addr, master_port, bind, gpu_bind, gpu_visibility, cpu_bind, mem_bind, topology.");
+  m.def(
+      "detect",
+      [](py::kwargs kwargs) {
+        std::map<std::string, std::string> options;
+        for (auto item : kwargs) options[py::str(item.first)] = py::str(item.second);
+        return Detect(options);
+      },
+      "Runs rankwrap's detection on this process's environment and returns exactly the "
+      "variables `rankwrap --print-env` would print, as a dict. Keyword options: launcher, "
+      "master_addr, master_port, bind, gpu_bind, gpu_visibility, cpu_bind, mem_bind, topology.");
 
   py::class_<rankwrap::Contract>(m, "Contract")
       .def_readonly("rank", &rankwrap::Contract::rank)
@@ -77,19 +80,23 @@ PYBIND11_MODULE(rankwrap, m) {
                std::to_string(c.master_port) + ")";
       });
 
-  m.def("contract", [] {
-          std::string error;
-          auto c = rankwrap::ContractFromEnv(&error);
-          if (!c) throw RankwrapError(error);
-          return *c;
-        },
-        "The contract rankwrap exported to this program (RANK, WORLD_SIZE, ...).");
+  m.def(
+      "contract",
+      [] {
+        std::string error;
+        auto c = rankwrap::ContractFromEnv(&error);
+        if (!c) throw RankwrapError(error);
+        return *c;
+      },
+      "The contract rankwrap exported to this program (RANK, WORLD_SIZE, ...).");
 
-  m.def("nccl_unique_id", [] {
-          std::string error;
-          auto id = rankwrap::NcclIdBytesFromEnv(&error);
-          if (!id) throw RankwrapError(error);
-          return py::bytes(reinterpret_cast<const char*>(id->data()), id->size());
-        },
-        "The 128-byte NCCL unique id from RANKWRAP_NCCL_UNIQUE_ID (rankwrap --nccl-bootstrap=mpi).");
+  m.def(
+      "nccl_unique_id",
+      [] {
+        std::string error;
+        auto id = rankwrap::NcclIdBytesFromEnv(&error);
+        if (!id) throw RankwrapError(error);
+        return py::bytes(reinterpret_cast<const char*>(id->data()), id->size());
+      },
+      "The 128-byte NCCL unique id from RANKWRAP_NCCL_UNIQUE_ID (rankwrap --nccl-bootstrap=mpi).");
 }

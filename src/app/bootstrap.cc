@@ -42,7 +42,8 @@ class HeldPort {
  public:
   Result<std::uint16_t> Open() {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return BootError(kExitBootstrap, "socket() for MASTER_PORT failed", std::strerror(errno), "pass --master-port");
+    if (fd_ < 0)
+      return BootError(kExitBootstrap, "socket() for MASTER_PORT failed", std::strerror(errno), "pass --master-port");
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_ANY);
@@ -84,9 +85,7 @@ bool TestHooksBuilt() {
 #endif
 }
 
-double DefaultBootstrapTimeout(std::uint64_t world_size) {
-  return 60.0 + 0.01 * static_cast<double>(world_size);
-}
+double DefaultBootstrapTimeout(std::uint64_t world_size) { return 60.0 + 0.01 * static_cast<double>(world_size); }
 
 // MPI_Init under the bootstrap deadline: under Hydra a rank that fails
 // before MPI_Init leaves the others blocked in it forever. The watchdog
@@ -181,8 +180,8 @@ boot::RankRecord MyRecord(const Prepared& p, const std::string& host, int mpi_ra
 // Rank 0: check every record, create the NCCL id and hold the port. A
 // failed check is a verdict (every rank stops the same way); only a port
 // that cannot be opened is an error here.
-Result<boot::Verdict> RootVerdict(const std::vector<char>& all, int mpi_size, const Config& c,
-                                  const EnvSnapshot& env, HeldPort& port, std::string* table) {
+Result<boot::Verdict> RootVerdict(const std::vector<char>& all, int mpi_size, const Config& c, const EnvSnapshot& env,
+                                  HeldPort& port, std::string* table) {
   boot::Verdict verdict;
   std::vector<boot::RankRecord> records;
   for (int r = 0; r < mpi_size; ++r) {
@@ -232,10 +231,10 @@ Status InitMpi(const RankwrapMpiApi* api, double timeout, pid_t keeper, int* mpi
   char why[512] = {};
   int init = 0;
   {
-    const Error late = BootError(
-        kExitBootstrapTimeout, "timed out after " + posix::FormatSeconds(timeout) + " s in MPI_Init",
-        "another rank never reached MPI_Init (it failed or was never started)",
-        "look for the first failure in the job's output; raise --bootstrap-timeout for slow-starting jobs");
+    const Error late =
+        BootError(kExitBootstrapTimeout, "timed out after " + posix::FormatSeconds(timeout) + " s in MPI_Init",
+                  "another rank never reached MPI_Init (it failed or was never started)",
+                  "look for the first failure in the job's output; raise --bootstrap-timeout for slow-starting jobs");
     InitWatchdog watchdog(timeout, keeper, format_error(late));
     init = api->init(mpi_rank, mpi_size, why, sizeof why);
   }

@@ -31,10 +31,10 @@ class MpiBootstrap {
   // it gets the program's final environment when the exchange is done).
   // `format_error` renders an error for the MPI_Init watchdog, which must
   // report and exit from its own thread.
-  static Result<std::unique_ptr<MpiBootstrap>> Start(
-      const Config& c, Prepared& p, const EnvSnapshot& env, const RankSpec& spec, const std::string& host,
-      const std::function<int(int, const EnvSnapshot*)>& keeper,
-      const std::function<std::string(const Error&)>& format_error);
+  static Result<std::unique_ptr<MpiBootstrap>> Start(const Config& c, Prepared& p, const EnvSnapshot& env,
+                                                     const RankSpec& spec, const std::string& host,
+                                                     const std::function<int(int, const EnvSnapshot*)>& keeper,
+                                                     const std::function<std::string(const Error&)>& format_error);
   posix::Keeper& keeper() { return keeper_; }
   // The program ended well: MPI_Finalize, exit code 0.
   int Finalize();

@@ -60,7 +60,8 @@ Status ContractPart(const Reader& r, ContractConfig* c) {
     const std::string a = r.Get("master-addr");
     if (a.empty()) return r.Bad("master-addr", "", "expected a host name or address");
     if (auto host = parse::CheckHostName(a); !host) {
-      const std::string shown = a.size() <= 80 ? a : a.substr(0, 40) + "...(" + std::to_string(a.size()) + " characters)";
+      const std::string shown =
+          a.size() <= 80 ? a : a.substr(0, 40) + "...(" + std::to_string(a.size()) + " characters)";
       return r.Bad("master-addr", shown, host.error().message);
     }
     c->master_addr = a;
@@ -122,7 +123,7 @@ Result<std::vector<std::pair<int, int>>> SignalMap(const Reader& r) {
   const std::string t = r.Get("signal-map");
   auto strip = [](std::string name) { return name.rfind("SIG", 0) == 0 ? name.substr(3) : name; };
   auto sig = [&](const std::string& name) -> int {
-    const std::pair<const char*, int> known[] = {{"TERM", 15}, {"INT", 2},   {"HUP", 1}, {"QUIT", 3},
+    const std::pair<const char*, int> known[] = {{"TERM", 15}, {"INT", 2},   {"HUP", 1},  {"QUIT", 3},
                                                  {"USR1", 10}, {"USR2", 12}, {"CONT", 18}};
     for (const auto& [n, v] : known) {
       if (strip(name) == n) return v;
@@ -138,8 +139,9 @@ Result<std::vector<std::pair<int, int>>> SignalMap(const Reader& r) {
     for (const std::string& n : {from_name, to_name}) {
       if (strip(n) == "KILL" || strip(n) == "STOP") {
         return r.Bad("signal-map", t,
-                     which + "KILL and STOP cannot be mapped (they can never be caught, and "
-                             "delivering STOP would stop the ranks and hang the job)");
+                     which +
+                         "KILL and STOP cannot be mapped (they can never be caught, and "
+                         "delivering STOP would stop the ranks and hang the job)");
       }
     }
     const int from = colon == std::string::npos ? 0 : sig(from_name);
@@ -215,12 +217,29 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
 
 const std::vector<OptionSpec>& ConfigOptions() {
   static const std::vector<OptionSpec> specs = {
-      {"launcher", false},     {"master-addr", false},   {"master-port", false},  {"bind", false},
-      {"gpu-bind", false},     {"gpu-visibility", false}, {"cpu-bind", false},    {"mem-bind", false},
-      {"topology", false},     {"nccl-bootstrap", false}, {"bootstrap-timeout", false},
-      {"nccl-comm-id", true},  {"nproc", false},          {"supervise", true},    {"tag-output", true},
-      {"log-dir", false},      {"tee", true},             {"ranks-filter", false}, {"grace", false},
-      {"failure-file", false}, {"max-restarts", false},   {"signal-map", false},  {"plane", false},
+      {"launcher", false},
+      {"master-addr", false},
+      {"master-port", false},
+      {"bind", false},
+      {"gpu-bind", false},
+      {"gpu-visibility", false},
+      {"cpu-bind", false},
+      {"mem-bind", false},
+      {"topology", false},
+      {"nccl-bootstrap", false},
+      {"bootstrap-timeout", false},
+      {"nccl-comm-id", true},
+      {"nproc", false},
+      {"supervise", true},
+      {"tag-output", true},
+      {"log-dir", false},
+      {"tee", true},
+      {"ranks-filter", false},
+      {"grace", false},
+      {"failure-file", false},
+      {"max-restarts", false},
+      {"signal-map", false},
+      {"plane", false},
   };
   return specs;
 }

@@ -25,9 +25,9 @@ struct ContractConfig {
 };
 
 struct BindConfig {
-  bool enabled = true;         // --bind none: no GPU, CPU or memory binding at all
-  bind::BindOptions options;   // --gpu-bind, --gpu-visibility, --cpu-bind, --mem-bind
-  std::string topology;        // --topology FILE.xml; empty: this machine
+  bool enabled = true;        // --bind none: no GPU, CPU or memory binding at all
+  bind::BindOptions options;  // --gpu-bind, --gpu-visibility, --cpu-bind, --mem-bind
+  std::string topology;       // --topology FILE.xml; empty: this machine
 };
 
 enum class BootstrapMode { kNone, kMpi };

@@ -111,8 +111,8 @@ Result<Binding> PlanBinding(const BindConfig& c, const PlanRequest& req, const E
     // The launcher already split the node's GPUs per task: plan this rank
     // alone with its own (see bind::PerTaskGpus).
     if (opts->visibility == bind::BindOptions::Visibility::kLocalRank) {  // said on local rank 0
-      b.warnings.push_back("--gpu-visibility local-rank: the launcher gave each task its own GPUs (" +
-                           visible.from + "), so each rank sees only its own: use device 0, not LOCAL_RANK");
+      b.warnings.push_back("--gpu-visibility local-rank: the launcher gave each task its own GPUs (" + visible.from +
+                           "), so each rank sees only its own: use device 0, not LOCAL_RANK");
     }
     local_ranks = 1;
     local_rank = 0;
@@ -144,11 +144,11 @@ Result<Prepared> Prepare(const Config& c, const EnvSnapshot& env, const std::str
   // With --nproc rankwrap starts this node's ranks itself: plan for them
   // (app::Supervise gives each its line); otherwise for the launcher's.
   const std::optional<unsigned>& nproc = c.supervise.nproc;
-  auto binding = PlanBinding(c.bind,
-                             nproc ? PlanRequest{*nproc, 0}
-                                   : PlanRequest{static_cast<unsigned>(job->local_world_size),
-                                                 static_cast<unsigned>(job->local_rank)},
-                             env);
+  auto binding = PlanBinding(
+      c.bind,
+      nproc ? PlanRequest{*nproc, 0}
+            : PlanRequest{static_cast<unsigned>(job->local_world_size), static_cast<unsigned>(job->local_rank)},
+      env);
   if (!binding) return binding.error();
   p.binding = std::move(binding).value();
   p.warnings = p.contract.warnings;

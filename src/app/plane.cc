@@ -19,7 +19,8 @@ Result<std::unique_ptr<Plane>> Plane::Start(const plane::PlaneConfig& cfg) {
   std::unique_ptr<Plane> p(new Plane(cfg));
   p->efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (p->efd_ < 0) {
-    return Error{kExitSystem, "plane", "eventfd for the control plane", "cannot create one", "raise the open-file limit"};
+    return Error{kExitSystem, "plane", "eventfd for the control plane", "cannot create one",
+                 "raise the open-file limit"};
   }
   p->deadline_ = net::MonoNow() + cfg.rendezvous_timeout;
   const std::string sock = cfg.munge_socket;
@@ -32,8 +33,7 @@ Result<std::unique_ptr<Plane>> Plane::Start(const plane::PlaneConfig& cfg) {
     rlimit r{};
     if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY && r.rlim_cur < need) {
       if (r.rlim_max != RLIM_INFINITY && r.rlim_max < need) {
-        return Error{kExitSystem, "plane",
-                     "open-file limit " + std::to_string(r.rlim_max) + " (hard) on node 0",
+        return Error{kExitSystem, "plane", "open-file limit " + std::to_string(r.rlim_max) + " (hard) on node 0",
                      "the job's control plane needs one per node: " + std::to_string(need) + " for " +
                          std::to_string(cfg.node_count) + " nodes",
                      "raise the hard limit (ulimit -Hn, or the launcher's/slurm.conf's PropagateResourceLimits)"};
@@ -75,7 +75,8 @@ Result<std::unique_ptr<Plane>> Plane::Start(const plane::PlaneConfig& cfg) {
   t.give_up_at = p->deadline_;
   t.heartbeat_timeout = cfg.heartbeat_timeout;
   plane::CredentialMaker make;
-  if (cfg.mode == plane::AuthMode::kMunge) make = [sock](std::string_view payload) { return net::MungeEncode(sock, payload); };
+  if (cfg.mode == plane::AuthMode::kMunge)
+    make = [sock](std::string_view payload) { return net::MungeEncode(sock, payload); };
   p->client_ = net::Client::Start(*p->loop_, co, t, make, [self](const plane::ClientEvent& e) { self->OnEvent(e); });
   p->thread_ = std::thread([self] { self->loop_->Run(); });
   return p;
@@ -98,17 +99,23 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
   using K = plane::ClientEvent::Kind;
   std::lock_guard<std::mutex> l(mu_);
   switch (e.kind) {
-    case K::kWelcome: break;
-    case K::kRendezvous: master_ = e.master; break;
+    case K::kWelcome:
+      break;
+    case K::kRendezvous:
+      master_ = e.master;
+      break;
     case K::kRendezvousFailed:
       error_ = Error{kExitBootstrapTimeout, "plane",
                      "rendezvous of job " + cfg_.job_id + " timed out after " +
                          std::to_string(static_cast<int>(cfg_.rendezvous_timeout)) + " s",
                      e.failed.reason,
-                     e.failed.missing_count > 0 ? "check that rankwrap started on those nodes (the node list, the launcher's log)"
-                                                : "rank 0's node must announce: check its log"};
+                     e.failed.missing_count > 0
+                         ? "check that rankwrap started on those nodes (the node list, the launcher's log)"
+                         : "rank 0's node must announce: check its log"};
       break;
-    case K::kFailure: SetFailure(e.failure); break;
+    case K::kFailure:
+      SetFailure(e.failure);
+      break;
     case K::kShutdown:
       if (!master_ && !error_) {
         error_ = Error{kExitBootstrap, "plane", "the job's control plane on " + cfg_.server_host,
@@ -117,8 +124,8 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
       break;
     case K::kRejected:
     case K::kWrongServer:
-      error_ = Error{kExitBootstrap, "plane", "node " + std::to_string(cfg_.node_index) + " of job " + cfg_.job_id, e.text,
-                     "every node of the job must use the same --plane and RANKWRAP_JOB_SECRET"};
+      error_ = Error{kExitBootstrap, "plane", "node " + std::to_string(cfg_.node_index) + " of job " + cfg_.job_id,
+                     e.text, "every node of the job must use the same --plane and RANKWRAP_JOB_SECRET"};
       if (master_) {  // the job runs: this node has lost the plane
         plane::Failure f;
         f.node = 0;
@@ -143,7 +150,8 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
 }
 
 Result<plane::Master> Plane::Rendezvous(const std::optional<plane::Master>& announce) {
-  if (shut_) return Error{kExitBootstrap, "plane", "rendezvous after shutdown", "the plane has ended", "call Rendezvous first"};
+  if (shut_)
+    return Error{kExitBootstrap, "plane", "rendezvous after shutdown", "the plane has ended", "call Rendezvous first"};
   if (announce) {
     // What the decoder would refuse is refused here, with its reason, rather
     // than costing this node its connection.

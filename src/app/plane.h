@@ -3,8 +3,8 @@
 //
 //   auto cfg = plane::MakePlaneConfig(inputs);       // pure: from the contract + env values
 //   auto p   = app::Plane::Start(*cfg);              // node 0 also serves
-//   auto m   = p->Rendezvous(announce);              // blocks: {rank-0 host, port, blob} or an Error naming missing nodes
-//   poll(p->failure_fd()) ... p->TakeFailure();      // the job's first failure, from any node
+//   auto m   = p->Rendezvous(announce);              // blocks: {rank-0 host, port, blob} or an Error naming missing
+//   nodes poll(p->failure_fd()) ... p->TakeFailure();      // the job's first failure, from any node
 //   p->ReportFailure(f);                             // this node's first failure, to every node
 //   p->Shutdown(linger);                             // the job ended here
 //

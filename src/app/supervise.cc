@@ -114,7 +114,8 @@ Status OpenLogs(const SuperviseConfig& o, const std::vector<RankSpec>& ranks, un
 }
 
 bool Shown(const SuperviseConfig& o, std::uint64_t rank) {
-  return o.ranks_filter.empty() || std::find(o.ranks_filter.begin(), o.ranks_filter.end(), rank) != o.ranks_filter.end();
+  return o.ranks_filter.empty() ||
+         std::find(o.ranks_filter.begin(), o.ranks_filter.end(), rank) != o.ranks_filter.end();
 }
 
 bool NeedsPipes(const SuperviseConfig& o) { return o.tag_output || !o.log_dir.empty() || !o.ranks_filter.empty(); }
@@ -165,9 +166,15 @@ supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run, const 
     auto e = run.Next(timeout);
     if (!e) continue;
     switch (e->kind) {
-      case posix::Event::Kind::kParentGone: act(policy.OnParentGone()); break;
-      case posix::Event::Kind::kSignal: act(policy.OnSignal(e->signal, e->from_tty, posix::Now())); break;
-      case posix::Event::Kind::kExit: act(policy.OnExit(e->child, e->status, posix::Now())); break;
+      case posix::Event::Kind::kParentGone:
+        act(policy.OnParentGone());
+        break;
+      case posix::Event::Kind::kSignal:
+        act(policy.OnSignal(e->signal, e->from_tty, posix::Now()));
+        break;
+      case posix::Event::Kind::kExit:
+        act(policy.OnExit(e->child, e->status, posix::Now()));
+        break;
       case posix::Event::Kind::kWatched: {
         run.Watch(-1);  // the job's first failure comes once
         auto f = plane ? plane->TakeFailure() : std::nullopt;
@@ -190,7 +197,8 @@ std::string FailureJson(const Failure& f, const std::string& host, unsigned atte
   j["host"] = host;
   j["gpus"] = f.gpus;
   j["exit_code"] = f.status.signal ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(f.status.code);
-  j["signal"] = f.status.signal ? nlohmann::ordered_json(posix::SignalName(f.status.signal)) : nlohmann::ordered_json(nullptr);
+  j["signal"] =
+      f.status.signal ? nlohmann::ordered_json(posix::SignalName(f.status.signal)) : nlohmann::ordered_json(nullptr);
   j["wrapper_exit_code"] = f.status.WrapperCode();
   j["time"] = f.time;
   j["cause"] = f.cause;
@@ -204,7 +212,8 @@ std::string Summary(const SuperviseConfig& o, const Failure& f, const std::strin
                   (o.max_restarts > 0 ? " (attempt " + std::to_string(attempt) + ")" : "") + "\n  rank " +
                   std::to_string(f.rank) + " (local rank " + std::to_string(f.local_rank) + ", host " + host +
                   ", GPU " + (f.gpus.empty() ? "none" : Join(f.gpus)) + ")";
-  if (nranks > 1) s += "\n  the other ranks were stopped (SIGTERM, then SIGKILL after " + posix::FormatSeconds(o.grace) + " s)";
+  if (nranks > 1)
+    s += "\n  the other ranks were stopped (SIGTERM, then SIGKILL after " + posix::FormatSeconds(o.grace) + " s)";
   if (!f.cause.empty()) s += "\n  likely cause: " + f.cause;
   if (!o.log_dir.empty()) {
     const std::string sub = AttemptDir(o, attempt);
@@ -296,10 +305,11 @@ Result<std::optional<plane::PlaneInputs>> PlaneInputsFor(const Config& c, const 
   const JobInfo& job = p.contract.job;
   if (c.supervise.plane.empty() || job.num_nodes <= 1) return std::optional<plane::PlaneInputs>{};
   if (!c.supervise.nproc && job.local_world_size != 1) {
-    return Error{kExitUsage, "usage", "--plane under " + job.launcher + " with " + std::to_string(job.local_world_size) +
-                                          " tasks on this node",
-                 "the job control plane has one member per node: one rankwrap per node",
-                 "launch one task per node with --nproc (srun --ntasks-per-node=1 rankwrap --nproc N --plane auto ...)"};
+    return Error{
+        kExitUsage, "usage",
+        "--plane under " + job.launcher + " with " + std::to_string(job.local_world_size) + " tasks on this node",
+        "the job control plane has one member per node: one rankwrap per node",
+        "launch one task per node with --nproc (srun --ntasks-per-node=1 rankwrap --nproc N --plane auto ...)"};
   }
   plane::PlaneInputs in;
   in.job_id = job.launcher + ":" + job.job_key;
@@ -361,9 +371,10 @@ Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io)
     if (out->remote && remote) {
       const plane::Failure& rf = remote->f;
       result.exit_code = out->remote->WrapperCode();
-      result.summary = "rank " + std::to_string(rf.rank) + " on " + rf.host + " failed first: it " +
-                       Describe(*out->remote) + " (the job control plane told every node)\n  this node's ranks were stopped (SIGTERM, then SIGKILL after " +
-                       posix::FormatSeconds(o.grace) + " s)";
+      result.summary =
+          "rank " + std::to_string(rf.rank) + " on " + rf.host + " failed first: it " + Describe(*out->remote) +
+          " (the job control plane told every node)\n  this node's ranks were stopped (SIGTERM, then SIGKILL after " +
+          posix::FormatSeconds(o.grace) + " s)";
       return result;
     }
     const supervise::Verdict v = supervise::Decide(*out, attempt, o.max_restarts);

@@ -12,12 +12,12 @@ namespace rankwrap {
 // Exit codes, documented in docs/exit-codes.md.
 enum ExitCode : int {
   kExitOk = 0,
-  kExitUsage = 2,        // bad command line
-  kExitEnvironment = 3,  // launcher environment not understood or inconsistent
-  kExitBinding = 4,      // binding cannot be planned or applied
-  kExitBootstrap = 5,    // bootstrap failed: the job is inconsistent, or NCCL/MPI unusable
+  kExitUsage = 2,             // bad command line
+  kExitEnvironment = 3,       // launcher environment not understood or inconsistent
+  kExitBinding = 4,           // binding cannot be planned or applied
+  kExitBootstrap = 5,         // bootstrap failed: the job is inconsistent, or NCCL/MPI unusable
   kExitBootstrapTimeout = 6,  // bootstrap: a rank waited past --bootstrap-timeout
-  kExitSystem = 7,       // rankwrap could not create a process, pipe or file it needs (a system limit)
+  kExitSystem = 7,            // rankwrap could not create a process, pipe or file it needs (a system limit)
   kExitNotExecutable = 126,
   kExitNotFound = 127,
 };
@@ -27,11 +27,11 @@ enum ExitCode : int {
 //   hint: HINT
 struct Error {
   int exit_code = kExitEnvironment;
-  std::string stage;  // "usage", "detect", "plan", "bind", "exec", ...
-  std::string what;   // the thing that is wrong, naming the variable/file and value
-  std::string why;    // what was expected instead
-  std::string hint;   // one concrete fix
-  bool quiet = false; // already reported once for the whole job (rank 0's table): not printed again
+  std::string stage;   // "usage", "detect", "plan", "bind", "exec", ...
+  std::string what;    // the thing that is wrong, naming the variable/file and value
+  std::string why;     // what was expected instead
+  std::string hint;    // one concrete fix
+  bool quiet = false;  // already reported once for the whole job (rank 0's table): not printed again
 };
 
 // What a parser reports: where in its input it stopped and why. The caller

@@ -1,6 +1,6 @@
 // aws-batch: a node of an AWS Batch multi-node parallel job. AWS Batch User
 // Guide, "Multi-node parallel jobs" and "Environment variables"
-// (job_env_vars.html): AWS_BATCH_JOB_NODE_INDEX (this node), 
+// (job_env_vars.html): AWS_BATCH_JOB_NODE_INDEX (this node),
 // AWS_BATCH_JOB_NUM_NODES, AWS_BATCH_JOB_MAIN_NODE_INDEX, and
 // AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS, which is set on the child
 // nodes only (absent on the main node itself). AWS_BATCH_JOB_ID is
@@ -55,8 +55,9 @@ Result<JobInfo> ParseAws(const DetectContext& ctx) {
     job.master_addr_from = "AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS (the main node)";
   } else {
     job.master_addr_from = "AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS is not set on this child node";
-    job.master_addr_hint = "AWS Batch sets AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS on child nodes of a "
-                           "multi-node parallel job; or pass --master-addr HOST";
+    job.master_addr_hint =
+        "AWS Batch sets AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS on child nodes of a "
+        "multi-node parallel job; or pass --master-addr HOST";
   }
   if (ctx.env.Has("MASTER_PORT")) {
     if (auto s = TakePort(ctx, job, {"MASTER_PORT"}, "the job definition"); !s) return s.error();
@@ -73,8 +74,8 @@ Result<JobInfo> ParseAws(const DetectContext& ctx) {
 
 Detector AwsBatchDetector() {
   return {"aws-batch", Layer::kScheduler,
-          "a node of an AWS Batch multi-node parallel job (AWS_BATCH_JOB_NODE_INDEX): one task per node",
-          &ProbeAws, &ParseAws};
+          "a node of an AWS Batch multi-node parallel job (AWS_BATCH_JOB_NODE_INDEX): one task per node", &ProbeAws,
+          &ParseAws};
 }
 
 }  // namespace rankwrap::detect

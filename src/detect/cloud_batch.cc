@@ -37,15 +37,14 @@ Result<JobInfo> ParseAzure(const DetectContext& ctx) {
     if (!h.empty()) ++nodes;
   }
   if (nodes == 0) {
-    return EnvError("AZ_BATCH_HOST_LIST='" + ShortenForMessage(list) + "'", "names no node",
-                    std::string(kAzureHint));
+    return EnvError("AZ_BATCH_HOST_LIST='" + ShortenForMessage(list) + "'", "names no node", std::string(kAzureHint));
   }
   auto master = RequireVar(ctx, "AZ_BATCH_MASTER_NODE", kAzureHint);
   if (!master) return master.error();
   const std::string master_ip = master->substr(0, master->rfind(':'));
   if (auto ok = parse::CheckHostName(master_ip); !ok || master_ip.empty()) {
-    return EnvError("AZ_BATCH_MASTER_NODE='" + ShortenForMessage(*master) + "'",
-                    "expected the master node's 'IP:port'", std::string(kAzureHint));
+    return EnvError("AZ_BATCH_MASTER_NODE='" + ShortenForMessage(*master) + "'", "expected the master node's 'IP:port'",
+                    std::string(kAzureHint));
   }
   const bool is_master = ctx.env.Get("AZ_BATCH_IS_CURRENT_NODE_MASTER") == std::optional<std::string_view>("true");
   std::uint64_t node = 0;
@@ -54,9 +53,9 @@ Result<JobInfo> ParseAzure(const DetectContext& ctx) {
   if (!given) return given.error();
   if (is_master) {
     if (*given && **given != 0) {
-      return EnvError("NODE_RANK=" + std::to_string(**given) + " on the master node (AZ_BATCH_IS_CURRENT_NODE_MASTER=true)",
-                      "the master node is node 0, where AZ_BATCH_MASTER_NODE points",
-                      "unset NODE_RANK on the master node");
+      return EnvError(
+          "NODE_RANK=" + std::to_string(**given) + " on the master node (AZ_BATCH_IS_CURRENT_NODE_MASTER=true)",
+          "the master node is node 0, where AZ_BATCH_MASTER_NODE points", "unset NODE_RANK on the master node");
     }
   } else if (*given) {
     node = **given;
@@ -96,8 +95,7 @@ Result<JobInfo> ParseGcp(const DetectContext& ctx) {
                            std::string(ctx.env.Has("BATCH_HOSTS_FILE") ? " (BATCH_HOSTS_FILE lists the VMs, not "
                                                                          "which runs task 0)"
                                                                        : "");
-    job.master_addr_hint =
-        "set MASTER_ADDR to the VM of task 0 in the job's environment, or pass --master-addr HOST";
+    job.master_addr_hint = "set MASTER_ADDR to the VM of task 0 in the job's environment, or pass --master-addr HOST";
   }
   return job;
 }

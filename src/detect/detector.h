@@ -33,13 +33,13 @@ class FileReader {
 };
 
 struct DetectContext {
-  DetectContext(const EnvSnapshot& e, const FileReader& f, std::string host,
-                std::uint64_t ppid = 0, std::optional<unsigned> n = std::nullopt)
+  DetectContext(const EnvSnapshot& e, const FileReader& f, std::string host, std::uint64_t ppid = 0,
+                std::optional<unsigned> n = std::nullopt)
       : env(e), files(f), hostname(std::move(host)), parent_pid(ppid), nproc(n) {}
 
   const EnvSnapshot& env;
   const FileReader& files;
-  std::string hostname;        // gethostname() of this process
+  std::string hostname;          // gethostname() of this process
   std::uint64_t parent_pid = 0;  // getppid(): the launcher's local agent
   // --nproc N: rankwrap starts this node's N ranks itself, so a place that
   // is no task of a launch (the Slurm batch step) can be a node of one, and
@@ -69,24 +69,20 @@ struct Detector {
 // ---- helpers shared by the detectors (fields.cc) ----
 
 // The value of `var`, or an Error naming it ("VAR is not set").
-Result<std::string> RequireVar(const DetectContext& ctx, std::string_view var,
-                               std::string_view hint);
+Result<std::string> RequireVar(const DetectContext& ctx, std::string_view var, std::string_view hint);
 // `var` as a non-negative decimal integer; names the variable and its value.
-Result<std::uint64_t> RequireUint(const DetectContext& ctx, std::string_view var,
-                                  std::string_view meaning, std::string_view hint);
+Result<std::uint64_t> RequireUint(const DetectContext& ctx, std::string_view var, std::string_view meaning,
+                                  std::string_view hint);
 // The first of `vars` that is set, parsed as above; nullopt when none is.
-Result<std::optional<std::uint64_t>> OptionalUint(const DetectContext& ctx,
-                                                  std::string_view var,
-                                                  std::string_view meaning,
-                                                  std::string_view hint);
+Result<std::optional<std::uint64_t>> OptionalUint(const DetectContext& ctx, std::string_view var,
+                                                  std::string_view meaning, std::string_view hint);
 // The name of the first variable in `vars` that is set, or empty.
 std::string FirstSet(const DetectContext& ctx, std::initializer_list<std::string_view> vars);
 
 // Reads and parses the host file named by `var` (PBS_NODEFILE,
 // LSB_DJOB_RANKFILE). Missing, unreadable or empty files are errors naming
 // the variable and the path.
-Result<parse::Nodefile> ReadHostFile(const DetectContext& ctx, std::string_view var,
-                                     std::string_view hint);
+Result<parse::Nodefile> ReadHostFile(const DetectContext& ctx, std::string_view var, std::string_view hint);
 
 // `value` for an error message: as is up to 80 characters, else its first
 // 40, "..." and its length, "(10000 characters)": not printed whole.
@@ -104,8 +100,8 @@ Status CompleteMpiJob(const DetectContext& ctx, JobInfo& job);
 // A node-level launch (Kubernetes, cloud batch services, SkyPilot, Grid
 // Engine): one task per node, rank = node index, world = node count; with
 // --nproc N the ranks are node*N+i of nodes*N (app::Supervise).
-JobInfo NodeLevelJob(std::string launcher, std::uint64_t node, std::uint64_t nodes,
-                     std::string node_from, std::string nodes_from);
+JobInfo NodeLevelJob(std::string launcher, std::uint64_t node, std::uint64_t nodes, std::string node_from,
+                     std::string nodes_from);
 
 // Checks --nproc against a launcher's processes-per-node variable (`var`,
 // e.g. PET_NPROC_PER_NODE): a number above 1 needs --nproc with that number.

@@ -20,51 +20,43 @@ std::string ShortenForMessage(std::string_view value) {
   return std::string(value.substr(0, 40)) + "...(" + std::to_string(value.size()) + " characters)";
 }
 
-Result<std::string> RequireVar(const DetectContext& ctx, std::string_view var,
-                               std::string_view hint) {
+Result<std::string> RequireVar(const DetectContext& ctx, std::string_view var, std::string_view hint) {
   auto v = ctx.env.Get(var);
-  if (!v) return EnvError(std::string(var) + " is not set", "the launcher sets it for every task",
-                          std::string(hint));
+  if (!v) return EnvError(std::string(var) + " is not set", "the launcher sets it for every task", std::string(hint));
   return std::string(*v);
 }
 
-Result<std::optional<std::uint64_t>> OptionalUint(const DetectContext& ctx,
-                                                  std::string_view var,
-                                                  std::string_view meaning,
-                                                  std::string_view hint) {
+Result<std::optional<std::uint64_t>> OptionalUint(const DetectContext& ctx, std::string_view var,
+                                                  std::string_view meaning, std::string_view hint) {
   auto v = ctx.env.Get(var);
   if (!v) return std::optional<std::uint64_t>{};
   auto n = parse::Decimal(*v);
   if (!n) {
     return EnvError(std::string(var) + "='" + std::string(*v) + "'",
-                    n.error().message + "; expected " + std::string(meaning) +
-                        " as a non-negative decimal integer",
+                    n.error().message + "; expected " + std::string(meaning) + " as a non-negative decimal integer",
                     std::string(hint));
   }
   return std::optional<std::uint64_t>{*n};
 }
 
-Result<std::uint64_t> RequireUint(const DetectContext& ctx, std::string_view var,
-                                  std::string_view meaning, std::string_view hint) {
+Result<std::uint64_t> RequireUint(const DetectContext& ctx, std::string_view var, std::string_view meaning,
+                                  std::string_view hint) {
   auto n = OptionalUint(ctx, var, meaning, hint);
   if (!n) return n.error();
   if (!*n) {
     return EnvError(std::string(var) + " is not set",
-                    "expected " + std::string(meaning) + " as a non-negative decimal integer",
-                    std::string(hint));
+                    "expected " + std::string(meaning) + " as a non-negative decimal integer", std::string(hint));
   }
   return **n;
 }
 
-Result<parse::Nodefile> ReadHostFile(const DetectContext& ctx, std::string_view var,
-                                     std::string_view hint) {
+Result<parse::Nodefile> ReadHostFile(const DetectContext& ctx, std::string_view var, std::string_view hint) {
   auto path = ctx.env.Get(var);
   if (!path) return EnvError(std::string(var) + " is not set", "the launcher sets it", std::string(hint));
   auto text = ctx.files.Read(std::string(*path));
   if (!text) {
     return EnvError(std::string(var) + "='" + std::string(*path) + "' cannot be read",
-                    text.error().reason + "; expected a file with one host name per line",
-                    std::string(hint));
+                    text.error().reason + "; expected a file with one host name per line", std::string(hint));
   }
   auto file = parse::Nodefile::Parse(*text);
   if (!file) {
@@ -104,10 +96,8 @@ Result<std::optional<Allocation>> FindAllocation(const DetectContext& ctx) {
     auto list = parse::Hostlist::Parse(text);
     if (!list) {
       return EnvError(slurm_var + "='" + text + "'",
-                      "malformed host list at offset " + std::to_string(list.error().pos) + ": " +
-                          list.error().message,
-                      "this value comes from Slurm; check that no job script overwrote " +
-                          slurm_var);
+                      "malformed host list at offset " + std::to_string(list.error().pos) + ": " + list.error().message,
+                      "this value comes from Slurm; check that no job script overwrote " + slurm_var);
     }
     Allocation a;
     a.source = slurm_var + "=" + text;
@@ -150,8 +140,7 @@ Status CompleteMpiJob(const DetectContext& ctx, JobInfo& job) {
     job.from.node_rank = "position of host '" + ctx.hostname + "' in " + a.source;
     job.from.num_nodes = "hosts in " + a.source;
     job.master_addr = a.first_host;
-    job.master_addr_from = "first host of the allocation (" + a.source +
-                           "); mpirun places rank 0 there";
+    job.master_addr_from = "first host of the allocation (" + a.source + "); mpirun places rank 0 there";
     job.notes.push_back("node rank and node count taken from the allocation " + a.source);
     return Ok{};
   }
@@ -169,16 +158,16 @@ Status CompleteMpiJob(const DetectContext& ctx, JobInfo& job) {
   job.num_nodes = (job.world_size + job.local_world_size - 1) / job.local_world_size;
   job.from.node_rank = "inferred: (rank - local rank) / local size, assuming block placement";
   job.from.num_nodes = "inferred: world size / local size, rounded up";
-  job.notes.push_back("node rank and node count are INFERRED (no scheduler allocation names "
-                      "this host); they assume every node runs " +
-                      std::to_string(job.local_world_size) + " ranks in block order");
-  job.master_addr_from =
-      "the launch spans several hosts and no allocation tells where rank 0 runs";
+  job.notes.push_back(
+      "node rank and node count are INFERRED (no scheduler allocation names "
+      "this host); they assume every node runs " +
+      std::to_string(job.local_world_size) + " ranks in block order");
+  job.master_addr_from = "the launch spans several hosts and no allocation tells where rank 0 runs";
   return Ok{};
 }
 
-JobInfo NodeLevelJob(std::string launcher, std::uint64_t node, std::uint64_t nodes,
-                     std::string node_from, std::string nodes_from) {
+JobInfo NodeLevelJob(std::string launcher, std::uint64_t node, std::uint64_t nodes, std::string node_from,
+                     std::string nodes_from) {
   JobInfo job;
   job.launcher = std::move(launcher);
   job.node_level = true;
@@ -186,8 +175,12 @@ JobInfo NodeLevelJob(std::string launcher, std::uint64_t node, std::uint64_t nod
   job.world_size = job.num_nodes = nodes;
   job.local_rank = 0;
   job.local_world_size = 1;
-  job.from = {node_from + " (one task per node)", nodes_from + " (one task per node)",
-              "one task per node", "one task per node", node_from, nodes_from};
+  job.from = {node_from + " (one task per node)",
+              nodes_from + " (one task per node)",
+              "one task per node",
+              "one task per node",
+              node_from,
+              nodes_from};
   return job;
 }
 
@@ -200,8 +193,9 @@ Status CheckProcsPerNode(const DetectContext& ctx, std::string_view var, std::st
   if (!n) {
     if (ctx.nproc) return Ok{};
     return EnvError(std::string(var) + "='" + ShortenForMessage(*text) + "'",
-                    std::string(launcher) + " asks for processes per node that only torchrun counts; "
-                    "rankwrap starts them with --nproc N",
+                    std::string(launcher) +
+                        " asks for processes per node that only torchrun counts; "
+                        "rankwrap starts them with --nproc N",
                     "run 'rankwrap --nproc N PROGRAM' with N the processes per node");
   }
   if (ctx.nproc && *ctx.nproc != *n) {
@@ -260,8 +254,7 @@ Status TakeMaster(const DetectContext& ctx, JobInfo& job, std::initializer_list<
 }
 
 void SetJobKey(const DetectContext& ctx, JobInfo& job, std::string_view launch_key) {
-  const std::string job_var =
-      FirstSet(ctx, {"SLURM_JOB_ID", "SLURM_JOBID", "PBS_JOBID", "FLUX_JOB_ID", "LSB_JOBID"});
+  const std::string job_var = FirstSet(ctx, {"SLURM_JOB_ID", "SLURM_JOBID", "PBS_JOBID", "FLUX_JOB_ID", "LSB_JOBID"});
   std::string job_id = job_var.empty() ? std::string() : std::string(*ctx.env.Get(job_var));
   if (!job_id.empty()) {
     // PBS "1234.server" and "1234[5].server": the sequence number is the id.

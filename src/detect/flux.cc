@@ -44,18 +44,19 @@ Result<JobInfo> ParseFlux(const DetectContext& ctx) {
   } else {
     // Flux's default block task map with an even spread; flagged as inferred.
     if (job.world_size % job.num_nodes != 0) {
-      return EnvError("FLUX_JOB_SIZE=" + std::to_string(job.world_size) + " over FLUX_JOB_NNODES=" +
-                          std::to_string(job.num_nodes),
-                      "Flux does not export the per-node task count; rankwrap infers it only for "
-                      "an even spread",
-                      "request an even layout, e.g. 'flux run -N 2 --tasks-per-node=4 ...'");
+      return EnvError(
+          "FLUX_JOB_SIZE=" + std::to_string(job.world_size) + " over FLUX_JOB_NNODES=" + std::to_string(job.num_nodes),
+          "Flux does not export the per-node task count; rankwrap infers it only for "
+          "an even spread",
+          "request an even layout, e.g. 'flux run -N 2 --tasks-per-node=4 ...'");
     }
     job.local_world_size = job.world_size / job.num_nodes;
     job.node_rank = job.rank / job.local_world_size;
     job.from.local_world_size = "inferred: FLUX_JOB_SIZE / FLUX_JOB_NNODES";
     job.from.node_rank = "inferred: block task map";
-    job.notes.push_back("local size and node rank are INFERRED from Flux's default block task "
-                        "map; --taskmap=cyclic would differ");
+    job.notes.push_back(
+        "local size and node rank are INFERRED from Flux's default block task "
+        "map; --taskmap=cyclic would differ");
     job.master_addr_from = "Flux exports no host list; rank 0's host is unknown";
   }
   SetJobKey(ctx, job, "");
@@ -65,8 +66,7 @@ Result<JobInfo> ParseFlux(const DetectContext& ctx) {
 }  // namespace
 
 Detector FluxDetector() {
-  return {"flux", Layer::kScheduler, "Flux tasks (FLUX_TASK_RANK, FLUX_JOB_SIZE)", &ProbeFlux,
-          &ParseFlux};
+  return {"flux", Layer::kScheduler, "Flux tasks (FLUX_TASK_RANK, FLUX_JOB_SIZE)", &ProbeFlux, &ParseFlux};
 }
 
 }  // namespace rankwrap::detect

@@ -62,11 +62,12 @@ Result<JobInfo> ParseSge(const DetectContext& ctx) {
   if (auto n = OptionalUint(ctx, "NHOSTS", "the host count", kHint); !n) {
     return n.error();
   } else if (*n && **n != hosts.size()) {
-    return EnvError("NHOSTS=" + std::to_string(**n) + " but PE_HOSTFILE lists " + std::to_string(hosts.size()) +
-                        " hosts",
-                    "the two must agree", "do not overwrite Grid Engine's variables");
+    return EnvError(
+        "NHOSTS=" + std::to_string(**n) + " but PE_HOSTFILE lists " + std::to_string(hosts.size()) + " hosts",
+        "the two must agree", "do not overwrite Grid Engine's variables");
   }
-  JobInfo job = NodeLevelJob("gridengine", *node, hosts.size(), "line of this host in PE_HOSTFILE", "hosts in PE_HOSTFILE");
+  JobInfo job =
+      NodeLevelJob("gridengine", *node, hosts.size(), "line of this host in PE_HOSTFILE", "hosts in PE_HOSTFILE");
   job.master_addr = hosts.front();
   job.master_addr_from = "first host of PE_HOSTFILE (the master host, where the job script runs)";
   if (ctx.env.Has("MASTER_PORT")) {

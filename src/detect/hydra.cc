@@ -23,8 +23,7 @@ Probe ProbeHydra(const DetectContext& ctx) {
 
 Result<JobInfo> ParseHydra(const DetectContext& ctx) {
   if (!ctx.env.Has("PMI_SIZE")) {
-    return EnvError("PMI_SIZE is not set (PMI_ID=" +
-                        std::string(ctx.env.Get("PMI_ID").value_or("?")) + ")",
+    return EnvError("PMI_SIZE is not set (PMI_ID=" + std::string(ctx.env.Get("PMI_ID").value_or("?")) + ")",
                     "Hydra's -pmi-port mode exports no world size to the program", std::string(kHint));
   }
   // Hydra exports no launch id. Inside Slurm it starts every proxy, on
@@ -37,16 +36,17 @@ Result<JobInfo> ParseHydra(const DetectContext& ctx) {
   } else if (ctx.env.Get("PMI_SIZE") == ctx.env.Get("MPI_LOCALNRANKS")) {
     key = "ppid" + std::to_string(ctx.parent_pid);
   }
-  return ParseMpiVars(ctx, {"hydra", ctx.env.Has("PMI_RANK") ? "PMI_RANK" : "PMI_ID", "PMI_SIZE",
-                            "MPI_LOCALRANKID", "MPI_LOCALNRANKS", kHint},
+  return ParseMpiVars(ctx,
+                      {"hydra", ctx.env.Has("PMI_RANK") ? "PMI_RANK" : "PMI_ID", "PMI_SIZE", "MPI_LOCALRANKID",
+                       "MPI_LOCALNRANKS", kHint},
                       key);
 }
 
 }  // namespace
 
 Detector HydraDetector() {
-  return {"hydra", Layer::kMpi, "MPICH / Intel MPI mpiexec.hydra (PMI_RANK, MPI_LOCALRANKID)",
-          &ProbeHydra, &ParseHydra};
+  return {"hydra", Layer::kMpi, "MPICH / Intel MPI mpiexec.hydra (PMI_RANK, MPI_LOCALRANKID)", &ProbeHydra,
+          &ParseHydra};
 }
 
 }  // namespace rankwrap::detect

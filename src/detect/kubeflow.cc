@@ -40,8 +40,9 @@ Result<JobInfo> ParseKubeflow(const DetectContext& ctx) {
   auto nodes = parse::Decimal(*nodes_text);
   if (!nodes) {
     return EnvError("PET_NNODES='" + ShortenForMessage(*nodes_text) + "'",
-                    nodes.error().message + "; expected the node count as a number (an elastic range "
-                    "'MIN:MAX' is torchrun's to resolve)",
+                    nodes.error().message +
+                        "; expected the node count as a number (an elastic range "
+                        "'MIN:MAX' is torchrun's to resolve)",
                     "give the TrainJob a fixed numNodes, or run torchrun in the pod instead of rankwrap");
   }
   if (auto s = CheckProcsPerNode(ctx, "PET_NPROC_PER_NODE", "Kubeflow Trainer"); !s) return s.error();

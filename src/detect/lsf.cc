@@ -22,8 +22,8 @@ Probe ProbeLsf(const DetectContext& ctx) {
 Result<JobInfo> ParseLsf(const DetectContext& ctx) {
   if (!ctx.env.Has("LSB_DJOB_RANKFILE")) {
     return ParseMpiVars(ctx,
-                        {"lsf", "JSM_NAMESPACE_RANK", "JSM_NAMESPACE_SIZE",
-                         "JSM_NAMESPACE_LOCAL_RANK", "JSM_NAMESPACE_LOCAL_SIZE", kHint},
+                        {"lsf", "JSM_NAMESPACE_RANK", "JSM_NAMESPACE_SIZE", "JSM_NAMESPACE_LOCAL_RANK",
+                         "JSM_NAMESPACE_LOCAL_SIZE", kHint},
                         "");
   }
   JobInfo job;
@@ -41,8 +41,8 @@ Result<JobInfo> ParseLsf(const DetectContext& ctx) {
   job.local_rank = *local;
   std::vector<std::string> lines = file->lines;
   if (lines.size() == job.world_size + 1) {
-    job.notes.push_back("LSB_DJOB_RANKFILE has one line more than ranks: its first line '" +
-                        lines.front() + "' is the launch node and is skipped");
+    job.notes.push_back("LSB_DJOB_RANKFILE has one line more than ranks: its first line '" + lines.front() +
+                        "' is the launch node and is skipped");
     lines.erase(lines.begin());
   }
   if (lines.size() != job.world_size) {
@@ -65,8 +65,11 @@ Result<JobInfo> ParseLsf(const DetectContext& ctx) {
   for (const auto& l : lines) local_size += l == mine ? 1 : 0;
   job.local_world_size = local_size;
   job.node_rank = *hosts->IndexOf(mine);
-  job.from = {"JSM_NAMESPACE_RANK", "JSM_NAMESPACE_SIZE", "JSM_NAMESPACE_LOCAL_RANK",
-              "lines of this host in LSB_DJOB_RANKFILE", "position of this host in LSB_DJOB_RANKFILE",
+  job.from = {"JSM_NAMESPACE_RANK",
+              "JSM_NAMESPACE_SIZE",
+              "JSM_NAMESPACE_LOCAL_RANK",
+              "lines of this host in LSB_DJOB_RANKFILE",
+              "position of this host in LSB_DJOB_RANKFILE",
               "distinct hosts in LSB_DJOB_RANKFILE"};
   SetJobKey(ctx, job, "");
   return job;
@@ -75,8 +78,7 @@ Result<JobInfo> ParseLsf(const DetectContext& ctx) {
 }  // namespace
 
 Detector LsfDetector() {
-  return {"lsf", Layer::kScheduler, "IBM LSF jsrun (JSM_NAMESPACE_*, LSB_DJOB_RANKFILE)", &ProbeLsf,
-          &ParseLsf};
+  return {"lsf", Layer::kScheduler, "IBM LSF jsrun (JSM_NAMESPACE_*, LSB_DJOB_RANKFILE)", &ProbeLsf, &ParseLsf};
 }
 
 }  // namespace rankwrap::detect

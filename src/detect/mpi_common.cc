@@ -4,8 +4,7 @@
 
 namespace rankwrap::detect {
 
-Result<JobInfo> ParseMpiVars(const DetectContext& ctx, const MpiVars& v,
-                             std::string_view launch_key) {
+Result<JobInfo> ParseMpiVars(const DetectContext& ctx, const MpiVars& v, std::string_view launch_key) {
   JobInfo job;
   job.launcher = std::string(v.launcher);
   auto rank = RequireUint(ctx, v.rank, "the global rank", v.hint);
@@ -26,8 +25,7 @@ Result<JobInfo> ParseMpiVars(const DetectContext& ctx, const MpiVars& v,
   job.from.local_world_size = std::string(v.local_size);
   if (job.local_world_size > job.world_size) {
     return EnvError(std::string(v.local_size) + "=" + std::to_string(job.local_world_size),
-                    "exceeds the world size " + std::string(v.size) + "=" +
-                        std::to_string(job.world_size),
+                    "exceeds the world size " + std::string(v.size) + "=" + std::to_string(job.world_size),
                     std::string(v.hint));
   }
   if (auto s = CompleteMpiJob(ctx, job); !s) return s.error();

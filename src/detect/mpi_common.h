@@ -16,7 +16,6 @@ struct MpiVars {
 
 // Reads the four numbers, then completes node rank, node count and rank 0's
 // host with CompleteMpiJob. `launch_key` identifies this launch (may be "").
-Result<JobInfo> ParseMpiVars(const DetectContext& ctx, const MpiVars& vars,
-                             std::string_view launch_key);
+Result<JobInfo> ParseMpiVars(const DetectContext& ctx, const MpiVars& vars, std::string_view launch_key);
 
 }  // namespace rankwrap::detect

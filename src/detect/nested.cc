@@ -57,9 +57,9 @@ Result<JobInfo> ParseNested(const DetectContext& ctx) {
   // GROUP_RANK is exported beside NODE_RANK; a program or script that
   // changed one of them left a contract that no longer agrees with itself.
   if (auto group = ctx.env.Get("GROUP_RANK"); group && *group != *ctx.env.Get("NODE_RANK")) {
-    return EnvError("GROUP_RANK=" + ShortenForMessage(*group) + " but NODE_RANK=" +
-                        std::string(*ctx.env.Get("NODE_RANK")),
-                    "the outer rankwrap exports both with the same value", std::string(kHint));
+    return EnvError(
+        "GROUP_RANK=" + ShortenForMessage(*group) + " but NODE_RANK=" + std::string(*ctx.env.Get("NODE_RANK")),
+        "the outer rankwrap exports both with the same value", std::string(kHint));
   }
   auto addr = RequireVar(ctx, "MASTER_ADDR", kHint);
   if (!addr) return addr.error();
@@ -86,9 +86,8 @@ Result<JobInfo> ParseNested(const DetectContext& ctx) {
 }  // namespace
 
 Detector NestedDetector() {
-  return {"rankwrap", Layer::kContract,
-          "started by an outer rankwrap (RANKWRAP_CONTRACT): its contract taken as given", &ProbeNested,
-          &ParseNested};
+  return {"rankwrap", Layer::kContract, "started by an outer rankwrap (RANKWRAP_CONTRACT): its contract taken as given",
+          &ProbeNested, &ParseNested};
 }
 
 }  // namespace rankwrap::detect

@@ -28,17 +28,15 @@ Result<JobInfo> ParseOmpi(const DetectContext& ctx) {
     key = std::string(*ns);
   }
   return ParseMpiVars(ctx,
-                      {"ompi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
-                       "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE",
-                       "launch with Open MPI's mpirun, which sets OMPI_COMM_WORLD_*"},
+                      {"ompi", "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+                       "OMPI_COMM_WORLD_LOCAL_SIZE", "launch with Open MPI's mpirun, which sets OMPI_COMM_WORLD_*"},
                       key);
 }
 
 }  // namespace
 
 Detector OmpiDetector() {
-  return {"ompi", Layer::kMpi, "Open MPI mpirun/mpiexec 4.x and 5.x (OMPI_COMM_WORLD_*)",
-          &ProbeOmpi, &ParseOmpi};
+  return {"ompi", Layer::kMpi, "Open MPI mpirun/mpiexec 4.x and 5.x (OMPI_COMM_WORLD_*)", &ProbeOmpi, &ParseOmpi};
 }
 
 }  // namespace rankwrap::detect

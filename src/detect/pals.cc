@@ -23,13 +23,14 @@ Probe ProbePals(const DetectContext& ctx) {
   // whole (distribution, SLURM_HOSTFILE, reserved ports).
   const std::string step = std::string(ctx.env.Get("SLURM_JOB_ID").value_or("")) + "." +
                            std::string(ctx.env.Get("SLURM_STEP_ID").value_or(""));
-  const bool by_srun = ctx.env.Get("SLURM_MPI_TYPE") == std::optional<std::string_view>("cray_shasta") ||
-                       (ctx.env.Has("SLURM_STEP_ID") && ctx.env.Get("PALS_APID") == std::optional<std::string_view>(step));
+  const bool by_srun =
+      ctx.env.Get("SLURM_MPI_TYPE") == std::optional<std::string_view>("cray_shasta") ||
+      (ctx.env.Has("SLURM_STEP_ID") && ctx.env.Get("PALS_APID") == std::optional<std::string_view>(step));
   if (by_srun) {
-    return {false, "PALS_RANKID=" + std::string(*r) + " is set by srun --mpi=cray_shasta (" +
-                       (ctx.env.Has("SLURM_MPI_TYPE") ? std::string("SLURM_MPI_TYPE=cray_shasta")
-                                                      : "PALS_APID=" + step) +
-                       "): the Slurm step is read instead"};
+    return {false,
+            "PALS_RANKID=" + std::string(*r) + " is set by srun --mpi=cray_shasta (" +
+                (ctx.env.Has("SLURM_MPI_TYPE") ? std::string("SLURM_MPI_TYPE=cray_shasta") : "PALS_APID=" + step) +
+                "): the Slurm step is read instead"};
   }
   return {true, "PALS_RANKID=" + std::string(*r) + " is set"};
 }
@@ -69,8 +70,7 @@ Result<JobInfo> ParsePals(const DetectContext& ctx) {
     auto list = parse::Hostlist::Parse(text);
     if (!list) {
       return EnvError("SLURM_STEP_NODELIST='" + text + "'",
-                      "malformed host list at offset " + std::to_string(list.error().pos) + ": " +
-                          list.error().message,
+                      "malformed host list at offset " + std::to_string(list.error().pos) + ": " + list.error().message,
                       "this value comes from Slurm; do not overwrite it");
     }
     job.num_nodes = list->size();
@@ -102,8 +102,8 @@ Result<JobInfo> ParsePals(const DetectContext& ctx) {
 }  // namespace
 
 Detector PalsDetector() {
-  return {"pals", Layer::kMpi, "HPE Cray PALS mpiexec (PALS_RANKID, PALS_NODEID, PBS_NODEFILE)",
-          &ProbePals, &ParsePals};
+  return {"pals", Layer::kMpi, "HPE Cray PALS mpiexec (PALS_RANKID, PALS_NODEID, PBS_NODEFILE)", &ProbePals,
+          &ParsePals};
 }
 
 }  // namespace rankwrap::detect

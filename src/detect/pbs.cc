@@ -33,10 +33,9 @@ Result<JobInfo> ParsePbs(const DetectContext& ctx) {
   const std::string job_id(*ctx.env.Get("PBS_JOBID"));
   const std::string task(ctx.env.Get("PBS_TASKNUM").value_or(""));
   if (!IsTmTaskNum(task)) {
-    return EnvError("PBS_JOBID=" + job_id + " is set but this process is not a task: PBS_TASKNUM='" +
-                        task + "' (the job script)",
-                    "PBS sets no per-rank variables; the job script is one process, not a rank",
-                    std::string(kHint));
+    return EnvError(
+        "PBS_JOBID=" + job_id + " is set but this process is not a task: PBS_TASKNUM='" + task + "' (the job script)",
+        "PBS sets no per-rank variables; the job script is one process, not a rank", std::string(kHint));
   }
   JobInfo job;
   job.launcher = "pbs";
@@ -49,10 +48,14 @@ Result<JobInfo> ParsePbs(const DetectContext& ctx) {
   job.num_nodes = job.world_size = file->hosts.size();
   job.local_rank = 0;
   job.local_world_size = 1;
-  job.from = {"PBS_NODENUM (one task per host)", "distinct hosts in PBS_NODEFILE",
-              "one task per host", "one task per host", "PBS_NODENUM",
+  job.from = {"PBS_NODENUM (one task per host)",
+              "distinct hosts in PBS_NODEFILE",
+              "one task per host",
+              "one task per host",
+              "PBS_NODENUM",
               "distinct hosts in PBS_NODEFILE"};
-  job.notes.push_back("pbsdsh task (PBS_TASKNUM=" + task + " is TM's hex form): one rank per "
+  job.notes.push_back("pbsdsh task (PBS_TASKNUM=" + task +
+                      " is TM's hex form): one rank per "
                       "host assumed, as with 'pbsdsh -u'");
   job.master_addr = file->hosts.front();
   job.master_addr_from = "first host of PBS_NODEFILE";
@@ -63,8 +66,7 @@ Result<JobInfo> ParsePbs(const DetectContext& ctx) {
 }  // namespace
 
 Detector PbsDetector() {
-  return {"pbs", Layer::kScheduler, "PBS Pro/OpenPBS pbsdsh tasks (PBS_TASKNUM, PBS_NODEFILE)",
-          &ProbePbs, &ParsePbs};
+  return {"pbs", Layer::kScheduler, "PBS Pro/OpenPBS pbsdsh tasks (PBS_TASKNUM, PBS_NODEFILE)", &ProbePbs, &ParsePbs};
 }
 
 }  // namespace rankwrap::detect

@@ -17,11 +17,10 @@ std::span<const Detector> Registry() {
   // own variables say more); the node-level cloud and Kubernetes launchers
   // with the schedulers, the Trainer v2 node before the Indexed Job it runs in.
   static const std::array<Detector, 22> kRegistry = {
-      NestedDetector(),     TorchrunDetector(),   OmpiDetector(),       MvapichDetector(),
-      HydraDetector(),      PalsDetector(),       FluxDetector(),       LsfDetector(),
-      PrrteDetector(),      AlpsDetector(),       SlurmDetector(),      PbsDetector(),
-      GridEngineDetector(),        KubeflowDetector(),   PytorchJobDetector(), IndexedJobDetector(),
-      AwsBatchDetector(),   AzureBatchDetector(), GcpBatchDetector(),   SkypilotDetector(),
+      NestedDetector(),     TorchrunDetector(),   OmpiDetector(),       MvapichDetector(),  HydraDetector(),
+      PalsDetector(),       FluxDetector(),       LsfDetector(),        PrrteDetector(),    AlpsDetector(),
+      SlurmDetector(),      PbsDetector(),        GridEngineDetector(), KubeflowDetector(), PytorchJobDetector(),
+      IndexedJobDetector(), AwsBatchDetector(),   AzureBatchDetector(), GcpBatchDetector(), SkypilotDetector(),
       InheritedDetector(),  StandaloneDetector(),
   };
   return kRegistry;
@@ -37,8 +36,9 @@ void NoteRankOrder(JobInfo& job) {
   if (!job.rank_order.empty() || job.launcher == "rankwrap") return;
   const std::uint64_t product = job.node_rank * job.local_world_size + job.local_rank;
   if (product == job.rank) return;
-  job.rank_order = "here RANK=" + std::to_string(job.rank) + " but NODE_RANK*LOCAL_WORLD_SIZE+LOCAL_RANK=" +
-                   std::to_string(product) + " (ranks placed cyclically or unevenly over the nodes)";
+  job.rank_order = "here RANK=" + std::to_string(job.rank) +
+                   " but NODE_RANK*LOCAL_WORLD_SIZE+LOCAL_RANK=" + std::to_string(product) +
+                   " (ranks placed cyclically or unevenly over the nodes)";
 }
 
 }  // namespace
@@ -52,8 +52,8 @@ Status Validate(const JobInfo& job) {
   // "SLURM_PROCID=4" when the value came from one variable, else
   // "2 (distinct hosts in PBS_NODEFILE)".
   auto name = [](const std::string& from, std::uint64_t v) {
-    const bool is_var = !from.empty() && from.find_first_not_of(
-                                             "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
+    const bool is_var =
+        !from.empty() && from.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == std::string::npos;
     if (is_var) return from + "=" + std::to_string(v);
     return std::to_string(v) + (from.empty() ? "" : " (" + from + ")");
   };
@@ -67,8 +67,7 @@ Status Validate(const JobInfo& job) {
   }
   if (job.local_rank >= job.local_world_size) {
     return bad("local rank " + name(job.from.local_rank, job.local_rank),
-               "must be below the local size " +
-                   name(job.from.local_world_size, job.local_world_size));
+               "must be below the local size " + name(job.from.local_world_size, job.local_world_size));
   }
   if (job.local_world_size > job.world_size) {
     return bad("local size " + name(job.from.local_world_size, job.local_world_size),
@@ -93,8 +92,8 @@ Status Validate(const JobInfo& job) {
   return Ok{};
 }
 
-Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx,
-                    std::string_view forced, std::vector<TraceLine>* trace) {
+Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx, std::string_view forced,
+                    std::vector<TraceLine>* trace) {
   std::vector<TraceLine> local_trace;
   std::vector<TraceLine>& out = trace ? *trace : local_trace;
   if (!forced.empty()) {
@@ -127,12 +126,10 @@ Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx
       out.push_back({std::string(d.name), "chosen", p.reason});
     } else if (d.layer == chosen->layer) {
       same_layer.push_back(&d);
-      out.push_back({std::string(d.name), "applies too (same kind: checked for agreement)",
-                     p.reason});
+      out.push_back({std::string(d.name), "applies too (same kind: checked for agreement)", p.reason});
     } else if (d.layer != Layer::kNone) {
-      out.push_back({std::string(d.name), "applies, but an inner launcher (" +
-                                              std::string(chosen->name) + ") wins",
-                     p.reason});
+      out.push_back(
+          {std::string(d.name), "applies, but an inner launcher (" + std::string(chosen->name) + ") wins", p.reason});
     }
   }
   if (chosen == nullptr) {
@@ -153,14 +150,12 @@ Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx
   for (const Detector* other : same_layer) {
     auto theirs = other->parse(ctx);
     if (!theirs || theirs->world_size == job->world_size) continue;
-    return EnvError("two launchers claim different world sizes: " + std::string(chosen->name) +
-                        " says " + job->from.world_size + "=" + std::to_string(job->world_size) +
-                        ", " + std::string(other->name) + " says " + theirs->from.world_size +
-                        "=" + std::to_string(theirs->world_size),
+    return EnvError("two launchers claim different world sizes: " + std::string(chosen->name) + " says " +
+                        job->from.world_size + "=" + std::to_string(job->world_size) + ", " + std::string(other->name) +
+                        " says " + theirs->from.world_size + "=" + std::to_string(theirs->world_size),
                     "the variables of one launch must agree; one set was probably inherited from "
                     "another job or exported by hand",
-                    "unset the stale variables, or pick one with --launcher " +
-                        std::string(chosen->name));
+                    "unset the stale variables, or pick one with --launcher " + std::string(chosen->name));
   }
   return job;
 }

@@ -18,8 +18,8 @@ std::span<const Detector> Registry();
 // and checked (rank < world size, local rank < local size, ...). With a
 // non-empty `forced` only that detector is used. `trace` receives one line
 // per detector tried, also when an Error is returned.
-Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx,
-                    std::string_view forced, std::vector<TraceLine>* trace);
+Result<JobInfo> Run(std::span<const Detector> registry, const DetectContext& ctx, std::string_view forced,
+                    std::vector<TraceLine>* trace);
 
 // Checks the numbers of a parsed job against each other.
 Status Validate(const JobInfo& job);

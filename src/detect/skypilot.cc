@@ -34,8 +34,8 @@ Result<JobInfo> ParseSkypilot(const DetectContext& ctx) {
     lines.emplace_back(line.substr(b, line.find_last_not_of(" \t\r") - b + 1));
   }
   if (lines.size() != *nodes) {
-    return EnvError("SKYPILOT_NODE_IPS lists " + std::to_string(lines.size()) + " addresses but SKYPILOT_NUM_NODES=" +
-                        std::to_string(*nodes),
+    return EnvError("SKYPILOT_NODE_IPS lists " + std::to_string(lines.size()) +
+                        " addresses but SKYPILOT_NUM_NODES=" + std::to_string(*nodes),
                     "expected one address per node, the head node first", std::string(kHint));
   }
   if (auto host = parse::CheckHostName(lines.front()); !host) {

@@ -22,8 +22,7 @@ constexpr std::string_view kHint = "launch the program with srun, e.g. 'srun ran
 // Slurm prints special step ids with %d: SLURM_BATCH_SCRIPT (0xfffffffb) is
 // -5, SLURM_INTERACTIVE_STEP (0xfffffffa) is -6, SLURM_EXTERN_CONT is -4.
 bool IsSpecialStep(std::string_view id) {
-  return id == "-5" || id == "-6" || id == "-4" || id == "4294967291" || id == "4294967290" ||
-         id == "4294967292";
+  return id == "-5" || id == "-6" || id == "-4" || id == "4294967291" || id == "4294967290" || id == "4294967292";
 }
 
 // SLURM_STEP_RESV_PORTS: Slurm's port list ("12000-12003", or with commas
@@ -70,10 +69,9 @@ Result<parse::Hostlist> ParseHostsVar(const DetectContext& ctx, const std::strin
   auto list = parse::Hostlist::Parse(text);
   if (!list) {
     return EnvError(var + "='" + ShortenForMessage(text) + "'",
-                    "malformed host list at offset " + std::to_string(list.error().pos) + ": " +
-                        list.error().message + "; expected Slurm's form, e.g. 'nid[001-004,010]'",
-                    "this value comes from Slurm: check that the job script does not overwrite " +
-                        var);
+                    "malformed host list at offset " + std::to_string(list.error().pos) + ": " + list.error().message +
+                        "; expected Slurm's form, e.g. 'nid[001-004,010]'",
+                    "this value comes from Slurm: check that the job script does not overwrite " + var);
   }
   return std::move(list).value();
 }
@@ -83,10 +81,9 @@ Result<parse::Counts> ParseCountsVar(const DetectContext& ctx, const std::string
   auto counts = parse::Counts::Parse(text);
   if (!counts) {
     return EnvError(var + "='" + text + "'",
-                    "malformed task counts at offset " + std::to_string(counts.error().pos) +
-                        ": " + counts.error().message + "; expected e.g. '4(x2),2'",
-                    "this value comes from Slurm: check that the job script does not overwrite " +
-                        var);
+                    "malformed task counts at offset " + std::to_string(counts.error().pos) + ": " +
+                        counts.error().message + "; expected e.g. '4(x2),2'",
+                    "this value comes from Slurm: check that the job script does not overwrite " + var);
   }
   return std::move(counts).value();
 }
@@ -120,8 +117,8 @@ Result<Layout> ReadLayout(const DetectContext& ctx) {
     if (!nnodes) return nnodes.error();
     l.num_nodes = *nnodes;
     if (l.num_nodes != l.hosts.size()) {
-      return EnvError(l.nodes_var + "=" + std::to_string(l.num_nodes) + " but " + l.hosts_var +
-                          " names " + std::to_string(l.hosts.size()) + " hosts",
+      return EnvError(l.nodes_var + "=" + std::to_string(l.num_nodes) + " but " + l.hosts_var + " names " +
+                          std::to_string(l.hosts.size()) + " hosts",
                       "the node count and the node list must agree",
                       "do not overwrite Slurm's variables in the job script");
     }
@@ -142,8 +139,9 @@ Result<Layout> ReadLayout(const DetectContext& ctx) {
   // (the first node) could then name a node that runs no rank.
   if (auto zero = l.tasks.FirstZero(l.num_nodes)) {
     return EnvError(l.tasks_var + "='" + std::string(*ctx.env.Get(l.tasks_var)) + "'",
-                    "gives node " + std::to_string(*zero) + " of the step 0 tasks; expected at least 1 task "
-                    "on every node of the step",
+                    "gives node " + std::to_string(*zero) +
+                        " of the step 0 tasks; expected at least 1 task "
+                        "on every node of the step",
                     "do not overwrite Slurm's variables in the job script");
   }
   const std::uint64_t sum = l.tasks.SumFirst(l.num_nodes);
@@ -151,11 +149,11 @@ Result<Layout> ReadLayout(const DetectContext& ctx) {
   if (!ntasks) return ntasks.error();
   l.num_tasks = *ntasks;
   if (sum != l.num_tasks) {
-    return EnvError(l.tasks_var + "='" + std::string(*ctx.env.Get(l.tasks_var)) +
-                        "' adds up to " + std::to_string(sum) + " tasks",
-                    "but " + l.ntasks_var + "=" + std::to_string(l.num_tasks) +
-                        "; the per-node task counts must add up to the world size",
-                    "do not overwrite Slurm's variables in the job script");
+    return EnvError(
+        l.tasks_var + "='" + std::string(*ctx.env.Get(l.tasks_var)) + "' adds up to " + std::to_string(sum) + " tasks",
+        "but " + l.ntasks_var + "=" + std::to_string(l.num_tasks) +
+            "; the per-node task counts must add up to the world size",
+        "do not overwrite Slurm's variables in the job script");
   }
   return l;
 }
@@ -191,6 +189,68 @@ bool UniformCounts(std::string_view text, std::uint64_t n) {
   return true;
 }
 
+// One host per task; '#' starts a comment; a line may hold a hostlist
+// expression (Slurm's slurm_read_hostfile): the first line with a host.
+std::string FirstHostLine(const std::string& text) {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    line = line.substr(0, line.find('#'));
+    const std::size_t b = line.find_first_not_of(" \t\r");
+    if (b != std::string::npos) return line.substr(b, line.find_last_not_of(" \t\r") - b + 1);
+  }
+  return {};
+}
+
+// -m arbitrary: task 0 runs on the host of SLURM_HOSTFILE's first line.
+Status ArbitraryTaskZero(const DetectContext& ctx, const Layout& l, const std::string& dist_text, JobInfo& job) {
+  job.rank_order = "SLURM_DISTRIBUTION=" + dist_text +
+                   ": tasks follow SLURM_HOSTFILE, not node order; NODE_RANK is the node's index in " + l.hosts_var +
+                   " (SLURM_NODEID)";
+  job.master_addr_hint =
+      "make SLURM_HOSTFILE readable on every node (a shared file system), or pass --master-addr "
+      "HOST (line 1 of the host file)";
+  auto path = ctx.env.Get("SLURM_HOSTFILE");
+  if (!path) {
+    job.master_addr_from =
+        "SLURM_DISTRIBUTION=" + dist_text + " but SLURM_HOSTFILE is not set: rank 0's host is line 1 of that file";
+    return Ok{};
+  }
+  auto text = ctx.files.Read(std::string(*path));
+  if (!text) {
+    job.master_addr_from = "SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' cannot be read (" + text.error().reason +
+                           "); under -m arbitrary rank 0 runs on its first line's host";
+    return Ok{};
+  }
+  const std::string first = FirstHostLine(*text);
+  if (first.empty()) {
+    return EnvError("SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' names no host",
+                    "under -m arbitrary its first line is rank 0's host",
+                    "give srun a host file with one host per task, in rank order");
+  }
+  auto list = parse::Hostlist::Parse(first);
+  if (!list || list->size() == 0) {
+    return EnvError("SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' line 1 '" + ShortenForMessage(first) + "'",
+                    (list ? std::string("no host") : list.error().message) +
+                        "; expected a host name (one host per task, in rank order)",
+                    "give srun a host file with one host per task, in rank order");
+  }
+  const std::string host = list->at(0);
+  if (!l.hosts.Find(host) && !l.hosts.Find(std::string(parse::ShortHostName(host)))) {
+    return EnvError("SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' line 1 names '" + host + "'",
+                    "which is not a node of the step (" + l.hosts_var + "='" +
+                        ShortenForMessage(*ctx.env.Get(l.hosts_var)) + "'): the file is not the one srun used",
+                    "run with the SLURM_HOSTFILE srun was given, or pass --master-addr HOST");
+  }
+  job.master_addr = host;
+  job.master_addr_from =
+      "line 1 of SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' (SLURM_DISTRIBUTION=" + dist_text + ": rank order)";
+  return Ok{};
+}
+
 // Where task 0 runs (MASTER_ADDR) and whether RANK = NODE_RANK *
 // LOCAL_WORLD_SIZE + LOCAL_RANK holds, from the distribution srun used.
 //  - block, cyclic, plane: task 0 is on the step's first node (node-index
@@ -209,68 +269,10 @@ Status FindTaskZero(const DetectContext& ctx, const Layout& l, JobInfo& job) {
   const bool uniform = UniformCounts(*ctx.env.Get(l.tasks_var), l.num_nodes);
   const bool one_per_node = uniform && l.tasks.at(0) == 1;
   if (!uniform) {
-    job.rank_order = l.tasks_var + "='" + ShortenForMessage(*ctx.env.Get(l.tasks_var)) +
-                     "': nodes run different numbers of tasks";
+    job.rank_order =
+        l.tasks_var + "='" + ShortenForMessage(*ctx.env.Get(l.tasks_var)) + "': nodes run different numbers of tasks";
   }
-  if (node_dist == "arbitrary") {
-    job.rank_order = "SLURM_DISTRIBUTION=" + dist_text +
-                     ": tasks follow SLURM_HOSTFILE, not node order; NODE_RANK is the node's index in " +
-                     l.hosts_var + " (SLURM_NODEID)";
-    job.master_addr_hint =
-        "make SLURM_HOSTFILE readable on every node (a shared file system), or pass --master-addr "
-        "HOST (line 1 of the host file)";
-    auto path = ctx.env.Get("SLURM_HOSTFILE");
-    if (!path) {
-      job.master_addr_from = "SLURM_DISTRIBUTION=" + dist_text +
-                             " but SLURM_HOSTFILE is not set: rank 0's host is line 1 of that file";
-      return Ok{};
-    }
-    auto text = ctx.files.Read(std::string(*path));
-    if (!text) {
-      job.master_addr_from = "SLURM_HOSTFILE='" + ShortenForMessage(*path) +
-                             "' cannot be read (" + text.error().reason +
-                             "); under -m arbitrary rank 0 runs on its first line's host";
-      return Ok{};
-    }
-    // One host per task; '#' starts a comment; a line may hold a hostlist
-    // expression (Slurm's slurm_read_hostfile): task 0 is its first host.
-    std::string first;
-    std::size_t pos = 0;
-    while (first.empty() && pos < text->size()) {
-      std::size_t end = text->find('\n', pos);
-      if (end == std::string::npos) end = text->size();
-      std::string line = text->substr(pos, end - pos);
-      pos = end + 1;
-      line = line.substr(0, line.find('#'));
-      const std::size_t b = line.find_first_not_of(" \t\r");
-      if (b == std::string::npos) continue;
-      first = line.substr(b, line.find_last_not_of(" \t\r") - b + 1);
-    }
-    if (first.empty()) {
-      return EnvError("SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' names no host",
-                      "under -m arbitrary its first line is rank 0's host",
-                      "give srun a host file with one host per task, in rank order");
-    }
-    auto list = parse::Hostlist::Parse(first);
-    if (!list || list->size() == 0) {
-      return EnvError("SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' line 1 '" + ShortenForMessage(first) + "'",
-                      (list ? std::string("no host") : list.error().message) +
-                          "; expected a host name (one host per task, in rank order)",
-                      "give srun a host file with one host per task, in rank order");
-    }
-    const std::string host = list->at(0);
-    if (!l.hosts.Find(host) && !l.hosts.Find(std::string(parse::ShortHostName(host)))) {
-      return EnvError("SLURM_HOSTFILE='" + ShortenForMessage(*path) + "' line 1 names '" + host + "'",
-                      "which is not a node of the step (" + l.hosts_var + "='" +
-                          ShortenForMessage(*ctx.env.Get(l.hosts_var)) +
-                          "'): the file is not the one srun used",
-                      "run with the SLURM_HOSTFILE srun was given, or pass --master-addr HOST");
-    }
-    job.master_addr = host;
-    job.master_addr_from = "line 1 of SLURM_HOSTFILE='" + ShortenForMessage(*path) +
-                           "' (SLURM_DISTRIBUTION=" + dist_text + ": rank order)";
-    return Ok{};
-  }
+  if (node_dist == "arbitrary") return ArbitraryTaskZero(ctx, l, dist_text, job);
   const bool known = node_dist == "block" || node_dist == "cyclic" || node_dist.starts_with("plane");
   // slurmstepd sets SLURM_TOPOLOGY_ADDR on every task, also with
   // topology/none: then it is the node name alone and the pattern "node"
@@ -279,24 +281,26 @@ Status FindTaskZero(const DetectContext& ctx, const Layout& l, JobInfo& job) {
   // can order the tasks.
   auto topo = ctx.env.Get("SLURM_TOPOLOGY_ADDR");
   const std::string_view pattern = ctx.env.Get("SLURM_TOPOLOGY_ADDR_PATTERN").value_or("");
-  const bool topology_levels =
-      topo && (pattern.empty() ? topo->find('.') != std::string_view::npos : pattern.find('.') != std::string_view::npos);
+  const bool topology_levels = topo && (pattern.empty() ? topo->find('.') != std::string_view::npos
+                                                        : pattern.find('.') != std::string_view::npos);
   if (!known && topology_levels) {
-    job.master_addr_from =
-        "SLURM_TOPOLOGY_ADDR='" + ShortenForMessage(*topo) + "' is set and " +
-        (dist_text.empty() ? std::string("SLURM_DISTRIBUTION is not") : "SLURM_DISTRIBUTION='" + dist_text + "' is not") +
-        " block, cyclic or plane: with a topology plugin Slurm 26.05 lays tasks out in topology "
-        "order (srun.1 -m) and no variable names task 0's host";
+    job.master_addr_from = "SLURM_TOPOLOGY_ADDR='" + ShortenForMessage(*topo) + "' is set and " +
+                           (dist_text.empty() ? std::string("SLURM_DISTRIBUTION is not")
+                                              : "SLURM_DISTRIBUTION='" + dist_text + "' is not") +
+                           " block, cyclic or plane: with a topology plugin Slurm 26.05 lays tasks out in topology "
+                           "order (srun.1 -m) and no variable names task 0's host";
     job.master_addr_hint =
         "launch with 'srun -m block ...' (task 0 on the step's first node), or pass --master-addr HOST";
-    job.rank_order = "tasks may follow topology order (SLURM_TOPOLOGY_ADDR set, no block/cyclic/plane "
-                     "distribution); NODE_RANK is the node's index in " + l.hosts_var + " (SLURM_NODEID)";
+    job.rank_order =
+        "tasks may follow topology order (SLURM_TOPOLOGY_ADDR set, no block/cyclic/plane "
+        "distribution); NODE_RANK is the node's index in " +
+        l.hosts_var + " (SLURM_NODEID)";
     return Ok{};
   }
   if ((node_dist == "cyclic" || node_dist.starts_with("plane")) && !one_per_node) {
     job.rank_order = "SLURM_DISTRIBUTION=" + dist_text +
-                     ": consecutive ranks are spread over the nodes; NODE_RANK is the node's index in " +
-                     l.hosts_var + " (SLURM_NODEID)";
+                     ": consecutive ranks are spread over the nodes; NODE_RANK is the node's index in " + l.hosts_var +
+                     " (SLURM_NODEID)";
   }
   // Task 0 is placed on the step's first node (block, cyclic and plane
   // distributions alike); the list is in node-index order.
@@ -310,8 +314,7 @@ Status FindTaskZero(const DetectContext& ctx, const Layout& l, JobInfo& job) {
 // node whose N ranks rankwrap starts; its GPUs are what the batch step has
 // (CUDA_VISIBLE_DEVICES / SLURM_GPUS_ON_NODE, env-facts.md 1.4), and all
 // ranks are local, so a free local port serves them.
-Result<JobInfo> BatchStepNode(const DetectContext& ctx, const std::string& job_var,
-                              const std::string& job_id) {
+Result<JobInfo> BatchStepNode(const DetectContext& ctx, const std::string& job_var, const std::string& job_id) {
   JobInfo job;
   job.launcher = "slurm";
   job.node_level = true;
@@ -322,28 +325,22 @@ Result<JobInfo> BatchStepNode(const DetectContext& ctx, const std::string& job_v
   job.master_addr_from = "the batch step with --nproc: every rank runs on this node";
   job.local_port_ok = true;
   std::string node(ctx.env.Get("SLURMD_NODENAME").value_or(ctx.hostname));
-  job.notes.push_back(job_var + "=" + job_id + ": the batch step on " + node +
-                      " with --nproc runs its ranks on this node only (the other nodes of the "
-                      "allocation need srun); GPUs as the batch step has them (" +
-                      (ctx.env.Has("CUDA_VISIBLE_DEVICES")
-                           ? "CUDA_VISIBLE_DEVICES=" + std::string(*ctx.env.Get("CUDA_VISIBLE_DEVICES"))
-                           : std::string("CUDA_VISIBLE_DEVICES not set")) +
-                      (ctx.env.Has("SLURM_GPUS_ON_NODE")
-                           ? ", SLURM_GPUS_ON_NODE=" + std::string(*ctx.env.Get("SLURM_GPUS_ON_NODE"))
-                           : std::string()) +
-                      ")");
+  job.notes.push_back(
+      job_var + "=" + job_id + ": the batch step on " + node +
+      " with --nproc runs its ranks on this node only (the other nodes of the "
+      "allocation need srun); GPUs as the batch step has them (" +
+      (ctx.env.Has("CUDA_VISIBLE_DEVICES") ? "CUDA_VISIBLE_DEVICES=" + std::string(*ctx.env.Get("CUDA_VISIBLE_DEVICES"))
+                                           : std::string("CUDA_VISIBLE_DEVICES not set")) +
+      (ctx.env.Has("SLURM_GPUS_ON_NODE") ? ", SLURM_GPUS_ON_NODE=" + std::string(*ctx.env.Get("SLURM_GPUS_ON_NODE"))
+                                         : std::string()) +
+      ")");
   return job;
 }
 
-Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
-  JobInfo job;
-  job.launcher = "slurm";
-  const std::string job_var = FirstSet(ctx, {"SLURM_JOB_ID", "SLURM_JOBID"});
-  const std::string job_id(*ctx.env.Get(job_var));
-  const std::string step_var = FirstSet(ctx, {"SLURM_STEP_ID", "SLURM_STEPID"});
-  const std::string step_id = step_var.empty() ? "" : std::string(*ctx.env.Get(step_var));
-  // Job and step ids are Slurm's uint32 numbers; MASTER_PORT is computed
-  // from them, so a malformed one would silently give another port.
+// The job and step ids: Slurm's uint32 numbers. MASTER_PORT is computed
+// from them, so a malformed one would silently give another port.
+Status CheckIds(const std::string& job_var, const std::string& job_id, const std::string& step_var,
+                const std::string& step_id) {
   if (auto id = parse::Decimal(job_id, UINT32_MAX); !id) {
     return EnvError(job_var + "='" + job_id + "'",
                     id.error().message + "; expected the Slurm job id as a non-negative decimal integer",
@@ -351,33 +348,39 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
   }
   if (!step_var.empty() && !IsSpecialStep(step_id)) {
     if (auto id = parse::Decimal(step_id, UINT32_MAX); !id) {
-      return EnvError(step_var + "='" + step_id + "'",
-                      id.error().message +
-                          "; expected the step id as a non-negative decimal integer (or Slurm's -4, -5, -6)",
-                      "this value comes from Slurm: check that the job script does not overwrite " + step_var);
+      return EnvError(
+          step_var + "='" + step_id + "'",
+          id.error().message + "; expected the step id as a non-negative decimal integer (or Slurm's -4, -5, -6)",
+          "this value comes from Slurm: check that the job script does not overwrite " + step_var);
     }
   }
-  if (step_var.empty() || IsSpecialStep(step_id) || !ctx.env.Has("SLURM_STEP_NODELIST")) {
-    // sbatch exports ENVIRONMENT=BATCH to the batch script; Slurm 22.05 sets
-    // no SLURM_STEP_ID there (older and newer releases write -5).
-    const bool batch = ctx.env.Get("ENVIRONMENT") == std::optional<std::string_view>("BATCH");
-    const bool batch_step = (step_var.empty() && batch) || step_id == "-5" || step_id == "4294967291";
-    if (batch_step && ctx.nproc) return BatchStepNode(ctx, job_var, job_id);
-    std::string where = step_var.empty() ? (batch ? "SLURM_STEP_ID is not set and ENVIRONMENT=BATCH (the batch script)"
-                                                  : "SLURM_STEP_ID is not set (an salloc or ssh shell)")
-                        : step_id == "-5" || step_id == "4294967291"
-                            ? step_var + "=" + step_id + " (the batch script)"
-                        : IsSpecialStep(step_id) ? step_var + "=" + step_id + " (not a task step)"
-                                                 : "SLURM_STEP_NODELIST is not set";
-    return EnvError(job_var + "=" + job_id + " is set but this process is not a task of an srun step: " +
-                        where,
-                    "a rank needs a step task; the batch step and salloc/ssh shells have job "
-                    "variables (even SLURM_PROCID=0) but are not ranks",
-                    std::string(kHint) + (batch_step ? " (or, in the batch script, 'rankwrap --nproc N PROGRAM': "
-                                                       "N ranks on this node)"
-                                                     : ""));
-  }
+  return Ok{};
+}
 
+// Not a task of an srun step: the batch script (a node of its own with
+// --nproc), an salloc or ssh shell, or a special step.
+Result<JobInfo> NotATask(const DetectContext& ctx, const std::string& job_var, const std::string& job_id,
+                         const std::string& step_var, const std::string& step_id) {
+  // sbatch exports ENVIRONMENT=BATCH to the batch script; Slurm 22.05 sets
+  // no SLURM_STEP_ID there (older and newer releases write -5).
+  const bool batch = ctx.env.Get("ENVIRONMENT") == std::optional<std::string_view>("BATCH");
+  const bool batch_step = (step_var.empty() && batch) || step_id == "-5" || step_id == "4294967291";
+  if (batch_step && ctx.nproc) return BatchStepNode(ctx, job_var, job_id);
+  std::string where = step_var.empty() ? (batch ? "SLURM_STEP_ID is not set and ENVIRONMENT=BATCH (the batch script)"
+                                                : "SLURM_STEP_ID is not set (an salloc or ssh shell)")
+                      : step_id == "-5" || step_id == "4294967291" ? step_var + "=" + step_id + " (the batch script)"
+                      : IsSpecialStep(step_id)                     ? step_var + "=" + step_id + " (not a task step)"
+                                                                   : "SLURM_STEP_NODELIST is not set";
+  return EnvError(job_var + "=" + job_id + " is set but this process is not a task of an srun step: " + where,
+                  "a rank needs a step task; the batch step and salloc/ssh shells have job "
+                  "variables (even SLURM_PROCID=0) but are not ranks",
+                  std::string(kHint) + (batch_step ? " (or, in the batch script, 'rankwrap --nproc N PROGRAM': "
+                                                     "N ranks on this node)"
+                                                   : ""));
+}
+
+// The task's own place: SLURM_PROCID, SLURM_LOCALID, SLURM_NODEID.
+Status TaskPlace(const DetectContext& ctx, JobInfo& job) {
   auto rank = RequireUint(ctx, "SLURM_PROCID", "the task's global rank", kHint);
   if (!rank) return rank.error();
   auto local = RequireUint(ctx, "SLURM_LOCALID", "the task's node-local rank", kHint);
@@ -390,7 +393,6 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
   job.from.rank = "SLURM_PROCID";
   job.from.local_rank = "SLURM_LOCALID";
   job.from.node_rank = "SLURM_NODEID";
-
   // Heterogeneous steps (srun --het-group=0,1): Slurm 22.05 writes the whole
   // step into the generic SLURM_STEP_* variables (node list, per-node counts
   // in component order, total task count; captured in
@@ -407,6 +409,21 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
     job.notes.push_back("heterogeneous job (SLURM_HET_SIZE=" + std::string(*het) +
                         "): the step's SLURM_STEP_* variables span its components");
   }
+  return Ok{};
+}
+
+Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
+  JobInfo job;
+  job.launcher = "slurm";
+  const std::string job_var = FirstSet(ctx, {"SLURM_JOB_ID", "SLURM_JOBID"});
+  const std::string job_id(*ctx.env.Get(job_var));
+  const std::string step_var = FirstSet(ctx, {"SLURM_STEP_ID", "SLURM_STEPID"});
+  const std::string step_id = step_var.empty() ? "" : std::string(*ctx.env.Get(step_var));
+  if (auto s = CheckIds(job_var, job_id, step_var, step_id); !s) return s.error();
+  if (step_var.empty() || IsSpecialStep(step_id) || !ctx.env.Has("SLURM_STEP_NODELIST")) {
+    return NotATask(ctx, job_var, job_id, step_var, step_id);
+  }
+  if (auto s = TaskPlace(ctx, job); !s) return s.error();
   auto layout = ReadLayout(ctx);
   if (!layout) return layout.error();
   const Layout& l = *layout;
@@ -415,14 +432,13 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
   job.world_size = l.num_tasks;
   job.from.world_size = l.ntasks_var;
   if (job.from.world_size != "SLURM_STEP_NUM_TASKS") {
-    job.notes.push_back("world size from the job-level " + job.from.world_size +
-                        " (no SLURM_STEP_NUM_TASKS)");
+    job.notes.push_back("world size from the job-level " + job.from.world_size + " (no SLURM_STEP_NUM_TASKS)");
   }
   if (job.node_rank >= job.num_nodes) {
-    return EnvError("SLURM_NODEID=" + std::to_string(job.node_rank),
-                    "must be below the step's node count " + std::to_string(job.num_nodes) + " (" +
-                        job.from.num_nodes + ")",
-                    "do not overwrite Slurm's variables in the job script");
+    return EnvError(
+        "SLURM_NODEID=" + std::to_string(job.node_rank),
+        "must be below the step's node count " + std::to_string(job.num_nodes) + " (" + job.from.num_nodes + ")",
+        "do not overwrite Slurm's variables in the job script");
   }
   job.local_world_size = l.tasks.at(job.node_rank);
   job.from.local_world_size = l.tasks_var + " at SLURM_NODEID";
@@ -444,8 +460,8 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
 }  // namespace
 
 Detector SlurmDetector() {
-  return {"slurm", Layer::kScheduler, "a task of a Slurm srun step (also heterogeneous steps)",
-          &ProbeSlurm, &ParseSlurm};
+  return {"slurm", Layer::kScheduler, "a task of a Slurm srun step (also heterogeneous steps)", &ProbeSlurm,
+          &ParseSlurm};
 }
 
 }  // namespace rankwrap::detect

@@ -4,9 +4,7 @@
 namespace rankwrap::detect {
 namespace {
 
-Probe ProbeStandalone(const DetectContext&) {
-  return {true, "no launcher variables found: a world of one"};
-}
+Probe ProbeStandalone(const DetectContext&) { return {true, "no launcher variables found: a world of one"}; }
 
 Result<JobInfo> ParseStandalone(const DetectContext&) {
   JobInfo job;
@@ -22,8 +20,7 @@ Result<JobInfo> ParseStandalone(const DetectContext&) {
 }  // namespace
 
 Detector StandaloneDetector() {
-  return {"standalone", Layer::kNone, "no launcher: a world of one", &ProbeStandalone,
-          &ParseStandalone};
+  return {"standalone", Layer::kNone, "no launcher: a world of one", &ProbeStandalone, &ParseStandalone};
 }
 
 }  // namespace rankwrap::detect

@@ -75,9 +75,8 @@ Result<JobInfo> ParseContract(const DetectContext& ctx, std::string_view name) {
   // disagree, one of them is stale or hand-written; none can be trusted.
   if (!nodes_var.empty() && *local_size && job.num_nodes * job.local_world_size != job.world_size) {
     return EnvError("WORLD_SIZE=" + std::to_string(job.world_size) + " but " + nodes_var + "=" +
-                        std::to_string(job.num_nodes) + " x LOCAL_WORLD_SIZE=" +
-                        std::to_string(job.local_world_size) + " is " +
-                        std::to_string(job.num_nodes * job.local_world_size),
+                        std::to_string(job.num_nodes) + " x LOCAL_WORLD_SIZE=" + std::to_string(job.local_world_size) +
+                        " is " + std::to_string(job.num_nodes * job.local_world_size),
                     "the world size must be the node count times the ranks per node",
                     std::string(kHint) + ", consistent with each other (unset stale copies)");
   }
@@ -93,8 +92,7 @@ Result<JobInfo> ParseContract(const DetectContext& ctx, std::string_view name) {
   if (!port_text) return port_text.error();
   auto port = parse::Decimal(*port_text, 65535);
   if (!port || *port == 0) {
-    return EnvError("MASTER_PORT='" + *port_text + "'", "expected a TCP port 1-65535",
-                    std::string(kHint));
+    return EnvError("MASTER_PORT='" + *port_text + "'", "expected a TCP port 1-65535", std::string(kHint));
   }
   job.master_port = static_cast<std::uint16_t>(*port);
   job.master_port_from = "MASTER_PORT from the outer launcher";
@@ -107,8 +105,8 @@ Result<JobInfo> ParseInherited(const DetectContext& ctx) { return ParseContract(
 }  // namespace
 
 Detector TorchrunDetector() {
-  return {"torchrun", Layer::kElastic, "a torchrun worker (TORCHELASTIC_RUN_ID): passed through",
-          &ProbeTorchrun, &ParseTorchrun};
+  return {"torchrun", Layer::kElastic, "a torchrun worker (TORCHELASTIC_RUN_ID): passed through", &ProbeTorchrun,
+          &ParseTorchrun};
 }
 
 Detector InheritedDetector() {

@@ -53,8 +53,7 @@ int RunHostlist(int argc, char** argv, const std::string& host) {
   const std::string cmd = argv[1];
   if (argc < 3) {
     return Report(Error{kExitUsage, "usage", "'rankwrap " + cmd + "' needs an argument",
-                        cmd == "hostnames" ? "expected a Slurm host list such as nid[001-004]"
-                                           : "expected host names",
+                        cmd == "hostnames" ? "expected a Slurm host list such as nid[001-004]" : "expected host names",
                         cmd == "hostnames" ? "rankwrap hostnames 'nid[001-004]'" : "rankwrap hostlist n1 n2 n3"},
                   "?", host);
   }
@@ -267,8 +266,8 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (opts->version) {
-    std::cout << "rankwrap " << RANKWRAP_VERSION << (app::TestHooksBuilt() ? " (with test hooks: not for production)" : "")
-              << "\n";
+    std::cout << "rankwrap " << RANKWRAP_VERSION
+              << (app::TestHooksBuilt() ? " (with test hooks: not for production)" : "") << "\n";
     return 0;
   }
   if (opts->plan_command) return RunPlan(*opts, env, host);
@@ -311,8 +310,9 @@ int main(int argc, char** argv) {
     return Main(argc, argv);
   } catch (const std::bad_alloc&) {
     // Every input is bounded; this is the last line of defence.
-    Print("rankwrap: error: out of memory: an allocation failed\nhint: check the job's memory limit (ulimit -v, the "
-          "cgroup) and the size of the inputs rankwrap was given\n");
+    Print(
+        "rankwrap: error: out of memory: an allocation failed\nhint: check the job's memory limit (ulimit -v, the "
+        "cgroup) and the size of the inputs rankwrap was given\n");
     return kExitSystem;
   }
 }

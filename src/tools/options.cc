@@ -97,15 +97,19 @@ std::string HelpText() {
   return out.str();
 }
 
-Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSnapshot& env) {
-  const po::options_description desc = Describe();
-  // Split: our options, then the program. "-x" words before the program are
-  // ours; an option that takes a value consumes the next word.
-  std::vector<std::string> ours;
-  Options o;
+namespace {
+
+// Split: our options, then the program. "-x" words before the program are
+// ours; an option that takes a value consumes the next word.
+struct Words {
+  bool plan_command = false;
+  std::vector<std::string> ours, program;
+};
+Words SplitWords(int argc, const char* const* argv, const po::options_description& desc) {
+  Words w;
   int i = 1;
   if (argc > 1 && std::string(argv[1]) == "plan") {
-    o.plan_command = true;
+    w.plan_command = true;
     i = 2;
   }
   for (; i < argc; ++i) {
@@ -115,24 +119,21 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
       break;
     }
     if (a.empty() || a[0] != '-' || a == "-") break;
-    ours.push_back(a);
+    w.ours.push_back(a);
     if (a.starts_with("--") && a.find('=') == std::string::npos) {
       const po::option_description* od = desc.find_nothrow(a.substr(2), false);
-      if (od != nullptr && od->semantic()->max_tokens() > 0 && i + 1 < argc) ours.push_back(argv[++i]);
+      if (od != nullptr && od->semantic()->max_tokens() > 0 && i + 1 < argc) w.ours.push_back(argv[++i]);
     }
   }
-  std::vector<std::string> program;
-  for (; i < argc; ++i) program.emplace_back(argv[i]);
+  for (; i < argc; ++i) w.program.emplace_back(argv[i]);
+  return w;
+}
 
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(ours).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return Usage(e.what(), "expected the options listed by --help before PROGRAM");
-  }
-
-  // The values as given on the command line (defaults are BuildConfig's).
+// The values as given on the command line (defaults are BuildConfig's), then
+// the environment forms where the flag was not given. Actions are never
+// taken from the environment.
+Result<app::OptionValues> Values(const po::options_description& desc, const po::variables_map& vm,
+                                 const EnvSnapshot& env) {
   app::OptionValues values;
   for (const auto& od : desc.options()) {
     const std::string name = od->long_name();
@@ -143,8 +144,6 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
       values[name] = {vm[name].as<std::string>(), "--" + name};
     }
   }
-  // Environment forms, used only where the flag was not given. Actions are
-  // never taken from the environment.
   for (const char* action : kActionOptions) {
     const std::string var = app::EnvName(action);
     if (auto v = env.Get(var)) {
@@ -158,6 +157,27 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
   std::vector<app::OptionSpec> specs = app::ConfigOptions();
   specs.insert(specs.end(), {{"report", true}, {"ranks-per-node", false}, {"svg", false}});
   if (auto s = app::AddFromEnvironment(&values, env, specs); !s) return s.error();
+  return values;
+}
+
+}  // namespace
+
+Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSnapshot& env) {
+  const po::options_description desc = Describe();
+  Words words = SplitWords(argc, argv, desc);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(words.ours).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    return Usage(e.what(), "expected the options listed by --help before PROGRAM");
+  }
+  auto parsed = Values(desc, vm, env);
+  if (!parsed) return parsed.error();
+  app::OptionValues& values = *parsed;
+  std::vector<std::string> program = std::move(words.program);
+  Options o;
+  o.plan_command = words.plan_command;
   auto on = [&](const char* name) { return values.count(name) && values[name].value == "1"; };
   o.help = vm["help"].as<bool>();
   o.version = vm["version"].as<bool>();

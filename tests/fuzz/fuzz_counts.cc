@@ -27,14 +27,15 @@ void CheckNumbers(std::string_view text) {
     std::abort();
   }
   if (auto s = Seconds(text, 86400)) {
-    if (!std::isfinite(*s) || *s < 0 || *s > 86400 || text.empty() || !IsDigit(text.front()) ||
-        !IsDigit(text.back())) {
+    if (!std::isfinite(*s) || *s < 0 || *s > 86400 || text.empty() || !IsDigit(text.front()) || !IsDigit(text.back())) {
       std::abort();
     }
     int dots = 0;
     for (char c : text) {
-      if (c == '.') ++dots;
-      else if (!IsDigit(c)) std::abort();
+      if (c == '.')
+        ++dots;
+      else if (!IsDigit(c))
+        std::abort();
     }
     if (dots > 1) std::abort();
   } else if (s.error().pos > text.size()) {

@@ -36,10 +36,10 @@ class Choices {
 };
 
 struct Case {
-  topo::Topology machine;    // the node as hwloc would give it, restricted to its allowed set
+  topo::Topology machine;  // the node as hwloc would give it, restricted to its allowed set
   unsigned ranks = 1;
   bind::BindOptions options;
-  std::string what;          // for failure messages
+  std::string what;  // for failure messages
 };
 
 // A machine: 1-4 packages of 1-4 NUMA nodes of 1-8 cores of 1-4 PUs, PU
@@ -50,8 +50,7 @@ inline Case MakeCase(Choices& c) {
   Case k;
   topo::Topology& t = k.machine;
   t.source = "random";
-  const unsigned packages = 1 + c.Below(4), numa_per = 1 + c.Below(4), cores_per = 1 + c.Below(8),
-                 smt = 1 + c.Below(4);
+  const unsigned packages = 1 + c.Below(4), numa_per = 1 + c.Below(4), cores_per = 1 + c.Below(8), smt = 1 + c.Below(4);
   const bool interleaved = c.Chance(30);
   const unsigned ncores = packages * numa_per * cores_per;
   t.packages = static_cast<int>(packages);
@@ -80,8 +79,8 @@ inline Case MakeCase(Choices& c) {
   // Memory-only nodes (KNL MCDRAM, HBM, CXL): with their CPUs' cpuset or none.
   for (unsigned m = 0, extra = c.Below(3); m < extra; ++m) {
     const unsigned near = c.Below(static_cast<unsigned>(numa_pus.size()));
-    t.numa.push_back({static_cast<unsigned>(numa_pus.size() + m), c.Chance(50) ? numa_pus[near] : std::vector<unsigned>{},
-                      1u << 28});
+    t.numa.push_back({static_cast<unsigned>(numa_pus.size() + m),
+                      c.Chance(50) ? numa_pus[near] : std::vector<unsigned>{}, 1u << 28});
   }
   // Ancestors: switch, host bridge, NUMA node, package, machine.
   std::uint64_t next_id = 1000;
@@ -90,8 +89,11 @@ inline Case MakeCase(Choices& c) {
     const unsigned where = c.Below(10);
     *local = where < 6 ? numa_pus[n] : where < 8 ? pkg_pus[p] : where < 9 ? all_pus : std::vector<unsigned>{};
     const std::uint64_t sw = c.Chance(50) ? 10 + c.Below(4) : next_id++;
-    *path = {{sw, topo::Level::kSwitch}, {100 + n, topo::Level::kHostBridge}, {200 + n, topo::Level::kNuma},
-             {300 + p, topo::Level::kPackage}, {1, topo::Level::kMachine}};
+    *path = {{sw, topo::Level::kSwitch},
+             {100 + n, topo::Level::kHostBridge},
+             {200 + n, topo::Level::kNuma},
+             {300 + p, topo::Level::kPackage},
+             {1, topo::Level::kMachine}};
   };
   for (unsigned g = 0, gpus = c.Below(9); g < gpus; ++g) {
     topo::Gpu gpu;

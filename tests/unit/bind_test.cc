@@ -28,13 +28,12 @@ std::string TopologyDir() { return RANKWRAP_TEST_DATA "/topologies"; }
 // each comes from). A file missing is a failure of the test using it.
 const std::vector<std::string>& ExpectedTopologies() {
   static const std::vector<std::string> files = {
-      "aws-g4dn-metal-8xt4-interleaved.xml", "aws-g4dn-metal-8xt4.xml",
+      "aws-g4dn-metal-8xt4-interleaved.xml",    "aws-g4dn-metal-8xt4.xml",
       "dell-xe8640-4xh100-spr-interleaved.xml", "dell-xe8640-4xh100-spr.xml",
-      "hpe-cray-ex235a-tioga-4xmi250x.xml",
-      "hpe-cray-ex255a-4xmi300a-cpx.xml",    "hpe-cray-ex255a-4xmi300a-spx.xml",
-      "ibm-power9-lassen-4xv100.xml",        "juwels-booster-4xa100-epyc7402.xml",
-      "nvidia-dgx2h-16xv100-trimmed.xml",    "nvidia-gh200-quanta-noio.xml",
-      "synthetic-knl-flat-2x4.xml"};
+      "hpe-cray-ex235a-tioga-4xmi250x.xml",     "hpe-cray-ex255a-4xmi300a-cpx.xml",
+      "hpe-cray-ex255a-4xmi300a-spx.xml",       "ibm-power9-lassen-4xv100.xml",
+      "juwels-booster-4xa100-epyc7402.xml",     "nvidia-dgx2h-16xv100-trimmed.xml",
+      "nvidia-gh200-quanta-noio.xml",           "synthetic-knl-flat-2x4.xml"};
   return files;
 }
 
@@ -54,15 +53,13 @@ topo::Topology LoadOrDie(const std::string& name) {
   return t ? *t : topo::Topology{};
 }
 
-NodePlan PlanOrDie(const topo::Topology& t, unsigned n, const EnvSnapshot& env = {},
-                   BindOptions opts = {}) {
+NodePlan PlanOrDie(const topo::Topology& t, unsigned n, const EnvSnapshot& env = {}, BindOptions opts = {}) {
   auto vis = MapVisible(t, env);
   EXPECT_TRUE(vis.ok());
   auto plan = PlanNode(t, n, *vis, opts);
   EXPECT_TRUE(plan.ok()) << (plan ? "" : plan.error().what + ": " + plan.error().why);
   return plan ? *plan : NodePlan{};
 }
-
 
 // The invariants every default plan must hold.
 void CheckProperties(const topo::Topology& t, const NodePlan& plan, const std::string& where) {
@@ -313,7 +310,8 @@ TEST(Visible, LauncherListsMapToPhysicalGpus) {
   auto bad = MapVisible(t, EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=0,7"}));
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().what.find("CUDA_VISIBLE_DEVICES='0,7' names GPU 7"), std::string::npos);
-  auto uuid = MapVisible(t, EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=GPU-00000000-dead-beef-0000-000000000000"}));
+  auto uuid =
+      MapVisible(t, EnvSnapshot::FromEntries({"CUDA_VISIBLE_DEVICES=GPU-00000000-dead-beef-0000-000000000000"}));
   ASSERT_FALSE(uuid.ok());
 }
 
@@ -415,8 +413,8 @@ TEST(BindTruth, EveryLocalRankPlansTheSameWhateverTheLauncherBoundItTo) {
     for (unsigned n : counts) {
       for (const char* to : {"core", "socket", "numa"}) {
         for (bool rr : {false, true}) {
-          const std::string where = file.stem().string() + " x" + std::to_string(n) + " bound to " + to +
-                                    (rr ? " round-robin" : " block");
+          const std::string where =
+              file.stem().string() + " x" + std::to_string(n) + " bound to " + to + (rr ? " round-robin" : " block");
           const auto masks = LauncherMasks(*machine, n, to, rr);
           // What each local rank computes: the node's allowed set (here the
           // file's), whatever its own mask.
@@ -580,8 +578,8 @@ TEST(PlanDefects, CpuBindCoresGpuFollowsTheRanksCores) {
     std::set<int> gpu_numa;
     for (unsigned c : CoresOfPus(t, t.gpus[l.gpus[0]].local_pus)) gpu_numa.insert(t.cores[c].numa);
     ASSERT_EQ(gpu_numa.size(), 1u);
-    EXPECT_TRUE(numa.count(*gpu_numa.begin())) << "rank " << l.local_rank << " on NUMA "
-                                                << *numa.begin() << " got a GPU in NUMA " << *gpu_numa.begin();
+    EXPECT_TRUE(numa.count(*gpu_numa.begin()))
+        << "rank " << l.local_rank << " on NUMA " << *numa.begin() << " got a GPU in NUMA " << *gpu_numa.begin();
     EXPECT_EQ(l.cores, 28u);
   }
   EXPECT_EQ(t.gpus[plan.ranks[1].gpus[0]].bus_id, "0000:4e:00.0");
@@ -600,8 +598,8 @@ TEST(PlanDefects, FewerRanksThanGpuLocalitiesGetTheirFairShareNearestFirst) {
 }
 
 TEST(PlanDefects, AsManyRanksAsCoresNeverShareACore) {
-  for (const char* name : {"juwels-booster-4xa100-epyc7402.xml", "aws-g4dn-metal-8xt4.xml",
-                           "aws-g4dn-metal-8xt4-interleaved.xml"}) {
+  for (const char* name :
+       {"juwels-booster-4xa100-epyc7402.xml", "aws-g4dn-metal-8xt4.xml", "aws-g4dn-metal-8xt4-interleaved.xml"}) {
     auto t = LoadOrDie(name);
     auto plan = PlanOrDie(t, 48);
     CheckProperties(t, plan, std::string(name) + " x48");

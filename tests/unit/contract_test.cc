@@ -70,10 +70,9 @@ TEST(Contract, ExportsExactlyTheContract) {
   ASSERT_TRUE(c.ok());
   std::vector<std::string> keys;
   for (const auto& [k, v] : c->env) keys.push_back(k);
-  EXPECT_EQ(keys, (std::vector<std::string>{"GROUP_RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE",
-                                            "MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "NUM_NODES",
-                                            "RANK", "RANKWRAP_CONTRACT", "RANKWRAP_LAUNCHER",
-                                            "WORLD_SIZE"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"GROUP_RANK", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR",
+                                            "MASTER_PORT", "NODE_RANK", "NUM_NODES", "RANK", "RANKWRAP_CONTRACT",
+                                            "RANKWRAP_LAUNCHER", "WORLD_SIZE"}));
 }
 
 }  // namespace

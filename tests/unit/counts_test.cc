@@ -58,15 +58,17 @@ TEST_P(CountErrors, AreRejectedWithAReason) {
   EXPECT_NE(c.error().message.find(GetParam().message_part), std::string::npos)
       << GetParam().text << " -> " << c.error().message;
 }
-INSTANTIATE_TEST_SUITE_P(
-    Malformed, CountErrors,
-    testing::Values(Bad{"2(x)", "a repeat must be written (xN)"}, Bad{"(x3)", "count missing before '('"},
-                    Bad{"-1", "'-1': '-' is not a decimal digit"}, Bad{"", "empty count list"},
-                    Bad{"2,,1", "empty item"}, Bad{"2(x3", "a repeat must be written (xN)"},
-                    Bad{"2(3)", "a repeat must be written (xN)"}, Bad{"2(x0)", "repeat count (x0)"},
-                    Bad{"a", "'a': 'a' is not a decimal digit"}, Bad{"2(x3)x", "'2(x3)x': a repeat must be written (xN)"},
-                    Bad{"1,", "empty item"}, Bad{"99999999999", "larger than 4294967295"},
-                    Bad{" 2", "' ' is not a decimal digit"}, Bad{"+2", "'+' is not a decimal digit"}));
+INSTANTIATE_TEST_SUITE_P(Malformed, CountErrors,
+                         testing::Values(Bad{"2(x)", "a repeat must be written (xN)"},
+                                         Bad{"(x3)", "count missing before '('"},
+                                         Bad{"-1", "'-1': '-' is not a decimal digit"}, Bad{"", "empty count list"},
+                                         Bad{"2,,1", "empty item"}, Bad{"2(x3", "a repeat must be written (xN)"},
+                                         Bad{"2(3)", "a repeat must be written (xN)"},
+                                         Bad{"2(x0)", "repeat count (x0)"}, Bad{"a", "'a': 'a' is not a decimal digit"},
+                                         Bad{"2(x3)x", "'2(x3)x': a repeat must be written (xN)"},
+                                         Bad{"1,", "empty item"}, Bad{"99999999999", "larger than 4294967295"},
+                                         Bad{" 2", "' ' is not a decimal digit"},
+                                         Bad{"+2", "'+' is not a decimal digit"}));
 
 }  // namespace
 }  // namespace rankwrap::parse

@@ -22,7 +22,7 @@ struct Changed {
   const char* name;  // test name
   const char* fixture;
   std::vector<std::pair<std::string, std::string>> set;  // variables set (or, with "#file", a file's text)
-  std::vector<std::string> must_contain;                // in what + ": " + why
+  std::vector<std::string> must_contain;                 // in what + ": " + why
 };
 
 Result<plan::RankContract> Detect(const testing::Fixture& f) {
@@ -63,39 +63,73 @@ INSTANTIATE_TEST_SUITE_P(
     Launchers, DetectStrict,
     ::testing::Values(
         Changed{"step_id_empty", kSlurm, {{"SLURM_STEP_ID", ""}}, {"SLURM_STEP_ID=''", "empty, expected a number"}},
-        Changed{"step_id_abc", kSlurm, {{"SLURM_STEP_ID", "abc"}}, {"SLURM_STEP_ID='abc'", "'a' is not a decimal digit"}},
-        Changed{"step_id_fraction", kSlurm, {{"SLURM_STEP_ID", "0.1"}}, {"SLURM_STEP_ID='0.1'", "'.' is not a decimal digit"}},
+        Changed{
+            "step_id_abc", kSlurm, {{"SLURM_STEP_ID", "abc"}}, {"SLURM_STEP_ID='abc'", "'a' is not a decimal digit"}},
+        Changed{"step_id_fraction",
+                kSlurm,
+                {{"SLURM_STEP_ID", "0.1"}},
+                {"SLURM_STEP_ID='0.1'", "'.' is not a decimal digit"}},
         Changed{"job_id_empty", kSlurm, {{"SLURM_JOB_ID", ""}}, {"SLURM_JOB_ID=''", "empty", "Slurm job id"}},
         Changed{"job_id_abc", kSlurm, {{"SLURM_JOB_ID", "abc"}}, {"SLURM_JOB_ID='abc'", "'a' is not a decimal digit"}},
-        Changed{"job_id_negative", kSlurm, {{"SLURM_JOB_ID", "-1"}}, {"SLURM_JOB_ID='-1'", "'-' is not a decimal digit"}},
-        Changed{"het_size_abc", kSlurm, {{"SLURM_HET_SIZE", "abc"}}, {"SLURM_HET_SIZE='abc'", "'a' is not a decimal digit"}},
+        Changed{
+            "job_id_negative", kSlurm, {{"SLURM_JOB_ID", "-1"}}, {"SLURM_JOB_ID='-1'", "'-' is not a decimal digit"}},
+        Changed{"het_size_abc",
+                kSlurm,
+                {{"SLURM_HET_SIZE", "abc"}},
+                {"SLURM_HET_SIZE='abc'", "'a' is not a decimal digit"}},
         Changed{"het_size_zero", kSlurm, {{"SLURM_HET_SIZE", "0"}}, {"SLURM_HET_SIZE='0'", "zero components"}},
-        Changed{"resv_ports_reversed", kSlurm, {{"SLURM_STEP_RESV_PORTS", "5000-4000"}},
+        Changed{"resv_ports_reversed",
+                kSlurm,
+                {{"SLURM_STEP_RESV_PORTS", "5000-4000"}},
                 {"SLURM_STEP_RESV_PORTS='5000-4000'", "reversed range '5000-4000'"}},
-        Changed{"resv_ports_privileged", kSlurm, {{"SLURM_STEP_RESV_PORTS", "1-2,3"}},
+        Changed{"resv_ports_privileged",
+                kSlurm,
+                {{"SLURM_STEP_RESV_PORTS", "1-2,3"}},
                 {"SLURM_STEP_RESV_PORTS='1-2,3'", "port 1 is below 1024"}},
-        Changed{"resv_ports_garbage", kSlurm, {{"SLURM_STEP_RESV_PORTS", "12000-x"}},
+        Changed{"resv_ports_garbage",
+                kSlurm,
+                {{"SLURM_STEP_RESV_PORTS", "12000-x"}},
                 {"SLURM_STEP_RESV_PORTS='12000-x'", "'x' is not a decimal digit"}},
-        Changed{"resv_ports_empty_item", kSlurm, {{"SLURM_STEP_RESV_PORTS", "12000-12003,"}},
+        Changed{"resv_ports_empty_item",
+                kSlurm,
+                {{"SLURM_STEP_RESV_PORTS", "12000-12003,"}},
                 {"SLURM_STEP_RESV_PORTS='12000-12003,'", "empty"}},
-        Changed{"resv_ports_second_below_1024", kSlurm, {{"SLURM_STEP_RESV_PORTS", "12000-12003,80"}},
+        Changed{"resv_ports_second_below_1024",
+                kSlurm,
+                {{"SLURM_STEP_RESV_PORTS", "12000-12003,80"}},
                 {"SLURM_STEP_RESV_PORTS='12000-12003,80'", "port 80 is below 1024"}},
-        Changed{"tasks_zero_first_node", kSlurm, {{"SLURM_STEP_TASKS_PER_NODE", "0,4"}},
+        Changed{"tasks_zero_first_node",
+                kSlurm,
+                {{"SLURM_STEP_TASKS_PER_NODE", "0,4"}},
                 {"SLURM_STEP_TASKS_PER_NODE='0,4'", "gives node 0 of the step 0 tasks"}},
-        Changed{"tasks_zero_in_run", kSlurm, {{"SLURM_STEP_TASKS_PER_NODE", "4,0(x1)"}},
+        Changed{"tasks_zero_in_run",
+                kSlurm,
+                {{"SLURM_STEP_TASKS_PER_NODE", "4,0(x1)"}},
                 {"SLURM_STEP_TASKS_PER_NODE='4,0(x1)'", "gives node 1 of the step 0 tasks"}},
-        Changed{"nodelist_long_name", kSlurm, {{"SLURM_STEP_NODELIST", kLongName + ",node2"}},
+        Changed{"nodelist_long_name",
+                kSlurm,
+                {{"SLURM_STEP_NODELIST", kLongName + ",node2"}},
                 {"SLURM_STEP_NODELIST='aaaaaaaaaa", "(10006 characters)'", "host name of 10000 characters"}},
-        Changed{"nodelist_bad_char", kSlurm, {{"SLURM_STEP_NODELIST", "node1;x,node2"}},
-                {"MASTER_ADDR 'node1;x' (first host of SLURM_STEP_NODELIST)", "';' at offset 5 cannot be in a host name"}},
-        Changed{"torch_master_addr_long", kTorch, {{"MASTER_ADDR", kLongName}},
-                {"MASTER_ADDR='aaaaaaaaaa", "(10000 characters)'", "10000 characters; expected a host name of at most 253"}},
-        Changed{"torch_master_addr_space", kTorch, {{"MASTER_ADDR", "node1 node2"}},
+        Changed{
+            "nodelist_bad_char",
+            kSlurm,
+            {{"SLURM_STEP_NODELIST", "node1;x,node2"}},
+            {"MASTER_ADDR 'node1;x' (first host of SLURM_STEP_NODELIST)", "';' at offset 5 cannot be in a host name"}},
+        Changed{"torch_master_addr_long",
+                kTorch,
+                {{"MASTER_ADDR", kLongName}},
+                {"MASTER_ADDR='aaaaaaaaaa", "(10000 characters)'",
+                 "10000 characters; expected a host name of at most 253"}},
+        Changed{"torch_master_addr_space",
+                kTorch,
+                {{"MASTER_ADDR", "node1 node2"}},
                 {"MASTER_ADDR='node1 node2'", "' ' at offset 5 cannot be in a host name"}},
-        Changed{"torch_world_inconsistent", kTorch,
+        Changed{"torch_world_inconsistent",
+                kTorch,
                 {{"WORLD_SIZE", "70000"}, {"GROUP_WORLD_SIZE", "1"}, {"LOCAL_WORLD_SIZE", "2"}, {"GROUP_RANK", "0"}},
                 {"WORLD_SIZE=70000 but GROUP_WORLD_SIZE=1 x LOCAL_WORLD_SIZE=2 is 2"}},
-        Changed{"pbs_nodefile_bad_host", "pals_pbs_rank5",
+        Changed{"pbs_nodefile_bad_host",
+                "pals_pbs_rank5",
                 {{"#file /var/spool/pbs/aux/308834.polaris-pbs-01", "cn$1\ncn$1\ncn$1\ncn$1\ncn2\ncn2\ncn2\ncn2\n"}},
                 {"MASTER_ADDR 'cn$1' (first host of PBS_NODEFILE)", "'$' at offset 2 cannot be in a host name"}}),
     [](const auto& p) { return std::string(p.param.name); });
@@ -105,9 +139,9 @@ TEST(DetectStrict, InheritedContractMustAgreeWithNumNodes) {
   f.env.Unset("TORCHELASTIC_RUN_ID");
   f.env.Unset("GROUP_RANK");
   f.env.Unset("GROUP_WORLD_SIZE");
-  for (const char* v : {"SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID",
-                        "SLURM_STEP_NODELIST", "SLURM_STEP_NUM_NODES", "SLURM_STEP_NUM_TASKS",
-                        "SLURM_STEP_TASKS_PER_NODE"}) {
+  for (const char* v :
+       {"SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID", "SLURM_STEP_NODELIST",
+        "SLURM_STEP_NUM_NODES", "SLURM_STEP_NUM_TASKS", "SLURM_STEP_TASKS_PER_NODE"}) {
     f.env.Unset(v);
   }
   f.env.Set("NODE_RANK", "1");

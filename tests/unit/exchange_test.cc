@@ -68,8 +68,7 @@ TEST(Exchange, EachDisagreementIsNamed) {
   EXPECT_NE(Check(nodes, 4).value_or("").find("NUM_NODES=3, the ranks run on 2 host(s)"), std::string::npos);
   auto addr = Job(2, 2);
   for (auto& r : addr) r.master_addr = "node2";
-  EXPECT_NE(Check(addr, 4).value_or("").find("derived MASTER_ADDR=node2 but rank 0 runs on node1"),
-            std::string::npos);
+  EXPECT_NE(Check(addr, 4).value_or("").find("derived MASTER_ADDR=node2 but rank 0 runs on node1"), std::string::npos);
   // Same host name on two machines: told apart by the boot id.
   auto twins = Job(2, 1);
   twins[1].host = "node1";

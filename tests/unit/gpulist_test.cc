@@ -37,13 +37,13 @@ TEST_P(GpuListErrors, AreRejectedWithAReason) {
   EXPECT_NE(g.error().message.find(GetParam().message_part), std::string::npos)
       << GetParam().text << " -> " << g.error().message;
 }
-INSTANTIATE_TEST_SUITE_P(
-    Malformed, GpuListErrors,
-    testing::Values(Bad{"0,,1", "empty item"}, Bad{"a", "'a': expected a GPU index"},
-                    Bad{"3-1", "reversed range '3-1'"}, Bad{"GPU-", "UUID 'GPU-' is empty"},
-                    Bad{"0,0", "GPU 0 is listed twice"}, Bad{"1,", "empty item"},
-                    Bad{"-2", "'-2': expected a GPU index"}, Bad{"0-99999", "larger than 65535"},
-                    Bad{"GPU-x y", "'GPU-x y' is not a GPU UUID"}, Bad{"0-2000", "more than 1024 GPUs"}));
+INSTANTIATE_TEST_SUITE_P(Malformed, GpuListErrors,
+                         testing::Values(Bad{"0,,1", "empty item"}, Bad{"a", "'a': expected a GPU index"},
+                                         Bad{"3-1", "reversed range '3-1'"}, Bad{"GPU-", "UUID 'GPU-' is empty"},
+                                         Bad{"0,0", "GPU 0 is listed twice"}, Bad{"1,", "empty item"},
+                                         Bad{"-2", "'-2': expected a GPU index"}, Bad{"0-99999", "larger than 65535"},
+                                         Bad{"GPU-x y", "'GPU-x y' is not a GPU UUID"},
+                                         Bad{"0-2000", "more than 1024 GPUs"}));
 
 }  // namespace
 }  // namespace rankwrap::parse

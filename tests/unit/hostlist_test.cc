@@ -39,8 +39,7 @@ TEST(Hostlist, WidthComesFromTheWrittenLowBound) {
 
 TEST(Hostlist, SeveralBracketGroupsExpandOuterToInner) {
   EXPECT_EQ(Expand("rack[1-2]-node[01-03]"),
-            V({"rack1-node01", "rack1-node02", "rack1-node03", "rack2-node01", "rack2-node02",
-               "rack2-node03"}));
+            V({"rack1-node01", "rack1-node02", "rack1-node03", "rack2-node01", "rack2-node02", "rack2-node03"}));
   EXPECT_EQ(Expand("gpu[1-2]-[1-2]"), V({"gpu1-1", "gpu1-2", "gpu2-1", "gpu2-2"}));
 }
 
@@ -95,12 +94,12 @@ TEST(Hostlist, ListsAreBoundedSoThatTheyCanBeExpanded) {
     const char* text;
     const char* message;
   };
-  for (const Case& c : {Case{"n[0-999999999999]", "more than 16777216 hosts (the limit for one list)"},
-                        Case{"n[1-16777217]", "more than 16777216 hosts"},
-                        Case{"n[1-16777216],m", "more than 16777216 hosts"},
-                        Case{"a[1-8388608],b[1-8388609]", "more than 16777216 hosts"},
-                        Case{"r[1-4096]-n[1-4097]", "more than 16777216 hosts"},
-                        Case{"n[1-4096,1-4096]x[1-2049]", "more than 16777216 hosts"}}) {
+  for (const Case& c :
+       {Case{"n[0-999999999999]", "more than 16777216 hosts (the limit for one list)"},
+        Case{"n[1-16777217]", "more than 16777216 hosts"}, Case{"n[1-16777216],m", "more than 16777216 hosts"},
+        Case{"a[1-8388608],b[1-8388609]", "more than 16777216 hosts"},
+        Case{"r[1-4096]-n[1-4097]", "more than 16777216 hosts"},
+        Case{"n[1-4096,1-4096]x[1-2049]", "more than 16777216 hosts"}}) {
     auto list = Hostlist::Parse(c.text);
     ASSERT_FALSE(list.ok()) << c.text;
     EXPECT_NE(list.error().message.find(c.message), std::string::npos) << c.text << ": " << list.error().message;
@@ -116,8 +115,7 @@ TEST(Hostlist, ListsAreBoundedSoThatTheyCanBeExpanded) {
   // The whole expansion: 16M hosts of 100 characters would be 1.6 GiB.
   auto bytes = Hostlist::Parse(std::string(90, 'a') + "[0000000001-0016000000]");
   ASSERT_FALSE(bytes.ok());
-  EXPECT_NE(bytes.error().message.find("expands to more than 1024 MiB"), std::string::npos)
-      << bytes.error().message;
+  EXPECT_NE(bytes.error().message.find("expands to more than 1024 MiB"), std::string::npos) << bytes.error().message;
 }
 
 TEST(Hostlist, CompressIsTheInverseOfExpand) {
@@ -126,8 +124,8 @@ TEST(Hostlist, CompressIsTheInverseOfExpand) {
   EXPECT_EQ(Compress({"a", "b1", "b2", "c"}), "a,b[1-2],c");
   EXPECT_EQ(Compress({"n1"}), "n1");
   EXPECT_EQ(Compress({"n08", "n9", "n10"}), "n[08,9-10]");
-  for (const char* text : {"rack[1-2]-node[01-03],x,y[7-9]", "nid[001234-001240,001300]", "n[8-010]",
-                           "1.2.3.[089,100-110]", "a,a,b"}) {
+  for (const char* text :
+       {"rack[1-2]-node[01-03],x,y[7-9]", "nid[001234-001240,001300]", "n[8-010]", "1.2.3.[089,100-110]", "a,a,b"}) {
     auto list = Hostlist::Parse(text);
     ASSERT_TRUE(list.ok());
     const auto hosts = list->Expand();
@@ -151,15 +149,14 @@ TEST_P(HostlistErrors, AreRejectedWithAReason) {
       << GetParam().text << " -> " << list.error().message;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Malformed, HostlistErrors,
-    testing::Values(Bad{"node[1-3", "unbalanced"}, Bad{"node1-3]", "without a matching"},
-                    Bad{"node[3-1]", "reversed"}, Bad{"a,,b", "empty item"},
-                    Bad{",a", "empty item"}, Bad{"a,", "empty item"}, Bad{"", "empty host list"},
-                    Bad{"   ", "empty host list"}, Bad{"n[]", "empty brackets"},
-                    Bad{"n[1,,2]", "empty range"}, Bad{"gpu-[1-2]-[a-c]", "only decimal"},
-                    Bad{"n[[1]]", "nested"}, Bad{"n[1-]", "bound missing"},
-                    Bad{"n[1234567890123456789]", "18 digits"}));
+INSTANTIATE_TEST_SUITE_P(Malformed, HostlistErrors,
+                         testing::Values(Bad{"node[1-3", "unbalanced"}, Bad{"node1-3]", "without a matching"},
+                                         Bad{"node[3-1]", "reversed"}, Bad{"a,,b", "empty item"},
+                                         Bad{",a", "empty item"}, Bad{"a,", "empty item"}, Bad{"", "empty host list"},
+                                         Bad{"   ", "empty host list"}, Bad{"n[]", "empty brackets"},
+                                         Bad{"n[1,,2]", "empty range"}, Bad{"gpu-[1-2]-[a-c]", "only decimal"},
+                                         Bad{"n[[1]]", "nested"}, Bad{"n[1-]", "bound missing"},
+                                         Bad{"n[1234567890123456789]", "18 digits"}));
 
 }  // namespace
 }  // namespace rankwrap::parse

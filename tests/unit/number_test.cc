@@ -27,9 +27,9 @@ TEST_P(DecimalErrors, AreRejectedWithAReason) {
 }
 INSTANTIATE_TEST_SUITE_P(Strict, DecimalErrors,
                          ::testing::Values(Bad{"", "empty"}, Bad{" 2", "' ' is not a decimal digit"},
-                                           Bad{"2 ", "' ' is not"}, Bad{"+2", "'+' is not"},
-                                           Bad{"-1", "'-' is not"}, Bad{"0x2", "'x' is not"},
-                                           Bad{"1e1", "'e' is not"}, Bad{"2.0", "'.' is not"}));
+                                           Bad{"2 ", "' ' is not"}, Bad{"+2", "'+' is not"}, Bad{"-1", "'-' is not"},
+                                           Bad{"0x2", "'x' is not"}, Bad{"1e1", "'e' is not"},
+                                           Bad{"2.0", "'.' is not"}));
 
 TEST(Seconds, WholeAndDecimalSeconds) {
   EXPECT_DOUBLE_EQ(Seconds("30", 86400).value(), 30.0);
@@ -46,14 +46,14 @@ TEST_P(SecondsErrors, AreRejectedWithAReason) {
   ASSERT_FALSE(n.ok()) << GetParam().text;
   EXPECT_NE(n.error().message.find(GetParam().message_part), std::string::npos) << n.error().message;
 }
-INSTANTIATE_TEST_SUITE_P(
-    Strict, SecondsErrors,
-    ::testing::Values(Bad{"", "empty"}, Bad{" 3", "' ' is not a decimal digit"}, Bad{"3 ", "' ' is not"},
-                      Bad{"nan", "'n' is not"}, Bad{"inf", "'i' is not"}, Bad{"-1", "'-' is not"},
-                      Bad{"+1", "'+' is not"}, Bad{"1e3", "'e' is not"}, Bad{"0x10", "'x' is not"},
-                      Bad{".5", "'.' is not"}, Bad{"5.", "digits expected after '.'"},
-                      Bad{"1.2.3", "'.' is not"}, Bad{"86400.5", "larger than 86400"},
-                      Bad{"99999999999999999999999999999999999999999", "larger than 86400"}));
+INSTANTIATE_TEST_SUITE_P(Strict, SecondsErrors,
+                         ::testing::Values(Bad{"", "empty"}, Bad{" 3", "' ' is not a decimal digit"},
+                                           Bad{"3 ", "' ' is not"}, Bad{"nan", "'n' is not"}, Bad{"inf", "'i' is not"},
+                                           Bad{"-1", "'-' is not"}, Bad{"+1", "'+' is not"}, Bad{"1e3", "'e' is not"},
+                                           Bad{"0x10", "'x' is not"}, Bad{".5", "'.' is not"},
+                                           Bad{"5.", "digits expected after '.'"}, Bad{"1.2.3", "'.' is not"},
+                                           Bad{"86400.5", "larger than 86400"},
+                                           Bad{"99999999999999999999999999999999999999999", "larger than 86400"}));
 
 }  // namespace
 }  // namespace rankwrap::parse

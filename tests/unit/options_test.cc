@@ -105,8 +105,8 @@ INSTANTIATE_TEST_SUITE_P(
         Refused{{"--print-env"}, {"RANKWRAP_PRINT_ENV=0"}, "RANKWRAP_PRINT_ENV='0' is set"}));
 
 TEST(Options, StrictNumbersStillAcceptTheUsualForms) {
-  auto o = Parse({"--nproc", "4", "--grace", "0.5", "--max-restarts", "2", "--ranks-filter", "0,3",
-                  "--master-port", "29500", "--signal-map", "USR1:TERM,SIGHUP:INT", "true"});
+  auto o = Parse({"--nproc", "4", "--grace", "0.5", "--max-restarts", "2", "--ranks-filter", "0,3", "--master-port",
+                  "29500", "--signal-map", "USR1:TERM,SIGHUP:INT", "true"});
   ASSERT_TRUE(o.ok()) << Text(o.error());
   EXPECT_EQ(o->config.supervise.nproc, 4u);
   EXPECT_DOUBLE_EQ(o->config.supervise.grace, 0.5);
@@ -152,7 +152,8 @@ TEST(Options, ActionVariablesAreRefusedWithAHintToUnsetThem) {
 
 TEST(Options, HelpListsEveryExitCode) {
   const std::string help = HelpText();
-  for (const char* code : {"\n  0 ", "\n  2 ", "\n  3 ", "\n  4 ", "\n  5 ", "\n  6 ", "\n  7 ", "\n  126 ", "\n  127 "}) {
+  for (const char* code :
+       {"\n  0 ", "\n  2 ", "\n  3 ", "\n  4 ", "\n  5 ", "\n  6 ", "\n  7 ", "\n  126 ", "\n  127 "}) {
     EXPECT_NE(help.find(code), std::string::npos) << "exit code" << code << "missing from --help";
   }
   for (int code : {kExitUsage, kExitEnvironment, kExitBinding, kExitBootstrap, kExitBootstrapTimeout, kExitSystem,
@@ -177,9 +178,12 @@ TEST(Options, ConfigIsTypedAndCheckedBeforeDetection) {
   auto mpi = Parse({"--nccl-bootstrap", "mpi", "true"});
   ASSERT_TRUE(mpi.ok());
   EXPECT_EQ(mpi->config.bootstrap.mode, app::BootstrapMode::kMpi);
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"--log-dir", "d", "true"}, {"--tag-output", "true"}, {"--grace", "3", "true"},
-           {"--failure-file", "f", "true"}, {"--ranks-filter", "0", "true"}, {"--signal-map", "USR1:TERM", "true"}}) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{{"--log-dir", "d", "true"},
+                                                                             {"--tag-output", "true"},
+                                                                             {"--grace", "3", "true"},
+                                                                             {"--failure-file", "f", "true"},
+                                                                             {"--ranks-filter", "0", "true"},
+                                                                             {"--signal-map", "USR1:TERM", "true"}}) {
     auto o = Parse(args);
     ASSERT_TRUE(o.ok()) << Text(o.error());
     EXPECT_TRUE(o->config.supervise.enabled) << args[0];

@@ -14,7 +14,8 @@ namespace {
 
 std::string Unhex(std::string_view h) {
   std::string s;
-  for (std::size_t i = 0; i + 1 < h.size(); i += 2) s += static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16));
+  for (std::size_t i = 0; i + 1 < h.size(); i += 2)
+    s += static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16));
   return s;
 }
 
@@ -37,11 +38,12 @@ TEST(PlaneSha256, Rfc4231HmacVectors) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   EXPECT_EQ(Hex(View(HmacSha256(std::string(131, '\xaa'), {"Test Using Larger Than Block-Size Key - Hash Key First"}))),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
-  EXPECT_EQ(Hex(View(HmacSha256(std::string(131, '\xaa'),
-                                {Unhex("5468697320697320612074657374207573696e672061206c6172676572207468616e20626c6f636b2d73697a"
-                                       "65206b657920616e642061206c6172676572207468616e20626c6f636b2d73697a6520646174612e20546865"
-                                       "206b6579206e6565647320746f20626520686173686564206265666f7265206265696e672075736564206279"
-                                       "2074686520484d414320616c676f726974686d2e")}))),
+  EXPECT_EQ(Hex(View(HmacSha256(
+                std::string(131, '\xaa'),
+                {Unhex("5468697320697320612074657374207573696e672061206c6172676572207468616e20626c6f636b2d73697a"
+                       "65206b657920616e642061206c6172676572207468616e20626c6f636b2d73697a6520646174612e20546865"
+                       "206b6579206e6565647320746f20626520686173686564206265666f7265206265696e672075736564206279"
+                       "2074686520484d414320616c676f726974686d2e")}))),
             "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2");
 }
 

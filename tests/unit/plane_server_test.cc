@@ -43,8 +43,8 @@ struct Job {
     std::vector<std::string> received;  // raw frames from the server
     bool closed = false;
   };
-  ConnId Connect(std::uint32_t node, std::uint64_t lowest_rank, std::string secret = kSecret,
-                 std::string job = "job.1", AuthMode mode = AuthMode::kSecret) {
+  ConnId Connect(std::uint32_t node, std::uint64_t lowest_rank, std::string secret = kSecret, std::string job = "job.1",
+                 AuthMode mode = AuthMode::kSecret) {
     const ConnId c = next++;
     ClientOptions co{job, node, server_nodes(), "host" + std::to_string(node), lowest_rank, mode, secret};
     peers[c].core = std::make_unique<ClientCore>(co, N(1000 + c), std::string(32, 'm'));
@@ -187,7 +187,8 @@ TEST(PlaneServer, DuplicateNodeIndexIsRefusedWhileTheFirstIsConnected) {
   const ConnId b = j.Connect(2, 2);
   EXPECT_TRUE(j.Has(a, K::kWelcome));
   ASSERT_TRUE(j.Has(b, K::kRejected));
-  EXPECT_EQ(j.Last(b, K::kRejected)->text, "refused by the job's plane: node index 2 already joined from host2, now again from host2");
+  EXPECT_EQ(j.Last(b, K::kRejected)->text,
+            "refused by the job's plane: node index 2 already joined from host2, now again from host2");
   EXPECT_TRUE(j.peers[b].closed);
   EXPECT_FALSE(j.peers[a].closed);
   // After the first one's connection dropped, the node may come back.
@@ -303,7 +304,8 @@ TEST(PlaneServer, ReplayedHelloAndMessagesAreRefused) {
   ASSERT_TRUE(j.Has(a, K::kWelcome));
   // Capture node 1's hello: it is the first frame its core produced; rebuild
   // it by re-running the same client against the same challenge.
-  ClientCore copy(ClientOptions{"job.1", 1, 8, "host1", 1, AuthMode::kSecret, kSecret}, N(1000 + a), std::string(32, 'm'));
+  ClientCore copy(ClientOptions{"job.1", 1, 8, "host1", 1, AuthMode::kSecret, kSecret}, N(1000 + a),
+                  std::string(32, 'm'));
   ClientOut co;
   copy.OnFrame(Body(j.peers[a].received[0]), co);
   ASSERT_EQ(co.sends.size(), 1u);
@@ -316,12 +318,15 @@ TEST(PlaneServer, ReplayedHelloAndMessagesAreRefused) {
   j.Apply(out);
   j.Raw(r, hello);
   EXPECT_TRUE(j.peers[r].closed);
-  EXPECT_EQ(j.notices.back(), "refused a connection: authentication failed: hello from host1 not signed with the job's key");
+  EXPECT_EQ(j.notices.back(),
+            "refused a connection: authentication failed: hello from host1 not signed with the job's key");
   // A captured failure replayed on the node's own connection: stale number, connection dropped.
   const std::string fail = j.peers[a].core->Seal(Heartbeat{});
   j.Raw(a, fail);
   j.Raw(a, fail);
-  EXPECT_EQ(j.notices.back(), "closed the connection of node 1 (host1): heartbeat: sequence number 1, expected 2 (a replayed or lost message)");
+  EXPECT_EQ(
+      j.notices.back(),
+      "closed the connection of node 1 (host1): heartbeat: sequence number 1, expected 2 (a replayed or lost message)");
   EXPECT_FALSE(j.server->first_failure());
 }
 
@@ -349,10 +354,12 @@ TEST(PlaneClient, AFakeServerCannotWelcome) {
   // compute the session key: the client accepts nothing from it.
   ClientCore c(ClientOptions{"job.1", 1, 8, "host1", 1, AuthMode::kSecret, kSecret}, N(5), "");
   ClientOut out;
-  c.OnFrame(Body(Seal(Challenge{AuthMode::kSecret, "job.1", N(6)}, 0, AuthMode::kSecret, "", Direction::kToClient)), out);
+  c.OnFrame(Body(Seal(Challenge{AuthMode::kSecret, "job.1", N(6)}, 0, AuthMode::kSecret, "", Direction::kToClient)),
+            out);
   ASSERT_EQ(out.sends.size(), 1u);
   ClientOut out2;
-  c.OnFrame(Body(Seal(RendezvousDone{{"evil", 1, ""}}, 1, AuthMode::kSecret, "guessed-key", Direction::kToClient)), out2);
+  c.OnFrame(Body(Seal(RendezvousDone{{"evil", 1, ""}}, 1, AuthMode::kSecret, "guessed-key", Direction::kToClient)),
+            out2);
   ASSERT_EQ(out2.events.size(), 1u);
   EXPECT_EQ(out2.events[0].kind, K::kRejected);
   EXPECT_EQ(out2.events[0].text,
@@ -389,7 +396,9 @@ TEST(PlaneServer, MungeModeWithAFakeMunge) {
     server.OnFrame(id, Body(co.sends[0]), 0, o2);
     ClientOut co2;
     c.OnFrame(Body(o2.sends[0].second), co2);
-    return co2.events.empty() ? std::string("no event") : co2.events[0].kind == K::kWelcome ? std::string("welcome") : co2.events[0].text;
+    return co2.events.empty()                  ? std::string("no event")
+           : co2.events[0].kind == K::kWelcome ? std::string("welcome")
+                                               : co2.events[0].text;
   };
   std::string hello;
   EXPECT_EQ(handshake(1, "job.1", &hello), "welcome");
@@ -407,7 +416,8 @@ TEST(PlaneServer, MungeModeWithAFakeMunge) {
   other.OnConnect(1, N(55), 0, out3);
   Outbox o4;
   other.OnFrame(1, Body(hello), 0, o4);
-  EXPECT_EQ(o4.notices[0], "refused a connection: authentication failed: credential made for another job or connection");
+  EXPECT_EQ(o4.notices[0],
+            "refused a connection: authentication failed: credential made for another job or connection");
 }
 
 }  // namespace

@@ -40,10 +40,13 @@ TEST(PosixBind, CpusAreBoundAndReadBack) {
   const std::vector<unsigned> mine = AffinityPus();
   ASSERT_FALSE(mine.empty());
   const unsigned last = mine.back();
-  EXPECT_EQ(InChild([&] { return BindProcess({last}, {}) && AffinityPus() == std::vector<unsigned>{last} ? 0 : 1; }), 0);
+  EXPECT_EQ(InChild([&] { return BindProcess({last}, {}) && AffinityPus() == std::vector<unsigned>{last} ? 0 : 1; }),
+            0);
   // A PU number far above 1024 (CPU_ALLOC-sized set) next to a real one:
   // the set reaches the kernel whole and the real PU is bound.
-  EXPECT_EQ(InChild([&] { return BindProcess({last, 4000}, {}) && AffinityPus() == std::vector<unsigned>{last} ? 0 : 1; }),
+  EXPECT_EQ(InChild([&] {
+              return BindProcess({last, 4000}, {}) && AffinityPus() == std::vector<unsigned>{last} ? 0 : 1;
+            }),
             0);
 }
 

@@ -97,9 +97,9 @@ TEST(DiskFileReader, PbsNodefileThatIsNotAFileIsAnEnvironmentError) {
   fs::create_directory(dir / "dir");
   const posix::DiskFileReader files;
   for (const std::string& path : {std::string("/dev/zero"), dir / "fifo", dir / "dir"}) {
-    const EnvSnapshot env = EnvSnapshot::FromEntries(
-        {"PBS_JOBID=1.pbs", "PBS_NODEFILE=" + path, "PALS_RANKID=0", "PALS_LOCAL_RANKID=0", "PALS_NODEID=0",
-         "PALS_LOCAL_SIZE=1", "PMI_SIZE=2", "PALS_APID=abc"});
+    const EnvSnapshot env =
+        EnvSnapshot::FromEntries({"PBS_JOBID=1.pbs", "PBS_NODEFILE=" + path, "PALS_RANKID=0", "PALS_LOCAL_RANKID=0",
+                                  "PALS_NODEID=0", "PALS_LOCAL_SIZE=1", "PMI_SIZE=2", "PALS_APID=abc"});
     const detect::DetectContext ctx{env, files, "cn01", 1};
     auto job = detect::Run(detect::Registry(), ctx, "", nullptr);
     ASSERT_FALSE(job.ok()) << path;

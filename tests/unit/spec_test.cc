@@ -15,8 +15,13 @@ Prepared TwoLinePlan(unsigned numa_nodes) {
   p.contract.job.world_size = 1;
   p.contract.job.local_world_size = 1;
   p.contract.job.num_nodes = 1;
-  p.contract.env = {{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"LOCAL_RANK", "0"}, {"LOCAL_WORLD_SIZE", "1"},
-                    {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29500"}, {"RANKWRAP_LAUNCHER", "standalone"}};
+  p.contract.env = {{"RANK", "0"},
+                    {"WORLD_SIZE", "1"},
+                    {"LOCAL_RANK", "0"},
+                    {"LOCAL_WORLD_SIZE", "1"},
+                    {"MASTER_ADDR", "127.0.0.1"},
+                    {"MASTER_PORT", "29500"},
+                    {"RANKWRAP_LAUNCHER", "standalone"}};
   for (unsigned i = 0; i < numa_nodes; ++i) p.binding.topo.numa.push_back(topo::NumaNode{});
   bind::RankLine l0, l1;
   l0.local_rank = 0;
@@ -42,7 +47,8 @@ TEST(RankSpecs, NprocChildrenGetTheirOwnContractAndNotRankZerosBindingKeys) {
   c.program = {"train"};
   const Prepared p = TwoLinePlan(2);
   ASSERT_TRUE(p.contract.env.count("NCCL_IB_HCA")) << "the fixture gives local rank 0 a NIC";
-  const auto specs = BuildRankSpecs(c, p, EnvSnapshot::FromEntries({"PATH=/bin", "HOME=/h"}), Endpoint{"127.0.0.1", 4242}, 0);
+  const auto specs =
+      BuildRankSpecs(c, p, EnvSnapshot::FromEntries({"PATH=/bin", "HOME=/h"}), Endpoint{"127.0.0.1", 4242}, 0);
   ASSERT_EQ(specs.size(), 2u);
   const RankSpec& r1 = specs[1];
   EXPECT_EQ(r1.rank, 1u);

@@ -28,8 +28,8 @@ Error BindError(std::string what, std::string why, std::string hint) {
 
 std::string BusId(hwloc_obj_t pci) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04x:%02x:%02x.%01x", pci->attr->pcidev.domain,
-                pci->attr->pcidev.bus, pci->attr->pcidev.dev, pci->attr->pcidev.func);
+  std::snprintf(buf, sizeof buf, "%04x:%02x:%02x.%01x", pci->attr->pcidev.domain, pci->attr->pcidev.bus,
+                pci->attr->pcidev.dev, pci->attr->pcidev.func);
   return buf;
 }
 
@@ -43,9 +43,8 @@ bool IsGpuOsdev(hwloc_obj_t o) {
   if (o->attr->osdev.type != HWLOC_OBJ_OSDEV_GPU && o->attr->osdev.type != HWLOC_OBJ_OSDEV_COPROC) {
     return false;
   }
-  return StartsWith(o->name, "cuda") || StartsWith(o->name, "nvml") ||
-         StartsWith(o->name, "rsmi") || StartsWith(o->name, "opencl") ||
-         StartsWith(o->name, "ze");
+  return StartsWith(o->name, "cuda") || StartsWith(o->name, "nvml") || StartsWith(o->name, "rsmi") ||
+         StartsWith(o->name, "opencl") || StartsWith(o->name, "ze");
 }
 
 // An OpenFabrics device's ports from hwloc's "PortNState" infos (Linux
@@ -113,8 +112,7 @@ class Loader {
 
   void CollectCores(topo::Topology& out) {
     // Files without Core objects: each PU is its own core.
-    const hwloc_obj_type_t type =
-        hwloc_get_nbobjs_by_type(t_, HWLOC_OBJ_CORE) > 0 ? HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
+    const hwloc_obj_type_t type = hwloc_get_nbobjs_by_type(t_, HWLOC_OBJ_CORE) > 0 ? HWLOC_OBJ_CORE : HWLOC_OBJ_PU;
     hwloc_obj_t c = nullptr;
     while ((c = hwloc_get_next_obj_by_type(t_, type, c)) != nullptr) {
       auto set = NewBitmap();
@@ -133,8 +131,7 @@ class Loader {
 
   topo::Level LevelOf(hwloc_obj_t o) const {
     if (o->type == HWLOC_OBJ_BRIDGE) {
-      return o->attr->bridge.upstream_type == HWLOC_OBJ_BRIDGE_HOST ? topo::Level::kHostBridge
-                                                                   : topo::Level::kSwitch;
+      return o->attr->bridge.upstream_type == HWLOC_OBJ_BRIDGE_HOST ? topo::Level::kHostBridge : topo::Level::kSwitch;
     }
     if (o->type == HWLOC_OBJ_PCI_DEVICE || o->type == HWLOC_OBJ_OS_DEVICE) return topo::Level::kSwitch;
     if (o->cpuset != nullptr) {
@@ -261,10 +258,10 @@ Result<topo::Topology> LoadImpl(const std::string& xml, std::vector<unsigned>* a
                        "give the path of an hwloc XML file (lstopo --of xml FILE writes one)");
     }
     if (hwloc_topology_set_xml(h.t, xml.c_str()) != 0) {
-      return BindError("topology file '" + xml + "' does not load",
-                       std::string("hwloc could not parse it as an hwloc 1.x or 2.x XML topology (") +
-                           std::strerror(errno) + ")",
-                       "give an hwloc XML file ('lstopo --of xml FILE' writes one)");
+      return BindError(
+          "topology file '" + xml + "' does not load",
+          std::string("hwloc could not parse it as an hwloc 1.x or 2.x XML topology (") + std::strerror(errno) + ")",
+          "give an hwloc XML file ('lstopo --of xml FILE' writes one)");
     }
   } else {
     // The whole machine, whatever this job's cgroup allows: the caller
@@ -273,15 +270,14 @@ Result<topo::Topology> LoadImpl(const std::string& xml, std::vector<unsigned>* a
   }
   hwloc_topology_set_io_types_filter(h.t, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
   if (hwloc_topology_load(h.t) != 0) {
-    return BindError("topology file '" + (xml.empty() ? std::string("(this machine)") : xml) +
-                         "' does not load",
+    return BindError("topology file '" + (xml.empty() ? std::string("(this machine)") : xml) + "' does not load",
                      "hwloc could not parse it as an hwloc 1.x or 2.x XML topology",
                      "re-export it with 'lstopo --of xml FILE' (hwloc 3.x development files do "
                      "not load in hwloc 2)");
   }
   Loader loader(h.t);
-  topo::Topology out = loader.Build(xml.empty() ? hwloc_topology_get_complete_cpuset(h.t)
-                                                : hwloc_topology_get_allowed_cpuset(h.t));
+  topo::Topology out =
+      loader.Build(xml.empty() ? hwloc_topology_get_complete_cpuset(h.t) : hwloc_topology_get_allowed_cpuset(h.t));
   out.source = xml.empty() ? "this machine" : xml;
   if (allowed != nullptr) *allowed = Ids(hwloc_topology_get_allowed_cpuset(h.t));
   return out;

@@ -26,5 +26,4 @@ Result<topo::Topology> LoadMachine(std::vector<unsigned>* allowed = nullptr);
 // The hwloc library's version ("2.9.0"): part of the topology cache's key.
 std::string Version();
 
-
 }  // namespace rankwrap::hwloc

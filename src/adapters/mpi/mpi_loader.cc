@@ -45,8 +45,7 @@ Result<const RankwrapMpiApi*> Load(const std::string& flavor, const std::string&
     }
     return fn();
   }
-  return Error{kExitBootstrap, "bootstrap", "the " + flavor + " MPI module cannot be loaded",
-               "tried:" + errors,
+  return Error{kExitBootstrap, "bootstrap", "the " + flavor + " MPI module cannot be loaded", "tried:" + errors,
                "build rankwrap with that MPI (docs/nccl-bootstrap.md), or point RANKWRAP_MPI_MODULE "
                "at a librankwrap_mpi_*.so built for this site's MPI"};
 }

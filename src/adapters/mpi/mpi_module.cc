@@ -128,7 +128,8 @@ int Bcast(void* buf, std::size_t len, double deadline, char* why, std::size_t wh
     return 2;
   }
   const int rc = Wait(reqs, deadline, nullptr);
-  if (rc == 1) Say(why, why_len, "rank " + std::to_string(g_rank) + " waited for rank 0's verdict and NCCL id (broadcast)");
+  if (rc == 1)
+    Say(why, why_len, "rank " + std::to_string(g_rank) + " waited for rank 0's verdict and NCCL id (broadcast)");
   if (rc == 2) Say(why, why_len, "the broadcast from rank 0 failed: " + g_last_error);
   return rc;
 }
@@ -149,8 +150,8 @@ void AbortJob(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
 
 int Finalize() { return MPI_Finalize() == MPI_SUCCESS ? 0 : 2; }
 
-const RankwrapMpiApi kApi = {RANKWRAP_MPI_API_VERSION, &Library, &Init, &Gather, &Bcast,
-                             &Barrier, &AbortJob, &Finalize};
+const RankwrapMpiApi kApi = {
+    RANKWRAP_MPI_API_VERSION, &Library, &Init, &Gather, &Bcast, &Barrier, &AbortJob, &Finalize};
 
 }  // namespace
 

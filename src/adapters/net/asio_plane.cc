@@ -26,9 +26,7 @@ void RandomBytes(void* p, std::size_t n) {
   }
 }
 
-double MonoNow() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double MonoNow() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 std::int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -97,10 +95,10 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       error_code ignore;
       acceptor_.close(ignore);
     }
-    return Error{kExitBootstrap, "plane",
-                 "no free port for the job's control plane in " + std::to_string(port) + "-" +
-                     std::to_string(port + range - 1),
-                 last, "another job holds them: set the plane port of this job explicitly"};
+    return Error{
+        kExitBootstrap, "plane",
+        "no free port for the job's control plane in " + std::to_string(port) + "-" + std::to_string(port + range - 1),
+        last, "another job holds them: set the plane port of this job explicitly"};
   }
 
   void Begin() {
@@ -436,7 +434,8 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
           self->last_error_ = "not a rankwrap plane: " + n.error().message;
           return self->NextPort();
         }
-        return self->Fatal(K::kBroken, "invalid frame from the job's plane at " + self->Where() + ": " + n.error().message);
+        return self->Fatal(K::kBroken,
+                           "invalid frame from the job's plane at " + self->Where() + ": " + n.error().message);
       }
       self->body_.resize(*n);
       asio::async_read(self->sock_, asio::buffer(self->body_), [self, attempt](const error_code& ec2, std::size_t) {

@@ -30,7 +30,7 @@ class Loop {
   ~Loop();
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
-  void Run();   // until Stop
+  void Run();  // until Stop
   void Stop();
   void Post(std::function<void()> f);
   struct Impl;
@@ -60,7 +60,7 @@ struct ClientTarget {
   std::string host;
   std::uint16_t port = 0;
   std::uint16_t range = 1;
-  double give_up_at = 0;       // monotonic: stop trying to reach the server
+  double give_up_at = 0;  // monotonic: stop trying to reach the server
   double heartbeat_timeout = 10;
 };
 
@@ -70,8 +70,7 @@ class Client {
   // reports every ClientEvent to `on_event`. A lost server (EOF without
   // Shutdown, or silence past heartbeat_timeout) is a kBroken event; not
   // reaching it in time is kRejected.
-  static std::shared_ptr<Client> Start(Loop& loop, plane::ClientOptions o, ClientTarget t,
-                                       plane::CredentialMaker make,
+  static std::shared_ptr<Client> Start(Loop& loop, plane::ClientOptions o, ClientTarget t, plane::CredentialMaker make,
                                        std::function<void(const plane::ClientEvent&)> on_event);
   virtual ~Client() = default;
   // Queued until the handshake is done.

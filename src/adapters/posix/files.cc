@@ -21,8 +21,8 @@ Status CheckOwned(int fd, const std::string& shown, const std::string& option) {
   if (fstat(fd, &st) != 0) return FileError(option, shown, std::strerror(errno), "give a directory you own");
   if (st.st_uid != geteuid()) {
     return FileError(option, shown,
-                     "it belongs to user " + std::to_string(st.st_uid) + ", not to you (" +
-                         std::to_string(geteuid()) + "): another user could read or replace the files",
+                     "it belongs to user " + std::to_string(st.st_uid) + ", not to you (" + std::to_string(geteuid()) +
+                         "): another user could read or replace the files",
                      "give a directory you own");
   }
   return Ok{};
@@ -83,7 +83,8 @@ Result<Dir> OpenOwnedSubdir(const Dir& parent, const std::string& name, const st
   }
   const int fd = openat(parent.fd(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    return FileError(option, shown, "it is a symbolic link or not a directory (" + std::string(std::strerror(errno)) + ")",
+    return FileError(option, shown,
+                     "it is a symbolic link or not a directory (" + std::string(std::strerror(errno)) + ")",
                      "remove it, or give another directory");
   }
   Dir dir(fd);

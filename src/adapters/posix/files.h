@@ -33,8 +33,7 @@ Result<Dir> OpenOwnedSubdir(const Dir& parent, const std::string& name, const st
                             const std::string& option);
 // Creates `name` in `dir` as a new file (an existing one is unlinked first,
 // never followed or truncated); returns the fd.
-Result<int> CreateFileIn(const Dir& dir, const std::string& name, const std::string& shown,
-                         const std::string& option);
+Result<int> CreateFileIn(const Dir& dir, const std::string& name, const std::string& shown, const std::string& option);
 
 // --failure-file: checks that `path` can be written (its directory exists
 // and is writable; `path` is not a directory) and removes an earlier file.

@@ -33,7 +33,8 @@ void Relay(int sig, siginfo_t* info, void*) {
 }
 
 Error KeeperError(std::string what) {
-  return Error{kExitSystem, "supervise", std::move(what), std::strerror(errno), "check the process limits (ulimit -u, -n)"};
+  return Error{kExitSystem, "supervise", std::move(what), std::strerror(errno),
+               "check the process limits (ulimit -u, -n)"};
 }
 
 // The go message: an 8-byte length, then KEY=VALUE\0 entries.
@@ -147,7 +148,8 @@ Status Keeper::Release(const EnvSnapshot& env) {
     blob += '\0';
   }
   const std::uint64_t len = blob.size();
-  const bool sent = WriteAll(fd_, std::string_view(reinterpret_cast<const char*>(&len), sizeof len)) && WriteAll(fd_, blob);
+  const bool sent =
+      WriteAll(fd_, std::string_view(reinterpret_cast<const char*>(&len), sizeof len)) && WriteAll(fd_, blob);
   if (!sent) {
     return Error{kExitBootstrap, "exec", "the keeper process is gone", std::strerror(errno),
                  "check the job's memory and process limits"};

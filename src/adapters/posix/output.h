@@ -44,9 +44,9 @@ class Console {
 
  private:
   int fd_ = -1;
-  bool own_ = false;     // fd_ is a private non-blocking reopen of the original
-  bool socket_ = false;  // send(MSG_DONTWAIT) instead of write
-  bool dead_ = false;    // the reader is gone (EPIPE): output is dropped
+  bool own_ = false;          // fd_ is a private non-blocking reopen of the original
+  bool socket_ = false;       // send(MSG_DONTWAIT) instead of write
+  bool dead_ = false;         // the reader is gone (EPIPE): output is dropped
   bool nonblocking_ = false;  // writing never blocks the loop
   std::string buf_;
   std::size_t head_ = 0;
@@ -80,8 +80,8 @@ class OutputRouter {
 
  private:
   struct Stream {
-    std::string partial;   // tagged mode: bytes after the last newline
-    double since = 0;      // when `partial` started
+    std::string partial;    // tagged mode: bytes after the last newline
+    double since = 0;       // when `partial` started
     bool mid_line = false;  // the console's last bytes from this stream ended mid-line
   };
   Stream& At(int i, bool is_stderr) { return streams_[static_cast<std::size_t>(i) * 2 + (is_stderr ? 1 : 0)]; }

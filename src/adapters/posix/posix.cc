@@ -48,8 +48,7 @@ std::string FileKind(mode_t mode) {
 }
 
 std::string Mib(std::size_t bytes) {
-  return bytes % (std::size_t{1} << 20) == 0 ? std::to_string(bytes >> 20) + " MiB"
-                                              : std::to_string(bytes) + " bytes";
+  return bytes % (std::size_t{1} << 20) == 0 ? std::to_string(bytes >> 20) + " MiB" : std::to_string(bytes) + " bytes";
 }
 
 // Reads the regular file open on `fd` (closed here), at most `max` bytes.
@@ -306,7 +305,8 @@ Status WritePrivateFile(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
   const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return Error{kExitBinding, "bind", "cannot write '" + tmp + "'", std::strerror(errno), "set RANKWRAP_TOPOLOGY_CACHE=0"};
+    return Error{kExitBinding, "bind", "cannot write '" + tmp + "'", std::strerror(errno),
+                 "set RANKWRAP_TOPOLOGY_CACHE=0"};
   }
   std::size_t done = 0;
   while (done < content.size()) {
@@ -317,7 +317,8 @@ Status WritePrivateFile(const std::string& path, const std::string& content) {
   close(fd);
   if (done != content.size() || rename(tmp.c_str(), path.c_str()) != 0) {
     unlink(tmp.c_str());
-    return Error{kExitBinding, "bind", "cannot write '" + path + "'", std::strerror(errno), "set RANKWRAP_TOPOLOGY_CACHE=0"};
+    return Error{kExitBinding, "bind", "cannot write '" + path + "'", std::strerror(errno),
+                 "set RANKWRAP_TOPOLOGY_CACHE=0"};
   }
   return Ok{};
 }
@@ -327,8 +328,7 @@ Result<std::uint16_t> FreeLocalPort() {
   auto fail = [&](const char* what) {
     const std::string why = std::strerror(errno);
     if (fd >= 0) close(fd);
-    return Error{kExitEnvironment, "plan", std::string("no free local port: ") + what, why,
-                 "pass --master-port PORT"};
+    return Error{kExitEnvironment, "plan", std::string("no free local port: ") + what, why, "pass --master-port PORT"};
   };
   if (fd < 0) return fail("socket()");
   sockaddr_in addr{};
@@ -439,9 +439,8 @@ Error Exec(const std::vector<std::string>& argv, const EnvSnapshot& env) {
                  "not a binary the kernel can run and no '#!' line",
                  "add a '#!' line or run it through its interpreter"};
   }
-  return Error{e == ENOENT ? kExitNotFound : kExitNotExecutable, "exec",
-               "'" + path + "' cannot be executed", std::strerror(e),
-               "check the file and its interpreter ('#!' line)"};
+  return Error{e == ENOENT ? kExitNotFound : kExitNotExecutable, "exec", "'" + path + "' cannot be executed",
+               std::strerror(e), "check the file and its interpreter ('#!' line)"};
 }
 
 bool IsMpiLibrary(const std::string& name) {
@@ -501,7 +500,11 @@ std::vector<std::string> NeededLibraries(const std::string& path) {
     return ReadRange(fd, file_size, off, size, max);
   };
   const auto header = range(0, 64, 64);
-  if (!header || header->compare(0, 4, "\x7f" "ELF") != 0 || (*header)[4] != 2 || (*header)[5] != 1) {
+  if (!header ||
+      header->compare(0, 4,
+                      "\x7f"
+                      "ELF") != 0 ||
+      (*header)[4] != 2 || (*header)[5] != 1) {
     close(fd);
     return out;
   }
@@ -514,7 +517,8 @@ std::vector<std::string> NeededLibraries(const std::string& path) {
   for (std::uint64_t i = 0; i < shnum; ++i) {
     const std::size_t sh = static_cast<std::size_t>(i * shentsize);
     if (Le(*table, sh + 4, 4) != 6) continue;  // SHT_DYNAMIC
-    const std::uint64_t off = Le(*table, sh + 0x18, 8), size = Le(*table, sh + 0x20, 8), link = Le(*table, sh + 0x28, 4);
+    const std::uint64_t off = Le(*table, sh + 0x18, 8), size = Le(*table, sh + 0x20, 8),
+                        link = Le(*table, sh + 0x28, 4);
     if (link >= shnum) break;
     const std::size_t strsh = static_cast<std::size_t>(link * shentsize);
     const auto dyn = range(off, size, kMaxDynamic);

@@ -30,7 +30,8 @@ void OnChld(int) {
 }
 
 Error SupError(std::string what) {
-  return Error{kExitSystem, "supervise", std::move(what), std::strerror(errno), "check the process limits (ulimit -u, -n)"};
+  return Error{kExitSystem, "supervise", std::move(what), std::strerror(errno),
+               "check the process limits (ulimit -u, -n)"};
 }
 
 constexpr std::size_t kReadChunk = 64 * 1024;

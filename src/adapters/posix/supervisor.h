@@ -33,16 +33,16 @@ struct ChildSpec {
 };
 
 struct StartOptions {
-  pid_t pgid = 0;          // the process group the ranks join (the launcher's/terminal's); 0: this one's
-  int stdin_child = 0;     // the child that gets stdin; the others read /dev/null (-1: none)
+  pid_t pgid = 0;            // the process group the ranks join (the launcher's/terminal's); 0: this one's
+  int stdin_child = 0;       // the child that gets stdin; the others read /dev/null (-1: none)
   bool pipe_output = false;  // through OutputRouter; else the ranks write to rankwrap's stdout/stderr directly
 };
 
 struct Event {
   enum class Kind { kExit, kSignal, kParentGone, kWatched } kind = Kind::kExit;
-  int child = -1;       // kExit: index into the started children
-  ExitStatus status;    // kExit
-  int signal = 0;       // kSignal: a signal the wrapper received
+  int child = -1;         // kExit: index into the started children
+  ExitStatus status;      // kExit
+  int signal = 0;         // kSignal: a signal the wrapper received
   bool from_tty = false;  // kSignal: sent by the terminal to the whole foreground group (the ranks got it too)
 };
 

@@ -35,8 +35,8 @@ std::vector<unsigned> CoresOf(const topo::Topology& topo, const std::vector<unsi
 
 // Gives each of `ranks` an even, contiguous share of `cores` (at least one
 // core each: the caller checks there are enough).
-void Split(const topo::Topology& topo, const std::vector<unsigned>& cores,
-           const std::vector<unsigned>& ranks, std::vector<RankLine>& lines) {
+void Split(const topo::Topology& topo, const std::vector<unsigned>& cores, const std::vector<unsigned>& ranks,
+           std::vector<RankLine>& lines) {
   const std::size_t n = cores.size(), k = ranks.size();
   if (n == 0 || k == 0) return;
   for (std::size_t j = 0; j < k; ++j) {
@@ -70,9 +70,12 @@ std::vector<int> CoreDistances(const topo::Topology& topo, const std::vector<uns
   }
   std::vector<int> d(topo.cores.size(), 3);
   for (unsigned c = 0; c < topo.cores.size(); ++c) {
-    if (here.count(c)) d[c] = 0;
-    else if (topo.cores[c].numa >= 0 && numa.count(topo.cores[c].numa)) d[c] = 1;
-    else if (pkg.count(topo.cores[c].package)) d[c] = 2;
+    if (here.count(c))
+      d[c] = 0;
+    else if (topo.cores[c].numa >= 0 && numa.count(topo.cores[c].numa))
+      d[c] = 1;
+    else if (pkg.count(topo.cores[c].package))
+      d[c] = 2;
   }
   return d;
 }
@@ -157,8 +160,7 @@ void FairShare(const topo::Topology& topo, std::vector<RankLine>& lines, bool by
 // rank takes the free GPU with the most PUs among its own cores (then the
 // locality order), so a rank on NUMA 1 gets a NUMA-1 GPU. Every GPU is used
 // before any is shared, and shared ones are shared evenly.
-void GpusFollowCores(const topo::Topology& topo, const std::vector<unsigned>& order,
-                     std::vector<RankLine>& lines) {
+void GpusFollowCores(const topo::Topology& topo, const std::vector<unsigned>& order, std::vector<RankLine>& lines) {
   const std::size_t N = lines.size(), G = order.size();
   std::vector<std::size_t> users(G, 0);
   const std::size_t per_rank = N <= G ? G / N : 1;
@@ -197,8 +199,7 @@ void GpusFollowCores(const topo::Topology& topo, const std::vector<unsigned>& or
 
 }  // namespace
 
-std::pair<int, std::size_t> DeviceDistance(const std::vector<topo::Ancestor>& a,
-                                           const std::vector<topo::Ancestor>& b) {
+std::pair<int, std::size_t> DeviceDistance(const std::vector<topo::Ancestor>& a, const std::vector<topo::Ancestor>& b) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     for (std::size_t j = 0; j < b.size(); ++j) {
       if (a[i].id == b[j].id) return {static_cast<int>(a[i].level), i + j};
@@ -227,8 +228,7 @@ Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::str
     for (std::string_view item : parse::Split(std::string_view(gpu_bind).substr(4), ',')) {
       auto n = parse::Decimal(item, 65535);
       if (!n) {
-        return Usage("--gpu-bind '" + gpu_bind + "'",
-                     "expected map:I,J,... with one GPU index per local rank");
+        return Usage("--gpu-bind '" + gpu_bind + "'", "expected map:I,J,... with one GPU index per local rank");
       }
       o.map.push_back(static_cast<unsigned>(*n));
     }
@@ -293,7 +293,8 @@ std::optional<std::string> LauncherMaskNote(const topo::Topology& node, const st
   }
   if (!narrower) return std::nullopt;
   return "the launcher bound this process to PUs " + topo::ListString(mask) + " of the node's " +
-         topo::ListString(allowed) + ": rankwrap's node plan replaces that binding on every local rank "
+         topo::ListString(allowed) +
+         ": rankwrap's node plan replaces that binding on every local rank "
          "(--cpu-bind none keeps the launcher's)";
 }
 
@@ -559,8 +560,8 @@ std::vector<unsigned> VisibleOrder(const NodePlan& plan, const RankLine& line) {
   return list;
 }
 
-std::map<std::string, std::string> RankEnv(const NodePlan& plan, const RankLine& line,
-                                           const topo::Topology& topo, const EnvSnapshot& inherited) {
+std::map<std::string, std::string> RankEnv(const NodePlan& plan, const RankLine& line, const topo::Topology& topo,
+                                           const EnvSnapshot& inherited) {
   std::map<std::string, std::string> env;
   const VisibleGpus& vis = plan.visible;
   if (plan.options.gpu != BindOptions::Gpu::kNone && !vis.passthrough && !vis.gpus.empty()) {

@@ -34,15 +34,14 @@ struct BindOptions {
 // "prefer"), "strict", "none"). `bind` is
 // --bind ("auto" or "none": everything off). Errors are usage errors.
 Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::string& visibility,
-                                     const std::string& cpu_bind, const std::string& mem_bind,
-                                     const std::string& bind);
+                                     const std::string& cpu_bind, const std::string& mem_bind, const std::string& bind);
 
 struct RankLine {
   unsigned local_rank = 0;
-  std::vector<unsigned> gpus;   // topology GPU indices
-  std::vector<unsigned> cpus;   // OS PU indices (whole cores)
-  unsigned cores = 0;           // number of cores in `cpus`
-  std::vector<unsigned> numa;   // OS NUMA indices for memory binding
+  std::vector<unsigned> gpus;  // topology GPU indices
+  std::vector<unsigned> cpus;  // OS PU indices (whole cores)
+  unsigned cores = 0;          // number of cores in `cpus`
+  std::vector<unsigned> numa;  // OS NUMA indices for memory binding
   std::vector<std::string> nics;
   std::vector<std::string> warnings;
 };
@@ -71,14 +70,13 @@ std::optional<std::string> LauncherMaskNote(const topo::Topology& node, const st
 // Plans `local_ranks` ranks on `topo`. Errors (exit 4): no rank, a map
 // entry outside the visible GPUs, --cpu-bind gpu for a rank without GPU, no
 // allowed core.
-Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks,
-                          const VisibleGpus& visible, const BindOptions& opts);
+Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks, const VisibleGpus& visible,
+                          const BindOptions& opts);
 
 // How far apart two I/O devices are in the tree: the level of their lowest
 // common ancestor (same PCIe switch < host bridge < NUMA node < package <
 // machine), then the number of edges. Smaller is nearer.
-std::pair<int, std::size_t> DeviceDistance(const std::vector<topo::Ancestor>& a,
-                                           const std::vector<topo::Ancestor>& b);
+std::pair<int, std::size_t> DeviceDistance(const std::vector<topo::Ancestor>& a, const std::vector<topo::Ancestor>& b);
 
 // The GPUs (topology indices) a rank's visible-devices variable lists, in
 // order, for the plan's --gpu-visibility.
@@ -88,8 +86,8 @@ std::vector<unsigned> VisibleOrder(const NodePlan& plan, const RankLine& line);
 // (+ CUDA_DEVICE_ORDER=PCI_BUS_ID), OMP_NUM_THREADS/OMP_PLACES/
 // OMP_PROC_BIND and NCCL_IB_HCA/UCX_NET_DEVICES, each of the last five only
 // when `inherited` does not set it already.
-std::map<std::string, std::string> RankEnv(const NodePlan& plan, const RankLine& line,
-                                           const topo::Topology& topo, const EnvSnapshot& inherited);
+std::map<std::string, std::string> RankEnv(const NodePlan& plan, const RankLine& line, const topo::Topology& topo,
+                                           const EnvSnapshot& inherited);
 
 // The plan as a table, as JSON ({"ranks": [...], "warnings": [...]}) and as
 // an SVG picture of the node.

@@ -29,11 +29,16 @@ std::string Pad(std::string s, std::size_t width) {
 std::string Xml(const std::string& s) {
   std::string out;
   for (char c : s) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else if (c == '"')
+      out += "&quot;";
+    else
+      out += c;
   }
   return out;
 }
@@ -61,7 +66,8 @@ __attribute__((format(printf, 2, 3))) void Appendf(std::string& s, const char* f
 }  // namespace
 
 std::string Table(const NodePlan& plan, const topo::Topology& topo) {
-  std::vector<std::vector<std::string>> rows = {{"local_rank", "gpu (bus id [index])", "numa", "cpus", "nic", "warnings"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"local_rank", "gpu (bus id [index])", "numa", "cpus", "nic", "warnings"}};
   for (const RankLine& l : plan.ranks) {
     std::vector<std::string> gpus, numa;
     for (unsigned g : l.gpus) gpus.push_back(GpuLabel(topo, g));
@@ -74,8 +80,7 @@ std::string Table(const NodePlan& plan, const topo::Topology& topo) {
   for (const auto& r : rows) {
     for (std::size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
   }
-  std::string out = "node plan for " + std::to_string(plan.ranks.size()) + " local rank(s) on " +
-                    topo.source + "\n";
+  std::string out = "node plan for " + std::to_string(plan.ranks.size()) + " local rank(s) on " + topo.source + "\n";
   for (const auto& r : rows) {
     std::string line;
     for (std::size_t c = 0; c < r.size(); ++c) line += Pad(r[c], width[c] + 2);
@@ -90,11 +95,10 @@ std::string Describe(const RankLine& l, const topo::Topology& topo) {
   std::vector<std::string> gpus, numa;
   for (unsigned g : l.gpus) gpus.push_back(GpuLabel(topo, g));
   for (unsigned n : l.numa) numa.push_back(std::to_string(n));
-  std::string out = "local rank " + std::to_string(l.local_rank) + ": GPU " +
-                    (gpus.empty() ? "none" : Join(gpus, " ")) + ", cpus " +
-                    (l.cpus.empty() ? "unbound" : topo::ListString(l.cpus)) + ", numa " +
-                    (numa.empty() ? "unbound" : Join(numa, ",")) + ", nic " +
-                    (l.nics.empty() ? "none" : Join(l.nics, ","));
+  std::string out =
+      "local rank " + std::to_string(l.local_rank) + ": GPU " + (gpus.empty() ? "none" : Join(gpus, " ")) + ", cpus " +
+      (l.cpus.empty() ? "unbound" : topo::ListString(l.cpus)) + ", numa " +
+      (numa.empty() ? "unbound" : Join(numa, ",")) + ", nic " + (l.nics.empty() ? "none" : Join(l.nics, ","));
   for (const auto& w : l.warnings) out += " (" + w + ")";
   return out;
 }
@@ -113,11 +117,10 @@ std::string Json(const NodePlan& plan, const topo::Topology& topo) {
     for (unsigned n : l.numa) numa += (numa.empty() ? "" : ",") + std::to_string(n);
     for (const auto& n : l.nics) nics += (nics.empty() ? "" : ",") + JsonString(n);
     for (const auto& w : l.warnings) warns += (warns.empty() ? "" : ",") + JsonString(w);
-    out += std::string(i ? "," : "") + "{\"local_rank\":" + std::to_string(l.local_rank) +
-           ",\"gpus\":[" + gpus + "],\"gpu_indices\":[" + idx + "],\"gpu_names\":[" + names +
-           "],\"numa_nodes\":[" + numa + "],\"cpus\":" + JsonString(topo::ListString(l.cpus)) +
-           ",\"cores\":" + std::to_string(l.cores) + ",\"nics\":[" + nics + "],\"warnings\":[" +
-           warns + "]}";
+    out += std::string(i ? "," : "") + "{\"local_rank\":" + std::to_string(l.local_rank) + ",\"gpus\":[" + gpus +
+           "],\"gpu_indices\":[" + idx + "],\"gpu_names\":[" + names + "],\"numa_nodes\":[" + numa +
+           "],\"cpus\":" + JsonString(topo::ListString(l.cpus)) + ",\"cores\":" + std::to_string(l.cores) +
+           ",\"nics\":[" + nics + "],\"warnings\":[" + warns + "]}";
   }
   out += "],\"warnings\":[";
   for (std::size_t i = 0; i < plan.warnings.size(); ++i) {
@@ -249,12 +252,15 @@ class Picture {
       const char* fill = owners.empty() ? "#ffffff" : kPalette[owners.front() % kColors];
       const int cx = x + 12 + static_cast<int>(i % kPerRow) * kCell;
       const int cy = y + 26 + static_cast<int>(i / kPerRow) * kCell;
-      Appendf(s_,
-              "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#666\"><title>%s</title></rect>\n",
-              cx, cy, kCell - 2, kCell - 2, fill, Xml("PUs " + topo::ListString(core.pus) + ": " + RanksText(owners)).c_str());
+      Appendf(
+          s_,
+          "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#666\"><title>%s</title></rect>\n",
+          cx, cy, kCell - 2, kCell - 2, fill,
+          Xml("PUs " + topo::ListString(core.pus) + ": " + RanksText(owners)).c_str());
     }
     int dy = y + 26 + static_cast<int>((c.cores.size() + kPerRow - 1) / kPerRow) * kCell + 10;
-    for (unsigned g : c.gpus) Device(x, &dy, "GPU " + std::to_string(g) + " " + topo_.gpus[g].bus_id, gpu_users_[g], "#222");
+    for (unsigned g : c.gpus)
+      Device(x, &dy, "GPU " + std::to_string(g) + " " + topo_.gpus[g].bus_id, gpu_users_[g], "#222");
     for (std::size_t n : c.nics) Device(x, &dy, "NIC " + topo_.nics[n].name, nic_users_[topo_.nics[n].name], "#2a6");
   }
 
@@ -274,7 +280,8 @@ class Picture {
       const int lx = kPad + static_cast<int>(r % 6) * 150;
       const int yy = ly + static_cast<int>(r / 6) * 24;
       const RankLine& l = plan_.ranks[r];
-      Appendf(s_, "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" fill=\"%s\"/>\n<text x=\"%d\" y=\"%d\">%s</text>\n",
+      Appendf(s_,
+              "<rect x=\"%d\" y=\"%d\" width=\"14\" height=\"14\" fill=\"%s\"/>\n<text x=\"%d\" y=\"%d\">%s</text>\n",
               lx, yy, kPalette[r % kColors], lx + 20, yy + 11,
               Xml("rank " + std::to_string(l.local_rank) + " (" + std::to_string(l.cores) + " cores)").c_str());
     }

@@ -72,8 +72,7 @@ class Reader {
 std::string Short(const std::string& host) { return host.substr(0, host.find('.')); }
 
 bool LooksLikeAddress(const std::string& s) {
-  return !s.empty() && (s.find(':') != std::string::npos ||
-                        s.find_first_not_of("0123456789.") == std::string::npos);
+  return !s.empty() && (s.find(':') != std::string::npos || s.find_first_not_of("0123456789.") == std::string::npos);
 }
 
 }  // namespace
@@ -145,8 +144,7 @@ Verdict DecodeVerdict(const char* bytes) {
 std::string MasterAddr(const std::vector<RankRecord>& records) {
   if (records.empty()) return {};
   const RankRecord& r0 = records[0];
-  if (!r0.master_addr.empty() &&
-      (LooksLikeAddress(r0.master_addr) || Short(r0.master_addr) == Short(r0.host))) {
+  if (!r0.master_addr.empty() && (LooksLikeAddress(r0.master_addr) || Short(r0.master_addr) == Short(r0.host))) {
     return r0.master_addr;
   }
   return r0.host;
@@ -171,8 +169,8 @@ void CheckJob(const std::vector<RankRecord>& records, std::uint64_t size, std::s
                      std::to_string(r.world_size) + ", MPI has " + std::to_string(size) + " ranks");
     }
     if (r.rank != r.mpi_rank) {
-      out->push_back("rank: MPI rank " + std::to_string(r.mpi_rank) + " on " + r.host + " was told RANK=" +
-                     std::to_string(r.rank));
+      out->push_back("rank: MPI rank " + std::to_string(r.mpi_rank) + " on " + r.host +
+                     " was told RANK=" + std::to_string(r.rank));
     }
     if (r.num_nodes != node_count) {
       out->push_back("node count: rank " + std::to_string(r.mpi_rank) + " on " + r.host + " was told NUM_NODES=" +
@@ -188,9 +186,9 @@ void CheckNode(const std::string& host, const std::vector<const RankRecord*>& ra
   for (const RankRecord* r : ranks) {
     local[r->local_rank].push_back(r->mpi_rank);
     if (r->local_world_size != ranks.size()) {
-      out->push_back("local size: rank " + std::to_string(r->mpi_rank) + " on " + host + " was told LOCAL_WORLD_SIZE=" +
-                     std::to_string(r->local_world_size) + ", the host runs " + std::to_string(ranks.size()) +
-                     " rank(s)");
+      out->push_back("local size: rank " + std::to_string(r->mpi_rank) + " on " + host +
+                     " was told LOCAL_WORLD_SIZE=" + std::to_string(r->local_world_size) + ", the host runs " +
+                     std::to_string(ranks.size()) + " rank(s)");
     }
     for (std::string_view gpu : parse::Split(r->gpus, ',')) {
       if (!gpu.empty()) gpu_users[std::string(gpu)].push_back(r->mpi_rank);
@@ -201,7 +199,8 @@ void CheckNode(const std::string& host, const std::vector<const RankRecord*>& ra
   }
   for (const auto& [l, users] : local) {
     if (users.size() > 1) {
-      out->push_back("local ranks: ranks " + Ranks(users) + " on " + host + " all have LOCAL_RANK=" + std::to_string(l));
+      out->push_back("local ranks: ranks " + Ranks(users) + " on " + host +
+                     " all have LOCAL_RANK=" + std::to_string(l));
     }
   }
   for (const auto& [gpu, users] : gpu_users) {
@@ -215,8 +214,8 @@ void CheckMasterAddr(const std::vector<RankRecord>& records, Problems* out) {
   for (const RankRecord& r : records) {
     if (r.master_addr.empty() || LooksLikeAddress(r.master_addr)) continue;
     if (Short(r.master_addr) != Short(r0.host)) {
-      out->push_back("MASTER_ADDR: rank " + std::to_string(r.mpi_rank) + " on " + r.host + " derived MASTER_ADDR=" +
-                     r.master_addr + " but rank 0 runs on " + r0.host);
+      out->push_back("MASTER_ADDR: rank " + std::to_string(r.mpi_rank) + " on " + r.host +
+                     " derived MASTER_ADDR=" + r.master_addr + " but rank 0 runs on " + r0.host);
       return;
     }
   }

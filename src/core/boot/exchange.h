@@ -18,17 +18,17 @@ using UniqueId = std::array<std::uint8_t, kIdBytes>;
 
 // What one rank tells rank 0. Fixed size on the wire (kRecordBytes).
 struct RankRecord {
-  std::uint64_t mpi_rank = 0;       // MPI's view
-  std::uint64_t rank = 0;           // the launcher's view (RANK)
-  std::uint64_t world_size = 0;     // the launcher's view
+  std::uint64_t mpi_rank = 0;    // MPI's view
+  std::uint64_t rank = 0;        // the launcher's view (RANK)
+  std::uint64_t world_size = 0;  // the launcher's view
   std::uint64_t local_rank = 0;
   std::uint64_t local_world_size = 0;
   std::uint64_t num_nodes = 0;
-  std::string host;                 // gethostname()
-  std::string boot_id;              // /proc/sys/kernel/random/boot_id: tells apart hosts with one name
-  std::string gpus;                 // this rank's GPU bus ids, comma-separated
-  std::string master_addr;          // what this rank derived ("" if it could not)
-  std::string program_mpi;          // the MPI library the program links, if any
+  std::string host;         // gethostname()
+  std::string boot_id;      // /proc/sys/kernel/random/boot_id: tells apart hosts with one name
+  std::string gpus;         // this rank's GPU bus ids, comma-separated
+  std::string master_addr;  // what this rank derived ("" if it could not)
+  std::string program_mpi;  // the MPI library the program links, if any
 };
 inline constexpr std::size_t kRecordBytes = 1024;
 std::array<char, kRecordBytes> Encode(const RankRecord& r);

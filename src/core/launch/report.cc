@@ -56,10 +56,9 @@ std::string Json(const plan::RankContract& c, const std::vector<std::string>& ar
 
 std::string DryRun(const plan::RankContract& c, const std::vector<std::string>& argv) {
   std::string out = "launcher: " + c.job.launcher + "\n";
-  out += "rank " + std::to_string(c.job.rank) + " of " + std::to_string(c.job.world_size) +
-         ", local rank " + std::to_string(c.job.local_rank) + " of " +
-         std::to_string(c.job.local_world_size) + ", node " + std::to_string(c.job.node_rank) +
-         " of " + std::to_string(c.job.num_nodes) + "\n";
+  out += "rank " + std::to_string(c.job.rank) + " of " + std::to_string(c.job.world_size) + ", local rank " +
+         std::to_string(c.job.local_rank) + " of " + std::to_string(c.job.local_world_size) + ", node " +
+         std::to_string(c.job.node_rank) + " of " + std::to_string(c.job.num_nodes) + "\n";
   out += "master: " + c.master_addr + ":" +
          (c.master_port ? std::to_string(c.master_port) : "(" + c.master_port_from + ")") + "\n";
   out += "environment set:\n";
@@ -91,8 +90,9 @@ std::string Explain(const std::vector<TraceLine>& trace, const plan::RankContrac
     out += "  rank order: RANK is not NODE_RANK*LOCAL_WORLD_SIZE+LOCAL_RANK for every rank: " + j.rank_order + "\n";
   }
   if (j.node_level) {
-    out += "  node-level launch: one task per node (rank = node index); --nproc N gives ranks node_rank*N+i of "
-           "num_nodes*N\n";
+    out +=
+        "  node-level launch: one task per node (rank = node index); --nproc N gives ranks node_rank*N+i of "
+        "num_nodes*N\n";
   }
   for (const auto& n : j.notes) out += "  note: " + n + "\n";
   return out;

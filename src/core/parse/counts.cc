@@ -25,20 +25,17 @@ Parsed<Counts> Counts::Parse(std::string_view text) {
     if (value_text.empty()) return ParseError{start, "count missing before '('"};
     auto value = Decimal(value_text, kMaxValue);
     if (!value) {
-      return ParseError{start + value.error().pos,
-                        "'" + std::string(item) + "': " + value.error().message};
+      return ParseError{start + value.error().pos, "'" + std::string(item) + "': " + value.error().message};
     }
     run.value = *value;
     if (paren != std::string_view::npos) {
       const std::string_view rest = item.substr(paren);
       if (rest.size() < 4 || rest.substr(0, 2) != "(x" || rest.back() != ')') {
-        return ParseError{start + paren, "'" + std::string(item) +
-                                             "': a repeat must be written (xN)"};
+        return ParseError{start + paren, "'" + std::string(item) + "': a repeat must be written (xN)"};
       }
       auto repeat = Decimal(rest.substr(2, rest.size() - 3), kMaxValue);
       if (!repeat) {
-        return ParseError{start + paren + 2,
-                          "'" + std::string(item) + "': repeat " + repeat.error().message};
+        return ParseError{start + paren + 2, "'" + std::string(item) + "': repeat " + repeat.error().message};
       }
       if (*repeat == 0) return ParseError{start + paren + 2, "repeat count (x0)"};
       run.repeat = *repeat;

@@ -10,9 +10,7 @@ namespace {
 constexpr std::uint64_t kMaxIndex = 65535;
 constexpr std::size_t kMaxGpus = 1024;  // far above any node; bounds the duplicate check
 
-bool IsUuidChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '/' || c == '_';
-}
+bool IsUuidChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '/' || c == '_'; }
 
 }  // namespace
 
@@ -41,8 +39,7 @@ Parsed<std::vector<GpuRef>> GpuList(std::string_view text) {
       auto lo = Decimal(item.substr(0, dash), kMaxIndex);
       if (!lo) {
         return ParseError{start + lo.error().pos,
-                          "'" + std::string(item) +
-                              "': expected a GPU index, an index range a-b, or a GPU-/MIG- UUID"};
+                          "'" + std::string(item) + "': expected a GPU index, an index range a-b, or a GPU-/MIG- UUID"};
       }
       std::uint64_t hi = *lo;
       if (dash != std::string_view::npos) {
@@ -64,8 +61,8 @@ Parsed<std::vector<GpuRef>> GpuList(std::string_view text) {
   for (std::size_t a = 0; a < out.size(); ++a) {
     for (std::size_t b = a + 1; b < out.size(); ++b) {
       if (out[a] == out[b]) {
-        return ParseError{0, "GPU " + (out[a].index ? std::to_string(*out[a].index) : out[a].uuid) +
-                                 " is listed twice"};
+        return ParseError{0,
+                          "GPU " + (out[a].index ? std::to_string(*out[a].index) : out[a].uuid) + " is listed twice"};
       }
     }
   }

@@ -20,9 +20,7 @@ constexpr std::uint64_t kMaxExpandedBytes = std::uint64_t{1} << 30;
 // Widest number a range may have (fits in uint64 with room to spare).
 constexpr std::size_t kMaxDigits = 18;
 
-std::string TooMany() {
-  return "more than " + std::to_string(kMaxHosts) + " hosts (the limit for one list)";
-}
+std::string TooMany() { return "more than " + std::to_string(kMaxHosts) + " hosts (the limit for one list)"; }
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -79,9 +77,8 @@ Parsed<Hostlist::Group> Hostlist::ParseGroup(std::string_view body, std::size_t 
     if (!range) return range.error();
     const std::uint64_t n = range->hi - range->lo + 1;
     if (n > kMaxHosts || group.count > kMaxHosts - n) return ParseError{offset + start, TooMany()};
-    group.width = std::max<std::uint64_t>(
-        group.width,
-        std::max<std::uint64_t>(static_cast<std::uint64_t>(range->width), std::to_string(range->hi).size()));
+    group.width = std::max<std::uint64_t>(group.width, std::max<std::uint64_t>(static_cast<std::uint64_t>(range->width),
+                                                                               std::to_string(range->hi).size()));
     group.count += n;
     group.ranges.push_back(*range);
     start = comma + 1;
@@ -218,8 +215,7 @@ std::optional<std::uint64_t> Hostlist::Find(std::string_view host) const {
           host.substr(host.size() - post.size()) != post) {
         continue;
       }
-      const std::string_view digits =
-          host.substr(pre.size(), host.size() - pre.size() - post.size());
+      const std::string_view digits = host.substr(pre.size(), host.size() - pre.size() - post.size());
       auto value = Decimal(digits, UINT64_MAX);
       if (!value) continue;
       std::uint64_t offset = 0;

@@ -7,9 +7,7 @@ namespace {
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 }  // namespace
 
-std::string_view ShortHostName(std::string_view host) {
-  return host.substr(0, host.find('.'));
-}
+std::string_view ShortHostName(std::string_view host) { return host.substr(0, host.find('.')); }
 
 std::optional<std::size_t> Nodefile::IndexOf(std::string_view host) const {
   for (std::size_t i = 0; i < hosts.size(); ++i) {

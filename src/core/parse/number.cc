@@ -9,9 +9,12 @@ namespace {
 
 int DigitValue(char c, int base) {
   int v = -1;
-  if (c >= '0' && c <= '9') v = c - '0';
-  else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-  else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    v = c - '0';
+  else if (c >= 'a' && c <= 'f')
+    v = c - 'a' + 10;
+  else if (c >= 'A' && c <= 'F')
+    v = c - 'A' + 10;
   return v < base ? v : -1;
 }
 
@@ -21,8 +24,8 @@ Parsed<std::uint64_t> Number(std::string_view text, std::uint64_t max, int base)
   for (std::size_t i = 0; i < text.size(); ++i) {
     const int d = DigitValue(text[i], base);
     if (d < 0) {
-      return ParseError{i, std::string("'") + text[i] + "' is not a " +
-                               (base == 10 ? "decimal" : "hexadecimal") + " digit"};
+      return ParseError{
+          i, std::string("'") + text[i] + "' is not a " + (base == 10 ? "decimal" : "hexadecimal") + " digit"};
     }
     if (value > (max - static_cast<std::uint64_t>(d)) / static_cast<std::uint64_t>(base)) {
       return ParseError{i, "larger than " + std::to_string(max)};
@@ -34,9 +37,7 @@ Parsed<std::uint64_t> Number(std::string_view text, std::uint64_t max, int base)
 
 }  // namespace
 
-Parsed<std::uint64_t> Decimal(std::string_view text, std::uint64_t max) {
-  return Number(text, max, 10);
-}
+Parsed<std::uint64_t> Decimal(std::string_view text, std::uint64_t max) { return Number(text, max, 10); }
 
 Parsed<double> Seconds(std::string_view text, double max) {
   if (text.empty()) return ParseError{0, "empty, expected a number"};
@@ -56,8 +57,7 @@ Parsed<double> Seconds(std::string_view text, double max) {
     return ParseError{i, std::string("'") + text[i] + "' is not a decimal digit"};
   }
   double value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value,
-                                         std::chars_format::fixed);
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, std::chars_format::fixed);
   if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
     return ParseError{0, "not a finite number"};
   }
@@ -65,9 +65,7 @@ Parsed<double> Seconds(std::string_view text, double max) {
   return value;
 }
 
-Parsed<std::uint64_t> Hex(std::string_view text, std::uint64_t max) {
-  return Number(text, max, 16);
-}
+Parsed<std::uint64_t> Hex(std::string_view text, std::uint64_t max) { return Number(text, max, 16); }
 
 std::vector<std::string_view> Split(std::string_view text, char sep) {
   std::vector<std::string_view> out;

@@ -57,12 +57,19 @@ bool Matches(std::string_view var, std::string_view pattern) {
 // (src/tools/options.cc Describe(); --launcher, --help, --version and the
 // actions have none). A unit test compares the list with --help.
 const std::vector<std::string> kOptionVariables = {
-    "RANKWRAP_BIND",          "RANKWRAP_BOOTSTRAP_TIMEOUT", "RANKWRAP_CPU_BIND",    "RANKWRAP_FAILURE_FILE",
-    "RANKWRAP_GPU_BIND",      "RANKWRAP_GPU_VISIBILITY",    "RANKWRAP_GRACE",       "RANKWRAP_LOG_DIR",
-    "RANKWRAP_MASTER_ADDR",   "RANKWRAP_MASTER_PORT",       "RANKWRAP_MAX_RESTARTS", "RANKWRAP_MEM_BIND",
-    "RANKWRAP_NCCL_BOOTSTRAP", "RANKWRAP_NCCL_COMM_ID",     "RANKWRAP_NPROC", "RANKWRAP_PLANE",       "RANKWRAP_RANKS_FILTER",
-    "RANKWRAP_RANKS_PER_NODE", "RANKWRAP_REPORT",           "RANKWRAP_SIGNAL_MAP",  "RANKWRAP_SUPERVISE",
-    "RANKWRAP_SVG",           "RANKWRAP_TAG_OUTPUT",        "RANKWRAP_TEE",         "RANKWRAP_TOPOLOGY",
+    "RANKWRAP_BIND",           "RANKWRAP_BOOTSTRAP_TIMEOUT",
+    "RANKWRAP_CPU_BIND",       "RANKWRAP_FAILURE_FILE",
+    "RANKWRAP_GPU_BIND",       "RANKWRAP_GPU_VISIBILITY",
+    "RANKWRAP_GRACE",          "RANKWRAP_LOG_DIR",
+    "RANKWRAP_MASTER_ADDR",    "RANKWRAP_MASTER_PORT",
+    "RANKWRAP_MAX_RESTARTS",   "RANKWRAP_MEM_BIND",
+    "RANKWRAP_NCCL_BOOTSTRAP", "RANKWRAP_NCCL_COMM_ID",
+    "RANKWRAP_NPROC",          "RANKWRAP_PLANE",
+    "RANKWRAP_RANKS_FILTER",   "RANKWRAP_RANKS_PER_NODE",
+    "RANKWRAP_REPORT",         "RANKWRAP_SIGNAL_MAP",
+    "RANKWRAP_SUPERVISE",      "RANKWRAP_SVG",
+    "RANKWRAP_TAG_OUTPUT",     "RANKWRAP_TEE",
+    "RANKWRAP_TOPOLOGY",
 };
 
 // What each launcher variable means for a child: rewritten where the task
@@ -147,14 +154,22 @@ constexpr Rewritten kRewritten[] = {
 
 std::string Value(Place p, const ChildPlace& child, const JobInfo& job) {
   switch (p) {
-    case Place::kRank: return std::to_string(child.rank);
-    case Place::kWorld: return std::to_string(child.world_size);
-    case Place::kLocal: return std::to_string(child.local_rank);
-    case Place::kLocalSize: return std::to_string(child.local_world_size);
-    case Place::kNode: return std::to_string(job.node_rank);
-    case Place::kNodes: return std::to_string(job.num_nodes);
-    case Place::kOne: return "1";
-    case Place::kZero: return "0";
+    case Place::kRank:
+      return std::to_string(child.rank);
+    case Place::kWorld:
+      return std::to_string(child.world_size);
+    case Place::kLocal:
+      return std::to_string(child.local_rank);
+    case Place::kLocalSize:
+      return std::to_string(child.local_world_size);
+    case Place::kNode:
+      return std::to_string(job.node_rank);
+    case Place::kNodes:
+      return std::to_string(job.num_nodes);
+    case Place::kOne:
+      return "1";
+    case Place::kZero:
+      return "0";
   }
   return {};
 }

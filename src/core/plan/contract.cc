@@ -18,10 +18,9 @@ std::uint64_t Fnv1a(const std::string& s) {
 // Ids that name one launch and that no child environment rewrites
 // (children.cc): schedulers' job and step ids, launchers' application ids.
 constexpr const char* kLaunchIds[] = {
-    "SLURM_JOB_ID",     "SLURM_STEP_ID",    "PBS_JOBID",           "FLUX_JOB_ID",
-    "LSB_JOBID",        "PALS_APID",        "TORCHELASTIC_RUN_ID", "JOB_ID",
-    "AWS_BATCH_JOB_ID", "AZ_BATCH_JOB_ID",  "AZ_BATCH_TASK_ID",    "SKYPILOT_TASK_ID",
-    "BATCH_JOB_UID",    "JOB_COMPLETION_INDEX",
+    "SLURM_JOB_ID",     "SLURM_STEP_ID",       "PBS_JOBID",     "FLUX_JOB_ID",          "LSB_JOBID",
+    "PALS_APID",        "TORCHELASTIC_RUN_ID", "JOB_ID",        "AWS_BATCH_JOB_ID",     "AZ_BATCH_JOB_ID",
+    "AZ_BATCH_TASK_ID", "SKYPILOT_TASK_ID",    "BATCH_JOB_UID", "JOB_COMPLETION_INDEX",
 };
 
 }  // namespace
@@ -48,8 +47,7 @@ std::uint16_t PortFromJob(const JobInfo& job) {
   return static_cast<std::uint16_t>(kPortBase + slot % kPortSpan);
 }
 
-Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
-                           const EnvSnapshot& inherited,
+Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts, const EnvSnapshot& inherited,
                            const std::function<Result<std::uint16_t>()>& free_port) {
   RankContract c;
   c.job = job;
@@ -62,14 +60,13 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
   } else if (opts.bootstrap_fills_master) {
     c.master_addr_from = "rank 0's host, from the MPI bootstrap";
   } else {
-    return Error{kExitEnvironment, "plan",
-                 "MASTER_ADDR cannot be derived under " + job.launcher + ": " + job.master_addr_from,
-                 "rankwrap never guesses rank 0's host (a wrong guess hangs every rank at "
-                 "rendezvous)",
-                 job.master_addr_hint.empty()
-                     ? "pass --master-addr HOST (the host that runs rank 0), or launch inside a "
-                       "scheduler allocation"
-                     : job.master_addr_hint};
+    return Error{
+        kExitEnvironment, "plan", "MASTER_ADDR cannot be derived under " + job.launcher + ": " + job.master_addr_from,
+        "rankwrap never guesses rank 0's host (a wrong guess hangs every rank at "
+        "rendezvous)",
+        job.master_addr_hint.empty() ? "pass --master-addr HOST (the host that runs rank 0), or launch inside a "
+                                       "scheduler allocation"
+                                     : job.master_addr_hint};
   }
   if (opts.master_port) {
     c.master_port = *opts.master_port;
@@ -88,12 +85,11 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
     c.master_port = *p;
     c.master_port_from = "a free local port";
   } else {
-    return Error{kExitEnvironment, "plan",
-                 "MASTER_PORT cannot be derived under " + job.launcher +
-                     ": no job or launch id is the same on every rank",
-                 "rankwrap never falls back to a default port (two jobs on one node would collide)",
-                 job.master_port_hint.empty() ? "pass --master-port PORT (the same on every rank)"
-                                              : job.master_port_hint};
+    return Error{
+        kExitEnvironment, "plan",
+        "MASTER_PORT cannot be derived under " + job.launcher + ": no job or launch id is the same on every rank",
+        "rankwrap never falls back to a default port (two jobs on one node would collide)",
+        job.master_port_hint.empty() ? "pass --master-port PORT (the same on every rank)" : job.master_port_hint};
   }
   const std::string node = std::to_string(job.node_rank);
   c.env = {
@@ -118,8 +114,8 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
     if (job.node_level && per_child) continue;
     auto old = inherited.Get(key);
     if (old && *old != value) {
-      c.warnings.push_back("inherited " + key + "=" + std::string(*old) + " replaced by " + value +
-                           " (derived from " + job.launcher + ")");
+      c.warnings.push_back("inherited " + key + "=" + std::string(*old) + " replaced by " + value + " (derived from " +
+                           job.launcher + ")");
     }
   }
   // Once per node: programs that compute their rank as NODE_RANK *

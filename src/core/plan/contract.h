@@ -17,8 +17,8 @@
 namespace rankwrap::plan {
 
 struct ContractOptions {
-  std::optional<std::string> master_addr;   // --master-addr
-  std::optional<std::uint16_t> master_port; // --master-port
+  std::optional<std::string> master_addr;    // --master-addr
+  std::optional<std::uint16_t> master_port;  // --master-port
   // The MPI bootstrap answers MASTER_ADDR/MASTER_PORT exactly: an address
   // or port the environment cannot tell is left empty instead of an error.
   bool bootstrap_fills_master = false;
@@ -57,8 +57,7 @@ std::string ContractMarker(const EnvSnapshot& env, const std::string& host);
 // Builds the contract. `inherited` is the environment the program would
 // otherwise get (to warn when a RANK etc. there differs). `free_port` is
 // called only for launches that allow a local free port (a world of one).
-Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts,
-                           const EnvSnapshot& inherited,
+Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts, const EnvSnapshot& inherited,
                            const std::function<Result<std::uint16_t>()>& free_port);
 
 }  // namespace rankwrap::plan

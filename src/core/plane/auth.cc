@@ -26,8 +26,8 @@ std::string MungePayload(std::string_view job_id, const Nonce& server, const Non
   return p;
 }
 
-Result<std::string, Refusal> MungePayloadKey(std::string_view payload, std::string_view job_id,
-                                                  const Nonce& server, const Nonce& client) {
+Result<std::string, Refusal> MungePayloadKey(std::string_view payload, std::string_view job_id, const Nonce& server,
+                                             const Nonce& client) {
   const std::string expected = MungePayload(job_id, server, client, "");
   if (payload.size() != expected.size() + 32) return Refusal{"credential payload of the wrong size"};
   if (!ConstantTimeEqual(payload.substr(0, expected.size()), expected)) {
@@ -55,7 +55,9 @@ Parsed<Message> Open(std::string_view body, AuthMode mode, const HmacKey& key, D
                      std::uint64_t expected_seq) {
   auto d = DecodeBody(body, mode);
   if (!d) return d.error();
-  if (!TagValid(*d, mode, key, dir)) return ParseError{body.size(), std::string(TypeName(TypeOf(d->message))) + ": wrong tag (not signed with this connection's key)"};
+  if (!TagValid(*d, mode, key, dir))
+    return ParseError{
+        body.size(), std::string(TypeName(TypeOf(d->message))) + ": wrong tag (not signed with this connection's key)"};
   if (d->seq != expected_seq) {
     return ParseError{2, std::string(TypeName(TypeOf(d->message))) + ": sequence number " + std::to_string(d->seq) +
                              ", expected " + std::to_string(expected_seq) + " (a replayed or lost message)"};

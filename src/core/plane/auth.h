@@ -32,7 +32,7 @@ std::string MungePayload(std::string_view job_id, const Nonce& server, const Non
 // The key inside `payload`, or why the payload is not for this job and
 // connection.
 Result<std::string, Refusal> MungePayloadKey(std::string_view payload, std::string_view job_id, const Nonce& server,
-                                                  const Nonce& client);
+                                             const Nonce& client);
 
 // The whole frame (length prefix, body, tag when the mode and type want one).
 std::string Seal(const Message& m, std::uint64_t seq, AuthMode mode, const HmacKey& key, Direction dir);

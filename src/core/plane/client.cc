@@ -23,7 +23,8 @@ void ClientCore::OnFrame(std::string_view body, ClientOut& out) {
     auto d = DecodeBody(body, o_.mode);
     if (!d) return Fail(K::kWrongServer, "not a rankwrap plane: " + d.error().message, out);
     const auto* ch = std::get_if<Challenge>(&d->message);
-    if (ch == nullptr) return Fail(K::kWrongServer, std::string("expected a challenge, got ") + TypeName(TypeOf(d->message)), out);
+    if (ch == nullptr)
+      return Fail(K::kWrongServer, std::string("expected a challenge, got ") + TypeName(TypeOf(d->message)), out);
     if (ch->job_id != o_.job_id) return Fail(K::kWrongServer, "the plane of job " + ch->job_id, out);
     if (ch->mode != o_.mode) {
       return Fail(K::kRejected,
@@ -49,12 +50,14 @@ void ClientCore::OnFrame(std::string_view body, ClientOut& out) {
   if (state_ == State::kWelcome) {
     auto d = DecodeBody(body, o_.mode);
     if (d) {
-      if (const auto* r = std::get_if<Reject>(&d->message)) return Fail(K::kRejected, "refused by the job's plane: " + r->reason, out);
+      if (const auto* r = std::get_if<Reject>(&d->message))
+        return Fail(K::kRejected, "refused by the job's plane: " + r->reason, out);
     }
   }
   auto m = Open(body, o_.mode, key_, Direction::kToClient, rseq_);
   if (!m) {
-    if (state_ == State::kWelcome) return Fail(K::kRejected, "the server failed authentication: " + m.error().message, out);
+    if (state_ == State::kWelcome)
+      return Fail(K::kRejected, "the server failed authentication: " + m.error().message, out);
     return Fail(K::kBroken, "invalid message from the job's plane: " + m.error().message, out);
   }
   ++rseq_;

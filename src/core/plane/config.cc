@@ -32,8 +32,9 @@ Result<PlaneConfig> MakePlaneConfig(const PlaneInputs& in) {
                        "run under a launcher that names the job (Slurm, PBS, ...)");
   }
   if (in.node_count == 0 || in.node_index >= in.node_count) {
-    return ConfigError("NODE_RANK=" + std::to_string(in.node_index) + " with NUM_NODES=" + std::to_string(in.node_count),
-                       "0 <= NODE_RANK < NUM_NODES", "check the job's node list");
+    return ConfigError(
+        "NODE_RANK=" + std::to_string(in.node_index) + " with NUM_NODES=" + std::to_string(in.node_count),
+        "0 <= NODE_RANK < NUM_NODES", "check the job's node list");
   }
   for (const auto* h : {&in.host, &in.server_host}) {
     if (h->empty() || h->size() > kMaxHost || !Printable(*h)) {
@@ -46,17 +47,19 @@ Result<PlaneConfig> MakePlaneConfig(const PlaneInputs& in) {
   }
   if (in.auth == "munge" || (in.auth == "auto" && in.munge_available)) {
     if (!in.munge_available) {
-      return ConfigError("--plane=munge", "munged did not answer on this node" +
+      return ConfigError("--plane=munge",
+                         "munged did not answer on this node" +
                              (in.munge_socket.empty() ? std::string() : " (MUNGE_SOCKET=" + in.munge_socket + ")"),
                          "start munged, or export RANKWRAP_JOB_SECRET in the job script and use --plane=secret");
     }
     c.mode = AuthMode::kMunge;
   } else if (in.auth == "secret" || in.auth == "auto") {
     if (in.secret.empty()) {
-      return ConfigError("RANKWRAP_JOB_SECRET is not set" + std::string(in.auth == "auto" ? " and munged did not answer" : ""),
-                         "the job's control plane only talks to nodes that prove they belong to the job",
-                         "export RANKWRAP_JOB_SECRET=$(head -c 32 /dev/urandom | base64) in the job script "
-                         "(srun/mpiexec pass it on), or run munged; --plane insecure turns authentication off");
+      return ConfigError(
+          "RANKWRAP_JOB_SECRET is not set" + std::string(in.auth == "auto" ? " and munged did not answer" : ""),
+          "the job's control plane only talks to nodes that prove they belong to the job",
+          "export RANKWRAP_JOB_SECRET=$(head -c 32 /dev/urandom | base64) in the job script "
+          "(srun/mpiexec pass it on), or run munged; --plane insecure turns authentication off");
     }
     if (in.secret.size() < kMinSecret) {
       return ConfigError("RANKWRAP_JOB_SECRET of " + std::to_string(in.secret.size()) + " bytes",
@@ -68,8 +71,7 @@ Result<PlaneConfig> MakePlaneConfig(const PlaneInputs& in) {
   } else if (in.auth == "insecure") {
     c.mode = AuthMode::kInsecure;
   } else {
-    return Error{kExitUsage, "usage", "--plane=" + in.auth, "one of auto, munge, secret, insecure",
-                 "--plane=auto"};
+    return Error{kExitUsage, "usage", "--plane=" + in.auth, "one of auto, munge, secret, insecure", "--plane=auto"};
   }
   c.job_id = in.job_id;
   c.node_count = in.node_count;

@@ -16,20 +16,20 @@ namespace rankwrap::plane {
 
 inline constexpr std::uint16_t kPlanePortBase = 15000;  // below the MASTER_PORT range (20000-32767)
 inline constexpr std::uint16_t kPlanePortSpan = 4992;
-inline constexpr std::uint16_t kPlanePortRange = 8;     // the server's fallbacks: base, base+1, ... base+7
+inline constexpr std::uint16_t kPlanePortRange = 8;  // the server's fallbacks: base, base+1, ... base+7
 inline constexpr std::size_t kMinSecret = 16;
 
 struct PlaneInputs {
-  std::string job_id;              // the job key (Slurm job.step, ...): the same on every node
-  std::uint32_t node_count = 1;    // NUM_NODES
-  std::uint32_t node_index = 0;    // NODE_RANK
-  std::string host;                // this node's host name (as the others see it in the node list)
-  std::string server_host;         // the node list's first host: where node 0 runs the server
-  std::uint64_t lowest_rank = 0;   // this node's lowest global rank (0: this node announces)
-  std::string auth = "auto";       // auto | munge | secret | insecure
-  std::string secret;              // RANKWRAP_JOB_SECRET (secret mode)
-  bool munge_available = false;    // munged answered on this node (auto mode)
-  std::string munge_socket;        // MUNGE_SOCKET, empty: munge's default
+  std::string job_id;                 // the job key (Slurm job.step, ...): the same on every node
+  std::uint32_t node_count = 1;       // NUM_NODES
+  std::uint32_t node_index = 0;       // NODE_RANK
+  std::string host;                   // this node's host name (as the others see it in the node list)
+  std::string server_host;            // the node list's first host: where node 0 runs the server
+  std::uint64_t lowest_rank = 0;      // this node's lowest global rank (0: this node announces)
+  std::string auth = "auto";          // auto | munge | secret | insecure
+  std::string secret;                 // RANKWRAP_JOB_SECRET (secret mode)
+  bool munge_available = false;       // munged answered on this node (auto mode)
+  std::string munge_socket;           // MUNGE_SOCKET, empty: munge's default
   std::optional<std::uint16_t> port;  // forced first port (tests); else derived from the job id
   double rendezvous_timeout = 300;    // seconds from Start
   double heartbeat_interval = 1;

@@ -161,7 +161,8 @@ Message DecodePayload(Reader& r, std::uint8_t type) {
       m.nonce = r.Raw("nonce");
       return m;
     }
-    case 2: return Reject{r.Str(kMaxText, "reason")};
+    case 2:
+      return Reject{r.Str(kMaxText, "reason")};
     case 3: {
       Hello m;
       m.job_id = r.Name(kMaxJobId, "job id");
@@ -176,9 +177,12 @@ Message DecodePayload(Reader& r, std::uint8_t type) {
       m.credential = r.Str(kMaxCredential, "credential");
       return m;
     }
-    case 4: return Welcome{r.U32("heartbeat")};
-    case 5: return Announce{DecodeMaster(r)};
-    case 6: return RendezvousDone{DecodeMaster(r)};
+    case 4:
+      return Welcome{r.U32("heartbeat")};
+    case 5:
+      return Announce{DecodeMaster(r)};
+    case 6:
+      return RendezvousDone{DecodeMaster(r)};
     case 7: {
       RendezvousFailed m;
       m.missing_count = r.U32("missing count");
@@ -198,10 +202,15 @@ Message DecodePayload(Reader& r, std::uint8_t type) {
       m.cause = r.Str(kMaxText, "cause");
       return m;
     }
-    case 9: return Heartbeat{};
-    case 10: return Bye{};
-    case 11: return Shutdown{r.Str(kMaxText, "reason")};
-    default: r.Fail("unknown message type " + std::to_string(type)); return Heartbeat{};
+    case 9:
+      return Heartbeat{};
+    case 10:
+      return Bye{};
+    case 11:
+      return Shutdown{r.Str(kMaxText, "reason")};
+    default:
+      r.Fail("unknown message type " + std::to_string(type));
+      return Heartbeat{};
   }
 }
 
@@ -209,9 +218,12 @@ Message DecodePayload(Reader& r, std::uint8_t type) {
 
 const char* AuthModeName(AuthMode m) {
   switch (m) {
-    case AuthMode::kInsecure: return "insecure";
-    case AuthMode::kSecret: return "secret";
-    case AuthMode::kMunge: return "munge";
+    case AuthMode::kInsecure:
+      return "insecure";
+    case AuthMode::kSecret:
+      return "secret";
+    case AuthMode::kMunge:
+      return "munge";
   }
   return "?";
 }
@@ -219,7 +231,7 @@ const char* AuthModeName(AuthMode m) {
 std::uint8_t TypeOf(const Message& m) { return static_cast<std::uint8_t>(m.index() + 1); }
 
 const char* TypeName(std::uint8_t type) {
-  static const char* names[] = {"challenge",      "reject",  "hello",     "welcome", "announce", "rendezvous",
+  static const char* names[] = {"challenge",         "reject",  "hello",     "welcome", "announce", "rendezvous",
                                 "rendezvous-failed", "failure", "heartbeat", "bye",     "shutdown"};
   return type >= 1 && type <= 11 ? names[type - 1] : "unknown";
 }
@@ -238,7 +250,9 @@ std::string EncodeBody(const Message& m, std::uint64_t seq) {
 }
 
 Parsed<Decoded> DecodeBody(std::string_view body, AuthMode mode) {
-  if (body.size() > kMaxBody) return ParseError{kMaxBody, "message of " + std::to_string(body.size()) + " bytes, at most " + std::to_string(kMaxBody)};
+  if (body.size() > kMaxBody)
+    return ParseError{kMaxBody,
+                      "message of " + std::to_string(body.size()) + " bytes, at most " + std::to_string(kMaxBody)};
   Reader head(body);
   const std::uint8_t version = head.U8("version");
   if (!head.failed() && version != kVersion) {
@@ -249,7 +263,8 @@ Parsed<Decoded> DecodeBody(std::string_view body, AuthMode mode) {
   if (head.failed()) return ParseError{head.pos(), head.error()};
   if (type < 1 || type > 11) return ParseError{1, "unknown message type " + std::to_string(type)};
   const std::size_t tag = Tagged(type, mode) ? kTagSize : 0;
-  if (body.size() < kHeaderSize + tag) return ParseError{body.size(), std::string("truncated ") + TypeName(type) + " (no tag)"};
+  if (body.size() < kHeaderSize + tag)
+    return ParseError{body.size(), std::string("truncated ") + TypeName(type) + " (no tag)"};
   const std::string_view signed_part = body.substr(0, body.size() - tag);
   Reader r(signed_part);
   r.Int(static_cast<int>(kHeaderSize) - 8, "header");
@@ -264,8 +279,10 @@ Parsed<Decoded> DecodeBody(std::string_view body, AuthMode mode) {
 
 Parsed<std::uint32_t> FrameLength(const std::uint8_t p[4]) {
   const std::uint32_t n = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
-  if (n < kHeaderSize) return ParseError{0, "frame of " + std::to_string(n) + " bytes, at least " + std::to_string(kHeaderSize)};
-  if (n > kMaxBody) return ParseError{0, "frame of " + std::to_string(n) + " bytes, at most " + std::to_string(kMaxBody)};
+  if (n < kHeaderSize)
+    return ParseError{0, "frame of " + std::to_string(n) + " bytes, at least " + std::to_string(kHeaderSize)};
+  if (n > kMaxBody)
+    return ParseError{0, "frame of " + std::to_string(n) + " bytes, at most " + std::to_string(kMaxBody)};
   return n;
 }
 

@@ -22,13 +22,13 @@
 namespace rankwrap::plane {
 
 inline constexpr std::uint8_t kVersion = 1;
-inline constexpr std::size_t kMaxBody = 4096;    // a frame longer than this is refused unread
+inline constexpr std::size_t kMaxBody = 4096;  // a frame longer than this is refused unread
 inline constexpr std::size_t kTagSize = 32;
-inline constexpr std::size_t kHeaderSize = 10;   // version, type, seq
+inline constexpr std::size_t kHeaderSize = 10;  // version, type, seq
 inline constexpr std::size_t kMaxHost = 255;
 inline constexpr std::size_t kMaxJobId = 128;
-inline constexpr std::size_t kMaxBlob = 1024;    // the announcement's opaque bytes (an NCCL id is 128)
-inline constexpr std::size_t kMaxText = 1024;    // causes, reasons
+inline constexpr std::size_t kMaxBlob = 1024;  // the announcement's opaque bytes (an NCCL id is 128)
+inline constexpr std::size_t kMaxText = 1024;  // causes, reasons
 inline constexpr std::size_t kMaxCredential = 2048;
 
 using Nonce = std::array<std::uint8_t, 16>;
@@ -102,7 +102,7 @@ struct Failure {
   }
 };
 struct Heartbeat {};
-struct Bye {};  // client -> server: this node is done; its going away is no failure
+struct Bye {};     // client -> server: this node is done; its going away is no failure
 struct Shutdown {  // server -> client: the plane ends; no failure
   std::string reason;
 };

@@ -74,7 +74,8 @@ void ServerCore::Hello(ConnId c, Conn& conn, std::string_view body, double now, 
   if (!d) return Refuse(c, "malformed message: " + d.error().message, out);
   const auto* h = std::get_if<plane::Hello>(&d->message);
   if (h == nullptr) return Refuse(c, std::string("expected hello, got ") + TypeName(TypeOf(d->message)), out);
-  if (h->job_id != o_.job_id) return Refuse(c, "hello for job " + h->job_id + ", this plane serves job " + o_.job_id, out);
+  if (h->job_id != o_.job_id)
+    return Refuse(c, "hello for job " + h->job_id + ", this plane serves job " + o_.job_id, out);
   std::string base;
   if (o_.mode == AuthMode::kSecret) {
     base = o_.secret;
@@ -92,13 +93,16 @@ void ServerCore::Hello(ConnId c, Conn& conn, std::string_view body, double now, 
   }
   if (d->seq != 0) return Refuse(c, "hello with sequence number " + std::to_string(d->seq), out);
   if (h->node_count != o_.node_count) {
-    return Refuse(c, "node " + std::to_string(h->node) + " (" + h->host + ") says the job has " +
-                         std::to_string(h->node_count) + " nodes, this plane expects " + std::to_string(o_.node_count),
+    return Refuse(c,
+                  "node " + std::to_string(h->node) + " (" + h->host + ") says the job has " +
+                      std::to_string(h->node_count) + " nodes, this plane expects " + std::to_string(o_.node_count),
                   out);
   }
   Node& n = nodes_[h->node];
   if (n.conn != 0) {
-    return Refuse(c, "node index " + std::to_string(h->node) + " already joined from " + n.host + ", now again from " + h->host, out);
+    return Refuse(
+        c, "node index " + std::to_string(h->node) + " already joined from " + n.host + ", now again from " + h->host,
+        out);
   }
   if (!n.joined) ++joined_;
   n.joined = true;

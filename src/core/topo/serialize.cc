@@ -22,15 +22,14 @@ std::string Ids(const std::vector<unsigned>& v) {
 std::string Path(const std::vector<Ancestor>& p) {
   if (p.empty()) return "-";
   std::string s;
-  for (const Ancestor& a : p) s += (s.empty() ? "" : ",") + std::to_string(a.id) + ":" + std::to_string(static_cast<int>(a.level));
+  for (const Ancestor& a : p)
+    s += (s.empty() ? "" : ",") + std::to_string(a.id) + ":" + std::to_string(static_cast<int>(a.level));
   return s;
 }
 
 std::string Str(const std::string& s) { return s.empty() ? "-" : s; }
 
-std::vector<std::string_view> Fields(std::string_view line) {
-  return parse::Split(line, '\t');
-}
+std::vector<std::string_view> Fields(std::string_view line) { return parse::Split(line, '\t'); }
 
 bool ParseIds(std::string_view f, std::vector<unsigned>* out) {
   out->clear();
@@ -80,8 +79,8 @@ std::string ToText(const Topology& t) {
     std::string names;
     for (const auto& n : g.os_names) names += (names.empty() ? "" : ",") + n;
     out += "gpu\t" + g.bus_id + "\t" + std::to_string(g.sub) + "\t" + std::to_string(static_cast<int>(g.vendor)) +
-           "\t" + Str(Clean(g.uuid)) + "\t" + Str(names) + "\t" + Str(Clean(g.model)) + "\t" + Ids(g.local_pus) +
-           "\t" + Path(g.path) + "\n";
+           "\t" + Str(Clean(g.uuid)) + "\t" + Str(names) + "\t" + Str(Clean(g.model)) + "\t" + Ids(g.local_pus) + "\t" +
+           Path(g.path) + "\n";
   }
   for (const Nic& n : t.nics) {
     out += "nic\t" + Str(n.name) + "\t" + Str(n.netdev) + "\t" + n.bus_id + "\t" + (n.infiniband ? "1" : "0") + "\t" +

@@ -32,32 +32,32 @@ struct NumaNode {
 enum class Vendor { kNvidia, kAmd, kIntel, kOther };
 
 struct Gpu {
-  std::string bus_id;    // "0000:4e:00.0"
-  unsigned sub = 0;      // logical GPU within one PCI function (MI300A CPX), else 0
-  std::string uuid;      // "GPU-..." when the file knows it
+  std::string bus_id;                 // "0000:4e:00.0"
+  unsigned sub = 0;                   // logical GPU within one PCI function (MI300A CPX), else 0
+  std::string uuid;                   // "GPU-..." when the file knows it
   std::vector<std::string> os_names;  // "cuda0", "nvml0", "rsmi3", ...
   Vendor vendor = Vendor::kOther;
   std::string model;
-  std::vector<unsigned> local_pus;    // cpuset of the first non-I/O ancestor, allowed only
-  std::vector<Ancestor> path;         // device to root
+  std::vector<unsigned> local_pus;  // cpuset of the first non-I/O ancestor, allowed only
+  std::vector<Ancestor> path;       // device to root
 };
 
 struct Nic {
-  std::string name;      // OpenFabrics name ("mlx5_0") if any, else the network name ("hsi0")
-  std::string netdev;    // network interface name when known ("ib0", "hsi0")
+  std::string name;    // OpenFabrics name ("mlx5_0") if any, else the network name ("hsi0")
+  std::string netdev;  // network interface name when known ("ib0", "hsi0")
   std::string bus_id;
-  bool infiniband = false;  // has an OpenFabrics device (IB or RoCE)
+  bool infiniband = false;      // has an OpenFabrics device (IB or RoCE)
   std::vector<unsigned> ports;  // its active ports (all known ports if none is active); empty: unknown
   std::vector<unsigned> local_pus;
   std::vector<Ancestor> path;
 };
 
 struct Topology {
-  std::string source;             // "this machine" or the XML path
-  std::vector<Core> cores;        // cores with at least one allowed PU, in PU order
-  std::vector<NumaNode> numa;     // CPU NUMA nodes (GPU-memory nodes left out)
+  std::string source;          // "this machine" or the XML path
+  std::vector<Core> cores;     // cores with at least one allowed PU, in PU order
+  std::vector<NumaNode> numa;  // CPU NUMA nodes (GPU-memory nodes left out)
   int packages = 0;
-  std::vector<Gpu> gpus;          // in index order: PCI bus id, then sub
+  std::vector<Gpu> gpus;  // in index order: PCI bus id, then sub
   std::vector<Nic> nics;
 };
 
