@@ -1,5 +1,7 @@
 #include "adapters/posix/posix.h"
 
+#include "adapters/posix/output.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -308,14 +310,9 @@ Status WritePrivateFile(const std::string& path, const std::string& content) {
     return Error{kExitBinding, "bind", "cannot write '" + tmp + "'", std::strerror(errno),
                  "set RANKWRAP_TOPOLOGY_CACHE=0"};
   }
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = write(fd, content.data() + done, content.size() - done);
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
+  const bool written = WriteAll(fd, content);
   close(fd);
-  if (done != content.size() || rename(tmp.c_str(), path.c_str()) != 0) {
+  if (!written || rename(tmp.c_str(), path.c_str()) != 0) {
     unlink(tmp.c_str());
     return Error{kExitBinding, "bind", "cannot write '" + path + "'", std::strerror(errno),
                  "set RANKWRAP_TOPOLOGY_CACHE=0"};
