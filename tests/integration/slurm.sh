@@ -186,7 +186,7 @@ took=$(( $(date +%s) - start ))
 [ "$rc" -eq 3 ] && [ "$took" -le 10 ] && [[ "$out" == *"rank 3 on node2 failed first: it exited with code 3 (the job control plane told every node)"* ]] \
   && pass "--plane: rank 3 failing on node2 ends both nodes in ${took}s (grace 2 s) with exit 3" || fail "plane: rc $rc after ${took}s: $out"
 set +e
-out=$(env -u RANKWRAP_JOB_SECRET srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 1 --plane secret -- true 2>&1)
+out=$(unset RANKWRAP_JOB_SECRET; srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 1 --plane secret -- true 2>&1)
 rc=$?
 set -e
 [ "$rc" -ne 0 ] && [[ "$out" == *RANKWRAP_JOB_SECRET* ]] && pass "--plane secret without a secret: refused, naming RANKWRAP_JOB_SECRET" || fail "plane no secret: rc $rc: $out"
