@@ -210,18 +210,22 @@ int WaitBootstrapped(app::MpiBootstrap& boot, const std::string& rank, const std
   // A program that loads MPI at run time (mpi4py) cannot work either: say
   // so once, and end the job before it hangs or fails obscurely.
   const pid_t keeper = boot.keeper().pid();
+  pid_t program = -1;  // the keeper's child, found once (no /proc walk every turn)
   const posix::ExitStatus status = boot.keeper().Wait([&] {
-    for (pid_t pid : posix::Descendants(keeper)) {
-      const std::string lib = posix::MappedMpiLibrary(pid);
-      if (lib.empty()) continue;
-      Report(Error{kExitBootstrap, "bootstrap", "rank " + rank + "'s program loaded " + lib,
-                   "it uses MPI itself, and this rank's MPI was already initialised by rankwrap "
-                   "(MPI allows one MPI_Init per rank, even across exec)",
-                   app::kMpiProgramHint},
-             rank, host);
-      boot.keeper().Kill();
-      boot.Abort(kExitBootstrap);
+    if (program < 0) {
+      const std::vector<pid_t> below = posix::Descendants(keeper);
+      if (below.empty()) return;
+      program = below.front();
     }
+    const std::string lib = posix::MappedMpiLibrary(program);
+    if (lib.empty()) return;
+    Report(Error{kExitBootstrap, "bootstrap", "rank " + rank + "'s program loaded " + lib,
+                 "it uses MPI itself, and this rank's MPI was already initialised by rankwrap "
+                 "(MPI allows one MPI_Init per rank, even across exec)",
+                 app::kMpiProgramHint},
+           rank, host);
+    boot.keeper().Kill();
+    boot.Abort(kExitBootstrap);
   });
   if (status.code == 0 && status.signal == 0) return boot.Finalize();
   const int relayed = posix::LastRelayedSignal();
