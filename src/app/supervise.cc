@@ -120,18 +120,13 @@ bool Shown(const SuperviseConfig& o, std::uint64_t rank) {
 
 bool NeedsPipes(const SuperviseConfig& o) { return o.tag_output || !o.log_dir.empty() || !o.ranks_filter.empty(); }
 
-// What another node's failure looked like (for the summary).
-struct Remote {
-  plane::Failure f;
-};
-
 std::int64_t UnixMs() { return static_cast<std::int64_t>(time(nullptr)) * 1000; }
 
 // Runs one attempt's loop: feeds the policy, carries out its actions, and
 // with a plane tells the other nodes of this node's first failure and stops
 // on theirs.
 supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run, const std::vector<RankSpec>& ranks,
-                        Plane* plane, const std::string& host, std::optional<Remote>* remote) {
+                        Plane* plane, const std::string& host, std::optional<plane::Failure>* remote) {
   supervise::Policy policy(supervise::PolicyOptions{o.grace, o.signal_map});
   auto act = [&](const supervise::Actions& a) {
     if (a.signal_all) run.SignalAll(a.signal_all);
@@ -179,7 +174,7 @@ supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run, const 
         run.Watch(-1);  // the job's first failure comes once
         auto f = plane ? plane->TakeFailure() : std::nullopt;
         if (f && !(f->host == host && reported)) {
-          *remote = Remote{*f};
+          *remote = *f;
           act(policy.OnRemoteFailure(supervise::ProcessEnd{f->code, f->signal}, posix::Now()));
         }
         break;
@@ -225,7 +220,7 @@ std::string Summary(const SuperviseConfig& o, const Failure& f, const std::strin
 // One attempt: start, loop, collect the output.
 Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseIo& io, unsigned attempt,
                                       std::optional<std::uint64_t> oom_before, Plane* plane, Failure* failure,
-                                      std::optional<Remote>* remote, std::size_t* nranks) {
+                                      std::optional<plane::Failure>* remote, std::size_t* nranks) {
   auto ranks = io.ranks(attempt);
   if (!ranks) return ranks.error();
   *nranks = ranks->size();
@@ -361,7 +356,7 @@ Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io)
   SupervisedRun result;
   for (unsigned attempt = 0;; ++attempt) {
     Failure f;
-    std::optional<Remote> remote;
+    std::optional<plane::Failure> remote;
     std::size_t nranks = 0;
     auto out = RunAttempt(o, io, attempt, oom_before, plane->get(), &f, &remote, &nranks);
     if (plane->get()) {
@@ -369,7 +364,7 @@ Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io)
     }
     if (!out) return out.error();
     if (out->remote && remote) {
-      const plane::Failure& rf = remote->f;
+      const plane::Failure& rf = *remote;
       result.exit_code = out->remote->WrapperCode();
       result.summary =
           "rank " + std::to_string(rf.rank) + " on " + rf.host + " failed first: it " + Describe(*out->remote) +

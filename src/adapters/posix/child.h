@@ -2,14 +2,8 @@
 // processes themselves: adapters/posix/keeper.h and supervisor.h.
 #pragma once
 
-#include <sys/types.h>
-
-#include <functional>
 #include <string>
-#include <vector>
 
-#include "core/env/snapshot.h"
-#include "core/error.h"
 #include "core/supervise/policy.h"
 
 namespace rankwrap::posix {

@@ -57,11 +57,11 @@ std::vector<std::pair<pid_t, char>> Walk(pid_t root) {
   std::multimap<pid_t, pid_t> children;
   for (const auto& [pid, st] : procs) children.emplace(st.ppid, pid);
   std::vector<std::pair<pid_t, char>> out;
-  std::vector<pid_t> todo{root};
-  for (std::size_t i = 0; i < todo.size(); ++i) {
-    auto [b, e] = children.equal_range(todo[i]);
+  std::vector<pid_t> queue{root};
+  for (std::size_t i = 0; i < queue.size(); ++i) {
+    auto [b, e] = children.equal_range(queue[i]);
     for (auto it = b; it != e; ++it) {
-      todo.push_back(it->second);
+      queue.push_back(it->second);
       out.emplace_back(it->second, procs.at(it->second).state);
     }
   }
