@@ -100,8 +100,10 @@ Status BootstrapPart(const Reader& r, BootstrapConfig* b) {
   const std::string mode = r.Get("nccl-bootstrap", "none");
   if (mode == "mpi") {
     b->mode = BootstrapMode::kMpi;
+  } else if (mode == "tcp") {
+    b->mode = BootstrapMode::kTcp;
   } else if (mode != "none") {
-    return r.Bad("nccl-bootstrap", mode, "expected mpi or none");
+    return r.Bad("nccl-bootstrap", mode, "expected mpi, tcp or none");
   }
   b->nccl_comm_id = r.On("nccl-comm-id");
   if (r.Has("bootstrap-timeout")) {
@@ -191,6 +193,7 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
   }
   if (r.Has("plane")) {
     s->plane = r.Get("plane");
+    s->plane_given = true;
     if (s->plane == "off") {
       s->plane.clear();
     } else if (s->plane != "auto" && s->plane != "munge" && s->plane != "secret" && s->plane != "insecure") {
@@ -203,7 +206,7 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
   // Every supervision option turns supervision on: none is silently ignored.
   s->enabled = r.On("supervise") || s->nproc || r.Has("grace") || s->tag_output || !s->log_dir.empty() ||
                !s->failure_file.empty() || !s->ranks_filter.empty() || !s->signal_map.empty() || s->max_restarts > 0 ||
-               !s->plane.empty();
+               (s->plane_given && !s->plane.empty());
   if (s->tee && s->log_dir.empty()) {
     return Usage("--tee without --log-dir", "--tee keeps the console output next to the log files");
   }
@@ -281,8 +284,16 @@ Result<Config> BuildConfig(const OptionValues& values, std::vector<std::string> 
     return Usage("--nproc with --nccl-bootstrap=mpi",
                  "the MPI bootstrap needs one rankwrap per rank (mpirun -np N rankwrap ...)");
   }
-  if (c.bootstrap.nccl_comm_id && c.bootstrap.mode == BootstrapMode::kMpi) {
-    return Usage("--nccl-comm-id with --nccl-bootstrap=mpi", "pick one way to bootstrap NCCL");
+  if (c.bootstrap.nccl_comm_id && c.bootstrap.mode != BootstrapMode::kNone) {
+    return Usage("--nccl-comm-id with --nccl-bootstrap", "pick one way to bootstrap NCCL");
+  }
+  if (c.bootstrap.mode == BootstrapMode::kTcp) {
+    if (c.supervise.plane.empty()) {
+      return Usage("--nccl-bootstrap=tcp with --plane off",
+                   "the job control plane carries the NCCL id from rank 0's rankwrap to every other");
+    }
+    // Rank 0's keeper creates the id and must outlive the ranks' NCCL init.
+    c.supervise.enabled = true;
   }
   return c;
 }

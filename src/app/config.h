@@ -30,7 +30,10 @@ struct BindConfig {
   std::string topology;       // --topology FILE.xml; empty: this machine
 };
 
-enum class BootstrapMode { kNone, kMpi };
+// kMpi: rank 0 creates the NCCL id, MPI broadcasts it (app/bootstrap.h).
+// kTcp: rank 0's keeper creates it, the job control plane carries it
+// (app/supervise.h); no MPI in rankwrap.
+enum class BootstrapMode { kNone, kMpi, kTcp };
 
 struct BootstrapConfig {
   BootstrapMode mode = BootstrapMode::kNone;
@@ -49,10 +52,15 @@ struct SuperviseConfig {
   std::string failure_file;
   unsigned max_restarts = 0;
   std::vector<std::pair<int, int>> signal_map;  // received -> delivered
-  // --plane MODE: the job control plane between the nodes' keepers (the
-  // first failure anywhere stops every node); auto, munge, secret or
-  // insecure; empty: off.
-  std::string plane;
+  // --plane MODE: the job control plane between the keepers of one job (the
+  // first failure anywhere stops every node; rank 0's host and port are
+  // announced); auto, munge, secret or insecure; empty: off. The default,
+  // auto, runs the plane for a supervised multi-node job when munged
+  // answers or RANKWRAP_JOB_SECRET is set, and says so when neither is
+  // there; `plane_given` when the user asked for a mode (then it is
+  // required: no authentication is an error).
+  std::string plane = "auto";
+  bool plane_given = false;
 };
 
 struct Config {

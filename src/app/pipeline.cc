@@ -137,7 +137,8 @@ Result<Prepared> Prepare(const Config& c, const EnvSnapshot& env, const std::str
   const detect::DetectContext ctx{env, files, host, posix::ParentPid(), c.supervise.nproc};
   auto job = detect::Run(detect::Registry(), ctx, c.contract.launcher, trace);
   if (!job) return job.error();
-  plan::ContractOptions copts{c.contract.master_addr, c.contract.master_port, c.bootstrap.mode == BootstrapMode::kMpi};
+  plan::ContractOptions copts{c.contract.master_addr, c.contract.master_port, c.bootstrap.mode == BootstrapMode::kMpi,
+                              c.supervise.enabled && !c.supervise.plane.empty()};
   auto contract = plan::Ranks(*job, copts, env, [] { return posix::FreeLocalPort(); });
   if (!contract) return contract.error();
   Prepared p{std::move(contract).value(), {}, {}};

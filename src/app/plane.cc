@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "adapters/net/asio_plane.h"
+#include "adapters/net/local_relay.h"
 #include "adapters/net/munge.h"
 
 namespace rankwrap::app {
@@ -23,63 +24,155 @@ Result<std::unique_ptr<Plane>> Plane::Start(const plane::PlaneConfig& cfg) {
                  "raise the open-file limit"};
   }
   p->deadline_ = net::MonoNow() + cfg.rendezvous_timeout;
-  const std::string sock = cfg.munge_socket;
-  Plane* self = p.get();
-  if (cfg.runs_server()) {
-    // One descriptor per node: a job of 10,000 nodes needs more than the
-    // usual soft limit of 1024. Raised up to the hard limit; beyond it, an
-    // error now rather than refused nodes later.
-    const rlim_t need = static_cast<rlim_t>(cfg.node_count) + 256;
-    rlimit r{};
-    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY && r.rlim_cur < need) {
-      if (r.rlim_max != RLIM_INFINITY && r.rlim_max < need) {
-        return Error{kExitSystem, "plane", "open-file limit " + std::to_string(r.rlim_max) + " (hard) on node 0",
-                     "the job's control plane needs one per node: " + std::to_string(need) + " for " +
-                         std::to_string(cfg.node_count) + " nodes",
-                     "raise the hard limit (ulimit -Hn, or the launcher's/slurm.conf's PropagateResourceLimits)"};
-      }
-      p->saved_nofile_ = static_cast<std::uint64_t>(r.rlim_cur);
-      r.rlim_cur = need;
-      setrlimit(RLIMIT_NOFILE, &r);
-    }
-    plane::ServerOptions so;
-    so.job_id = cfg.job_id;
-    so.node_count = cfg.node_count;
-    so.mode = cfg.mode;
-    so.secret = cfg.secret;
-    so.rendezvous_deadline = p->deadline_;
-    so.heartbeat_interval = cfg.heartbeat_interval;
-    so.heartbeat_timeout = cfg.heartbeat_timeout;
-    so.handshake_timeout = std::min(10.0, cfg.rendezvous_timeout);
-    plane::CredentialCheck check;
-    if (cfg.mode == plane::AuthMode::kMunge) check = [sock](std::string_view c) { return net::MungeDecode(sock, c); };
-    auto s = net::Server::Start(*p->loop_, so, cfg.port, cfg.port_range, check, [self](const std::string& n) {
-      std::lock_guard<std::mutex> l(self->mu_);
-      // Bounded: a flood of junk connections must not grow the keeper.
-      if (self->notices_.size() < kMaxNotices) {
-        self->notices_.push_back(n);
-      } else {
-        ++self->notices_dropped_;
-      }
-    });
-    if (!s) return s.error();
-    p->server_ = *s;
-    p->server_port_ = p->server_->port();
+  if (!cfg.leader()) {
+    p->StartMember();
+    return p;
   }
-  plane::ClientOptions co{cfg.job_id, cfg.node_index, cfg.node_count, cfg.host, cfg.lowest_rank, cfg.mode, cfg.secret};
+  if (cfg.local_count > 1) {
+    if (auto s = p->StartRelay(); !s) return s.error();
+  }
+  if (cfg.runs_server()) {
+    if (auto s = p->StartServer(); !s) return s.error();
+  }
+  p->StartClient();
+  return p;
+}
+
+// A member reaches the plane through the node's leader only.
+void Plane::StartMember() {
+  Plane* self = this;
+  relay_client_ = net::RelayClient::Start(
+      cfg_.relay_name, deadline_, [self](const plane::Message& m) { self->OnRelayMessage(m); },
+      [self](const std::string& why) { self->OnRelayLost(why); });
+}
+
+Status Plane::StartRelay() {
+  Plane* self = this;
+  auto r = net::RelayServer::Start(
+      cfg_.relay_name, [self](const plane::Message& m) { self->OnMemberMessage(m); },
+      [self](const std::string& n) { self->Notice(n); });
+  if (!r) return r.error();
+  relay_server_ = *r;
+  return Ok{};
+}
+
+void Plane::Notice(const std::string& n) {
+  std::lock_guard<std::mutex> l(mu_);
+  // Bounded: a flood of junk connections must not grow the keeper.
+  if (notices_.size() < kMaxNotices) {
+    notices_.push_back(n);
+  } else {
+    ++notices_dropped_;
+  }
+}
+
+Status Plane::StartServer() {
+  // One descriptor per node: a job of 10,000 nodes needs more than the
+  // usual soft limit of 1024. Raised up to the hard limit; beyond it, an
+  // error now rather than refused nodes later.
+  const rlim_t need = static_cast<rlim_t>(cfg_.node_count) + 256;
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY && r.rlim_cur < need) {
+    if (r.rlim_max != RLIM_INFINITY && r.rlim_max < need) {
+      return Error{kExitSystem, "plane", "open-file limit " + std::to_string(r.rlim_max) + " (hard) on node 0",
+                   "the job's control plane needs one per node: " + std::to_string(need) + " for " +
+                       std::to_string(cfg_.node_count) + " nodes",
+                   "raise the hard limit (ulimit -Hn, or the launcher's/slurm.conf's PropagateResourceLimits)"};
+    }
+    saved_nofile_ = static_cast<std::uint64_t>(r.rlim_cur);
+    r.rlim_cur = need;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+  plane::ServerOptions so;
+  so.job_id = cfg_.job_id;
+  so.node_count = cfg_.node_count;
+  so.mode = cfg_.mode;
+  so.secret = cfg_.secret;
+  so.rendezvous_deadline = deadline_;
+  so.heartbeat_interval = cfg_.heartbeat_interval;
+  so.heartbeat_timeout = cfg_.heartbeat_timeout;
+  so.handshake_timeout = std::min(10.0, cfg_.rendezvous_timeout);
+  const std::string sock = cfg_.munge_socket;
+  plane::CredentialCheck check;
+  if (cfg_.mode == plane::AuthMode::kMunge) check = [sock](std::string_view c) { return net::MungeDecode(sock, c); };
+  Plane* self = this;
+  auto s = net::Server::Start(*loop_, so, cfg_.port, cfg_.port_range, check,
+                              [self](const std::string& n) { self->Notice(n); });
+  if (!s) return s.error();
+  server_ = *s;
+  server_port_ = server_->port();
+  return Ok{};
+}
+
+void Plane::StartClient() {
+  plane::ClientOptions co{cfg_.job_id,      cfg_.node_index, cfg_.node_count, cfg_.host,
+                          cfg_.lowest_rank, cfg_.mode,       cfg_.secret};
   net::ClientTarget t;
   // Node 0 talks to its own server over loopback: the same path as everyone.
-  t.host = cfg.runs_server() ? "127.0.0.1" : cfg.server_host;
-  t.port = cfg.runs_server() ? p->server_port_ : cfg.port;
-  t.range = cfg.runs_server() ? 1 : cfg.port_range;
-  t.give_up_at = p->deadline_;
-  t.heartbeat_timeout = cfg.heartbeat_timeout;
+  t.host = cfg_.runs_server() ? "127.0.0.1" : cfg_.server_host;
+  t.port = cfg_.runs_server() ? server_port_ : cfg_.port;
+  t.range = cfg_.runs_server() ? 1 : cfg_.port_range;
+  t.give_up_at = deadline_;
+  t.heartbeat_timeout = cfg_.heartbeat_timeout;
+  const std::string sock = cfg_.munge_socket;
   plane::CredentialMaker make;
-  if (cfg.mode == plane::AuthMode::kMunge)
+  if (cfg_.mode == plane::AuthMode::kMunge)
     make = [sock](std::string_view payload) { return net::MungeEncode(sock, payload); };
-  p->client_ = net::Client::Start(*p->loop_, co, t, make, [self](const plane::ClientEvent& e) { self->OnEvent(e); });
-  p->thread_ = std::thread([self] { self->loop_->Run(); });
-  return p;
+  Plane* self = this;
+  client_ = net::Client::Start(*loop_, co, t, make, [self](const plane::ClientEvent& e) { self->OnEvent(e); });
+  thread_ = std::thread([self] { self->loop_->Run(); });
+}
+
+// Leader: a member's word goes to the plane as this node's.
+void Plane::OnMemberMessage(const plane::Message& m) {
+  if (const auto* a = std::get_if<plane::Announce>(&m)) {
+    client_->Send(*a);
+  } else if (const auto* f = std::get_if<plane::Failure>(&m)) {
+    ReportFailure(*f);
+  }
+}
+
+// Member: what the leader heard from the plane.
+void Plane::OnRelayMessage(const plane::Message& m) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (const auto* d = std::get_if<plane::RendezvousDone>(&m)) {
+    master_ = d->master;
+  } else if (const auto* rf = std::get_if<plane::RendezvousFailed>(&m)) {
+    error_ = RendezvousError(rf->missing_count, rf->reason);
+  } else if (const auto* f = std::get_if<plane::Failure>(&m)) {
+    SetFailure(*f);
+  } else if (const auto* s = std::get_if<plane::Shutdown>(&m)) {
+    // Before the rendezvous: the leader's error. After it: no more news.
+    if (!master_ && !error_) {
+      error_ = Error{kExitBootstrap, "plane", "this node's leader (local rank 0's rankwrap)", s->reason,
+                     "see local rank 0's message"};
+    }
+  }
+  cv_.notify_all();
+}
+
+void Plane::OnRelayLost(const std::string& why) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!error_ && !master_) {
+    error_ = Error{kExitBootstrap, "plane", "local rank " + std::to_string(cfg_.local_index) + " on " + cfg_.host, why,
+                   "see local rank 0's message on this node"};
+  }
+  plane::Failure f;
+  f.node = cfg_.node_index;
+  f.host = cfg_.host;
+  f.time_ms = net::WallMs();
+  f.cause = why;
+  SetFailure(f);
+  cv_.notify_all();
+}
+
+Error Plane::RendezvousError(std::uint32_t missing_count, const std::string& reason) const {
+  return Error{kExitBootstrapTimeout, "plane",
+               "rendezvous of job " + cfg_.job_id + " timed out after " +
+                   std::to_string(static_cast<int>(cfg_.rendezvous_timeout)) + " s",
+               reason,
+               missing_count > 0 ? "check that rankwrap started on those nodes (the node list, the launcher's log)"
+                                 : "rank 0's node must announce: check its log"};
 }
 
 Plane::~Plane() {
@@ -91,6 +184,7 @@ void Plane::SetFailure(plane::Failure f) {
   // Caller holds mu_.
   if (failure_) return;
   failure_ = std::move(f);
+  if (relay_server_) relay_server_->Broadcast(*failure_);
   const std::uint64_t one = 1;
   [[maybe_unused]] const ssize_t n = write(efd_, &one, sizeof one);
 }
@@ -103,15 +197,11 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
       break;
     case K::kRendezvous:
       master_ = e.master;
+      if (relay_server_) relay_server_->Broadcast(plane::RendezvousDone{e.master});
       break;
     case K::kRendezvousFailed:
-      error_ = Error{kExitBootstrapTimeout, "plane",
-                     "rendezvous of job " + cfg_.job_id + " timed out after " +
-                         std::to_string(static_cast<int>(cfg_.rendezvous_timeout)) + " s",
-                     e.failed.reason,
-                     e.failed.missing_count > 0
-                         ? "check that rankwrap started on those nodes (the node list, the launcher's log)"
-                         : "rank 0's node must announce: check its log"};
+      error_ = RendezvousError(e.failed.missing_count, e.failed.reason);
+      if (relay_server_) relay_server_->Broadcast(e.failed);
       break;
     case K::kFailure:
       SetFailure(e.failure);
@@ -121,11 +211,13 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
         error_ = Error{kExitBootstrap, "plane", "the job's control plane on " + cfg_.server_host,
                        "ended before the rendezvous: " + e.text, "see node 0's log"};
       }
+      if (relay_server_) relay_server_->Broadcast(plane::Shutdown{e.text});
       break;
     case K::kRejected:
     case K::kWrongServer:
       error_ = Error{kExitBootstrap, "plane", "node " + std::to_string(cfg_.node_index) + " of job " + cfg_.job_id,
                      e.text, "every node of the job must use the same --plane and RANKWRAP_JOB_SECRET"};
+      if (relay_server_ && !master_) relay_server_->Broadcast(plane::Shutdown{e.text});
       if (master_) {  // the job runs: this node has lost the plane
         plane::Failure f;
         f.node = 0;
@@ -137,6 +229,7 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
       break;
     case K::kBroken: {
       if (!error_) error_ = Error{kExitBootstrap, "plane", "the job's control plane", e.text, "see node 0's log"};
+      if (relay_server_ && !master_) relay_server_->Broadcast(plane::Shutdown{e.text});
       plane::Failure f;
       f.node = 0;
       f.host = cfg_.server_host;
@@ -165,7 +258,11 @@ Result<plane::Master> Plane::Rendezvous(const std::optional<plane::Master>& anno
                        std::to_string(plane::kMaxBlob) + " bytes of blob",
                    "this is a bug in the caller"};
     }
-    client_->Send(plane::Announce{*announce});
+    if (client_) {
+      client_->Send(plane::Announce{*announce});
+    } else {
+      relay_client_->Send(plane::Announce{*announce});
+    }
   }
   std::unique_lock<std::mutex> l(mu_);
   // The server declares the failure at the deadline; this side waits a little
@@ -190,7 +287,11 @@ void Plane::ReportFailure(plane::Failure f) {
     reported_ = true;
   }
   f.node = cfg_.node_index;
-  client_->Send(std::move(f));
+  if (client_) {
+    client_->Send(std::move(f));
+  } else {
+    relay_client_->Send(std::move(f));
+  }
 }
 
 std::optional<plane::Failure> Plane::TakeFailure() {
@@ -212,6 +313,18 @@ std::vector<std::string> Plane::TakeNotices() {
 void Plane::Shutdown(double linger) {
   if (shut_) return;
   shut_ = true;
+  if (relay_client_) {
+    relay_client_->Close();
+    relay_client_.reset();
+    return;
+  }
+  if (relay_server_) {
+    // The node's other rankwraps may still run: this node stays in the plane
+    // (their failure is still the job's) until they are gone.
+    relay_server_->WaitMembersGone(cfg_.local_count - 1, linger_for_members_);
+    relay_server_->Stop();
+    relay_server_.reset();
+  }
   if (!client_) return;  // Start failed before anything ran
   client_->Close();
   if (server_) {

@@ -8,6 +8,10 @@
 //   p->ReportFailure(f);                             // this node's first failure, to every node
 //   p->Shutdown(linger);                             // the job ended here
 //
+// The rankwraps of one node share one connection: local rank 0's keeper
+// (the node's leader) holds it and relays for the others over a Unix socket
+// (adapters/net/local_relay.h); to the caller both look the same.
+//
 // Node 0's keeper runs the server in the same thread as its own client: one
 // Asio loop thread inside the keeper process. Why a thread and not a process
 // of its own: the keeper is already the process that outlives the wrapper
@@ -34,6 +38,8 @@ namespace rankwrap::net {
 class Loop;
 class Server;
 class Client;
+class RelayServer;
+class RelayClient;
 }  // namespace rankwrap::net
 
 namespace rankwrap::app {
@@ -89,7 +95,16 @@ class Plane {
 
  private:
   explicit Plane(plane::PlaneConfig cfg);
+  void StartMember();
+  Status StartRelay();
+  Status StartServer();
+  void StartClient();
+  void Notice(const std::string& n);
   void OnEvent(const plane::ClientEvent& e);
+  void OnMemberMessage(const plane::Message& m);
+  void OnRelayMessage(const plane::Message& m);
+  void OnRelayLost(const std::string& why);
+  Error RendezvousError(std::uint32_t missing_count, const std::string& reason) const;
   void SetFailure(plane::Failure f);
 
   plane::PlaneConfig cfg_;
@@ -98,6 +113,9 @@ class Plane {
   std::thread thread_;
   std::shared_ptr<net::Server> server_;
   std::shared_ptr<net::Client> client_;
+  std::shared_ptr<net::RelayServer> relay_server_;  // the node's leader, with other local rankwraps
+  std::shared_ptr<net::RelayClient> relay_client_;  // another local rankwrap: no connection of its own
+  double linger_for_members_ = 30;                  // members that never joined: how long to wait for them
   std::uint16_t server_port_ = 0;
   int efd_ = -1;
   bool shut_ = false;

@@ -173,7 +173,9 @@ supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run, const 
       case posix::Event::Kind::kWatched: {
         run.Watch(-1);  // the job's first failure comes once
         auto f = plane ? plane->TakeFailure() : std::nullopt;
-        if (f && !(f->host == host && reported)) {
+        const bool ours =
+            f && std::any_of(ranks.begin(), ranks.end(), [&](const RankSpec& r) { return r.rank == f->rank; });
+        if (f && !(ours && reported)) {
           *remote = *f;
           act(policy.OnRemoteFailure(supervise::ProcessEnd{f->code, f->signal}, posix::Now()));
         }
@@ -218,10 +220,34 @@ std::string Summary(const SuperviseConfig& o, const Failure& f, const std::strin
 }
 
 // One attempt: start, loop, collect the output.
-Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseIo& io, unsigned attempt,
-                                      std::optional<std::uint64_t> oom_before, Plane* plane, Failure* failure,
+struct Attempt {
+  unsigned number = 0;
+  Joined* joined = nullptr;
+  posix::HeldPort* held = nullptr;  // rank 0's MASTER_PORT, let go just before its ranks start
+};
+
+// The ranks of this attempt, with what the rendezvous (or this attempt's
+// fresh NCCL id) gives them.
+Result<std::vector<RankSpec>> AttemptRanks(const SuperviseIo& io, const Attempt& a) {
+  auto ranks = io.ranks(a.number);
+  if (!ranks) return ranks.error();
+  if (io.rendezvous.nccl_tcp && !a.joined->from_plane && a.number > 0) {
+    // One keeper for the whole job: a new id for every attempt.
+    auto id = FreshNcclId(io.rendezvous);
+    if (!id) return id.error();
+    for (RankSpec& r : *ranks) r.env.Set("RANKWRAP_NCCL_UNIQUE_ID", *id);
+    return ranks;
+  }
+  ApplyRendezvous(*a.joined, &*ranks);
+  return ranks;
+}
+
+Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseIo& io, const Attempt& at,
+                                      std::optional<std::uint64_t> oom_before, Failure* failure,
                                       std::optional<plane::Failure>* remote, std::size_t* nranks) {
-  auto ranks = io.ranks(attempt);
+  const unsigned attempt = at.number;
+  Plane* plane = at.joined->plane.get();
+  auto ranks = AttemptRanks(io, at);
   if (!ranks) return ranks.error();
   *nranks = ranks->size();
   posix::OutputOptions oo;
@@ -248,6 +274,7 @@ Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseI
   posix::StartOptions so;
   so.pgid = io.link.wrapper_pgid;
   so.pipe_output = piped;
+  at.held->Close();
   if (auto s = run.Start(ChildSpecs(*ranks), so, io.format_error); !s) return s.error();
   supervise::Outcome out = Loop(o, run, *ranks, plane, io.host, remote);
   run.FinishOutput();
@@ -296,71 +323,27 @@ Status CheckSupervision(const Config& c, const Prepared& p) {
   return Ok{};
 }
 
-Result<std::optional<plane::PlaneInputs>> PlaneInputsFor(const Config& c, const Prepared& p, const EnvSnapshot& env) {
-  const JobInfo& job = p.contract.job;
-  if (c.supervise.plane.empty() || job.num_nodes <= 1) return std::optional<plane::PlaneInputs>{};
-  if (!c.supervise.nproc && job.local_world_size != 1) {
-    return Error{
-        kExitUsage, "usage",
-        "--plane under " + job.launcher + " with " + std::to_string(job.local_world_size) + " tasks on this node",
-        "the job control plane has one member per node: one rankwrap per node",
-        "launch one task per node with --nproc (srun --ntasks-per-node=1 rankwrap --nproc N --plane auto ...)"};
-  }
-  plane::PlaneInputs in;
-  in.job_id = job.launcher + ":" + job.job_key;
-  in.node_count = static_cast<std::uint32_t>(job.num_nodes);
-  in.node_index = static_cast<std::uint32_t>(job.node_rank);
-  in.host = job.host;
-  // Node 0 serves; every node knows rank 0's host, and rank 0 runs on node 0
-  // in the layouts whose rank-0 host the contract knows (block order).
-  in.server_host = p.contract.master_addr;
-  in.lowest_rank = c.supervise.nproc ? job.rank * *c.supervise.nproc : job.rank;
-  if ((in.lowest_rank == 0) != (in.node_index == 0)) {
-    return Error{kExitEnvironment, "plane", "rank 0 is not on node 0 of the " + job.launcher + " step",
-                 "the control plane's server runs on node 0, at the host every rank knows as rank 0's",
-                 "use a block task layout (srun -m block), or leave --plane off"};
-  }
-  in.auth = c.supervise.plane;
-  in.secret = std::string(env.Get("RANKWRAP_JOB_SECRET").value_or(""));
-  in.munge_socket = std::string(env.Get("MUNGE_SOCKET").value_or(""));
-  if (in.auth == "auto" || in.auth == "munge") in.munge_available = MungeAvailable(in.munge_socket);
-  return std::optional<plane::PlaneInputs>{in};
-}
-
-Result<std::unique_ptr<Plane>> JoinPlane(const SuperviseIo& io) {
-  if (!io.plane) return std::unique_ptr<Plane>{};
-  auto cfg = plane::MakePlaneConfig(*io.plane);
-  if (!cfg) return cfg.error();
-  auto p = Plane::Start(*cfg);
-  if (!p) return p.error();
-  // Every node's keeper is there before any rank starts; the node with rank
-  // 0 announces the rendezvous address the ranks use.
-  std::optional<plane::Master> announce;
-  if (io.plane->lowest_rank == 0) announce = plane::Master{io.master_addr, io.master_port, ""};
-  auto m = (*p)->Rendezvous(announce);
-  if (!m) return m.error();
-  return std::move(p).value();
-}
-
 Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io) {
   if (auto s = posix::PrepareSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();
-  auto plane = JoinPlane(io);
-  if (!plane) return plane.error();
+  posix::HeldPort held;
+  auto joined = JoinJob(io.rendezvous, &held, io.notice);
+  if (!joined) return joined.error();
+  Plane* plane = joined->plane.get();
   struct Leave {
     Plane* p;
     ~Leave() {
       if (p) p->Shutdown();
     }
-  } leave{plane->get()};
+  } leave{plane};
   SupervisedRun result;
   for (unsigned attempt = 0;; ++attempt) {
     Failure f;
     std::optional<plane::Failure> remote;
     std::size_t nranks = 0;
-    auto out = RunAttempt(o, io, attempt, oom_before, plane->get(), &f, &remote, &nranks);
-    if (plane->get()) {
-      for (const std::string& n : (*plane)->TakeNotices()) io.notice("control plane: " + n);
+    auto out = RunAttempt(o, io, Attempt{attempt, &*joined, &held}, oom_before, &f, &remote, &nranks);
+    if (plane) {
+      for (const std::string& n : plane->TakeNotices()) io.notice("control plane: " + n);
     }
     if (!out) return out.error();
     if (out->remote && remote) {

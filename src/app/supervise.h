@@ -18,7 +18,7 @@
 #include "app/pipeline.h"
 #include "app/spec.h"
 #include "core/error.h"
-#include "core/plane/config.h"
+#include "app/rendezvous.h"
 
 namespace rankwrap::app {
 
@@ -44,17 +44,9 @@ struct SuperviseIo {
   std::function<std::string(const Error&)> format_error;
   // Shows a failure that is followed by a restart, and the plane's notices.
   std::function<void(const std::string&)> notice;
-  // --plane: this node's place in the job control plane (unset: no plane),
-  // and what the node with rank 0 announces.
-  std::optional<plane::PlaneInputs> plane;
-  std::string master_addr;
-  std::uint16_t master_port = 0;
+  // The job control plane (when it runs) and what rank 0's keeper announces.
+  RendezvousInputs rendezvous;
 };
-
-// This node's plane inputs for --plane, or nullopt when the job has one node
-// (nothing to tell anyone). Refused: several rankwraps per node without
-// --nproc (the plane has one member per node).
-Result<std::optional<plane::PlaneInputs>> PlaneInputsFor(const Config& c, const Prepared& p, const EnvSnapshot& env);
 
 // Checks that can fail before anything starts (files, --ranks-filter, a
 // double launch); run in the wrapper so an error stops the job before the

@@ -33,6 +33,15 @@ struct JobInfo {
   // "export MASTER_ADDR"); the contract's error shows it beside --master-addr.
   std::string master_addr_hint;
 
+  // The first host in node-index order (NODE_RANK 0), when the launcher
+  // names its node list. It need not run rank 0 (Slurm's arbitrary and
+  // topology layouts); the job control plane serves there. Unset: the plane
+  // uses master_addr (rank 0 on node 0, as every other launcher lays out).
+  std::optional<std::string> node0_host;
+  // This node's name in the launcher's node list (what the other nodes
+  // resolve), when the launcher names one; rank 0's node announces it.
+  std::optional<std::string> node_host;
+
   // A port the launcher reserved or an outer launcher already chose.
   std::optional<std::uint16_t> master_port;
   std::string master_port_from;

@@ -272,6 +272,7 @@ Status FindTaskZero(const DetectContext& ctx, const Layout& l, JobInfo& job) {
     job.rank_order =
         l.tasks_var + "='" + ShortenForMessage(*ctx.env.Get(l.tasks_var)) + "': nodes run different numbers of tasks";
   }
+  job.node0_host = l.hosts.at(0);
   if (node_dist == "arbitrary") return ArbitraryTaskZero(ctx, l, dist_text, job);
   const bool known = node_dist == "block" || node_dist == "cyclic" || node_dist.starts_with("plane");
   // slurmstepd sets SLURM_TOPOLOGY_ADDR on every task, also with
@@ -443,6 +444,7 @@ Result<JobInfo> ParseSlurm(const DetectContext& ctx) {
   job.local_world_size = l.tasks.at(job.node_rank);
   job.from.local_world_size = l.tasks_var + " at SLURM_NODEID";
   if (auto s = FindTaskZero(ctx, l, job); !s) return s.error();
+  job.node_host = l.hosts.at(job.node_rank);
   if (auto ports = ctx.env.Get("SLURM_STEP_RESV_PORTS")) {
     auto first = FirstReservedPort(*ports);
     if (!first) {

@@ -167,11 +167,11 @@ app::SuperviseIo KeeperIo(const std::string& rank, const std::string& host) {
 int RunKept(const app::Config& c, const app::Prepared& p, const EnvSnapshot& env, const std::string& host,
             const std::string& rank) {
   app::SuperviseIo io = KeeperIo(rank, host);
-  auto plane = app::PlaneInputsFor(c, p, env);
-  if (!plane) return Report(plane.error(), rank, host);
-  io.plane = *plane;
-  io.master_addr = p.contract.master_addr;
-  io.master_port = p.contract.master_port;
+  std::vector<std::string> notices;
+  auto rendezvous = app::RendezvousInputsFor(c, p, env, &notices);
+  if (!rendezvous) return Report(rendezvous.error(), rank, host);
+  for (const auto& n : notices) Warn(rank, host, n);
+  io.rendezvous = *rendezvous;
   io.ranks = [&](unsigned attempt) -> Result<std::vector<app::RankSpec>> {
     std::optional<app::Endpoint> standalone;
     if (c.supervise.nproc && app::Standalone(p)) {

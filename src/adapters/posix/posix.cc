@@ -339,6 +339,31 @@ Result<std::uint16_t> FreeLocalPort() {
   return static_cast<std::uint16_t>(ntohs(addr.sin_port));
 }
 
+Result<std::uint16_t> HeldPort::Open(std::uint16_t port) {
+  Close();
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  auto fail = [&](const char* what) {
+    const std::string why = std::strerror(errno);
+    Close();
+    return Error{kExitBootstrap, "plan", std::string(what) + " for MASTER_PORT " + std::to_string(port), why,
+                 "pass --master-port PORT (a port free on rank 0's host)"};
+  };
+  if (fd_ < 0) return fail("socket()");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  addr.sin_port = htons(port);
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return fail("bind()");
+  socklen_t len = sizeof addr;
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return fail("getsockname()");
+  return static_cast<std::uint16_t>(ntohs(addr.sin_port));
+}
+
+void HeldPort::Close() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
 namespace {
 
 bool IsExecutableFile(const std::string& path, int* err) {

@@ -85,6 +85,24 @@ Status WritePrivateFile(const std::string& path, const std::string& content);
 // read it back, close). Only for a world of one on this host.
 Result<std::uint16_t> FreeLocalPort();
 
+// A TCP port bound on every interface (not listening) and held until Close,
+// so no other process takes it between its announcement and the program's
+// own bind, which comes after Close.
+class HeldPort {
+ public:
+  HeldPort() = default;
+  HeldPort(const HeldPort&) = delete;
+  HeldPort& operator=(const HeldPort&) = delete;
+  ~HeldPort() { Close(); }
+  // Binds `port` (0: any free one); returns the port bound, or an Error
+  // naming it and why (EADDRINUSE: another process has it).
+  Result<std::uint16_t> Open(std::uint16_t port);
+  void Close();
+
+ private:
+  int fd_ = -1;
+};
+
 // The path execvp would run for `program` with this PATH (no shell), or
 // the 127/126 error naming it.
 Result<std::string> ResolveProgram(const std::string& program, const std::string& path_var);

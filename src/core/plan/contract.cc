@@ -59,6 +59,8 @@ Result<RankContract> Ranks(const JobInfo& job, const ContractOptions& opts, cons
     c.master_addr_from = job.master_addr_from;
   } else if (opts.bootstrap_fills_master) {
     c.master_addr_from = "rank 0's host, from the MPI bootstrap";
+  } else if (opts.plane_fills_master) {
+    c.master_addr_from = "rank 0's host, announced on the job control plane (" + job.master_addr_from + ")";
   } else {
     return Error{
         kExitEnvironment, "plan", "MASTER_ADDR cannot be derived under " + job.launcher + ": " + job.master_addr_from,

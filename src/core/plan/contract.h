@@ -22,6 +22,10 @@ struct ContractOptions {
   // The MPI bootstrap answers MASTER_ADDR/MASTER_PORT exactly: an address
   // or port the environment cannot tell is left empty instead of an error.
   bool bootstrap_fills_master = false;
+  // The job control plane answers MASTER_ADDR (rank 0's keeper announces
+  // its host and a port it bound): a rank-0 host the environment cannot tell
+  // is left empty instead of an error.
+  bool plane_fills_master = false;
 };
 
 struct RankContract {

@@ -1,5 +1,7 @@
 #include "core/plane/config.h"
 
+#include <cstdio>
+
 namespace rankwrap::plane {
 namespace {
 
@@ -23,6 +25,18 @@ std::uint16_t PlanePort(const std::string& job_id) {
     h *= 16777619u;
   }
   return static_cast<std::uint16_t>(kPlanePortBase + h % kPlanePortSpan);
+}
+
+std::string RelayName(std::uint32_t uid, const std::string& job_id, std::uint32_t node_index, const std::string& host) {
+  std::uint64_t h = 1469598103934665603ULL;
+  const std::string key = job_id + '\n' + std::to_string(node_index) + '\n' + host;
+  for (char c : key) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return "rankwrap-plane-" + std::to_string(uid) + "-" + hex;
 }
 
 Result<PlaneConfig> MakePlaneConfig(const PlaneInputs& in) {
@@ -79,6 +93,14 @@ Result<PlaneConfig> MakePlaneConfig(const PlaneInputs& in) {
   c.host = in.host;
   c.server_host = in.server_host;
   c.lowest_rank = in.lowest_rank;
+  if (in.local_count == 0 || in.local_index >= in.local_count) {
+    return ConfigError("local index " + std::to_string(in.local_index) + " of " + std::to_string(in.local_count) +
+                           " rankwraps on this node",
+                       "0 <= LOCAL_RANK < LOCAL_WORLD_SIZE", "check the launcher's local rank variables");
+  }
+  c.local_index = in.local_index;
+  c.local_count = in.local_count;
+  c.relay_name = RelayName(in.uid, in.job_id, in.node_index, in.host);
   c.port = in.port ? *in.port : PlanePort(in.job_id);
   if (c.port == 0 || c.port > 65535 - kPlanePortRange) {
     return ConfigError("plane port " + std::to_string(c.port), "1 to " + std::to_string(65535 - kPlanePortRange),
