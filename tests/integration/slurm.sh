@@ -191,4 +191,64 @@ rc=$?
 set -e
 [ "$rc" -ne 0 ] && [[ "$out" == *RANKWRAP_JOB_SECRET* ]] && pass "--plane secret without a secret: refused, naming RANKWRAP_JOB_SECRET" || fail "plane no secret: rc $rc: $out"
 
+# Rendezvous truth from the plane: under -m arbitrary with SLURM_HOSTFILE not
+# readable by the ranks (here: not in their environment), no variable names
+# rank 0's host; rank 0's keeper announces it (node2) and a port it bound,
+# and the server runs on the step's first node (node1).
+export RANKWRAP_JOB_SECRET=rankwrap-test-secret-0123
+hidden=(timeout 120 "${SC[@]}" env SLURM_HOSTFILE="$JOBS/arbitrary.hosts" srun --immediate=30 -m arbitrary -n 2 env -u SLURM_HOSTFILE)
+out=$("${hidden[@]}" "$RW" --bind none --supervise -- bash -c 'echo "rank $RANK on $(hostname): MASTER_ADDR=$MASTER_ADDR MASTER_PORT=$MASTER_PORT"' 2>&1)
+port=$(printf '%s\n' "$out" | sed -n 's/^rank 0 on node2: MASTER_ADDR=node2 MASTER_PORT=\([0-9]*\)$/\1/p')
+[ -n "$port" ] && printf '%s\n' "$out" | grep -qx "rank 1 on node1: MASTER_ADDR=node2 MASTER_PORT=$port" \
+  && pass "plane: -m arbitrary, host file hidden: both ranks export node2:$port announced by rank 0's keeper" \
+  || fail "plane arbitrary announce: $out"
+out=$("${hidden[@]}" "$RW" --bind none --print-env 2>&1) && rc=0 || rc=$?
+[ "$rc" -eq 3 ] && [[ "$out" == *"MASTER_ADDR cannot be derived"* ]] \
+  && pass "without supervision (no plane) the same launch is refused, not guessed" || fail "arbitrary no plane: rc $rc: $out"
+if $PY -c 'import torch' 2>/dev/null; then
+  out=$("${hidden[@]}" "$RW" --bind none --supervise $PY "$root/examples/torch_allreduce.py" 2>&1)
+  [ "$(printf '%s\n' "$out" | grep -o 'sum 3 OK' | wc -l)" -eq 2 ] \
+    && pass "PyTorch all-reduce with rank 0's host from the plane (-m arbitrary, rank 0 on node2)" || fail "torch plane arbitrary: $out"
+fi
+
+# One rankwrap per rank, two per node: the node's rankwraps share its leader's
+# connection; rank 3 (local rank 1 on node2) failing ends the whole step.
+start=$(date +%s)
+set +e
+out=$(srun_ -N2 --ntasks-per-node=2 "$RW" --bind none --supervise --grace 2 -- \
+      bash -c 'if [ "$RANK" = 3 ]; then sleep 1; exit 3; fi; sleep 100; true' 2>&1)
+rc=$?
+set -e
+took=$(( $(date +%s) - start ))
+[ "$rc" -eq 3 ] && [ "$took" -le 7 ] && [ "$(printf '%s\n' "$out" | grep -c 'rank 3 on node2 failed first: it exited with code 3 (the job control plane told every node)')" -ge 2 ] \
+  && pass "plane, one rankwrap per rank: rank 3 failing on node2 ends all 4 in ${took}s (grace 2 s) with exit 3" \
+  || fail "plane per-rank: rc $rc after ${took}s: $out"
+
+# --nccl-bootstrap=tcp: rank 0's keeper creates the NCCL id, the plane
+# carries it; no MPI anywhere.
+out=$(srun_ -N2 --ntasks-per-node=2 "$RW" --bind none --nccl-bootstrap=tcp -- \
+      bash -c 'echo "id $RANK $RANKWRAP_NCCL_UNIQUE_ID"' 2>&1)
+ids=$(printf '%s\n' "$out" | awk '/^id /{print $3}' | sort -u)
+[ "$(printf '%s\n' "$out" | grep -c '^id ')" -eq 4 ] && [ "$(printf '%s\n' "$ids" | wc -l)" -eq 1 ] && [[ "$ids" =~ ^[0-9a-f]{256}$ ]] \
+  && pass "--nccl-bootstrap=tcp: one NCCL id on all 4 ranks of 2 nodes, without MPI" || fail "tcp bootstrap: $out"
+
+# The default plane needs authentication: without it a supervised job runs,
+# and node 0 says once that job-wide fail-fast is off; what needs the plane
+# is refused naming RANKWRAP_JOB_SECRET.
+unset RANKWRAP_JOB_SECRET
+out=$(srun_ -N2 --ntasks-per-node=2 "$RW" --bind none --supervise -- true 2>&1) && rc=0 || rc=$?
+[ "$rc" -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -c 'the job control plane is off')" -eq 1 ] \
+  && pass "default plane without a secret or munged: runs, one notice" || fail "plane default off: rc $rc: $out"
+out=$(srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nccl-bootstrap=tcp -- true 2>&1) && rc=0 || rc=$?
+[ "$rc" -eq 3 ] && [[ "$out" == *"needed for --nccl-bootstrap=tcp"*RANKWRAP_JOB_SECRET* ]] \
+  && pass "--nccl-bootstrap=tcp without a secret or munged: refused (exit 3)" || fail "tcp no auth: rc $rc: $out"
+# With the cluster's munged (no secret): the plane authenticates with MUNGE;
+# rank 1 (local rank 1 on node1, not the node's leader) failing ends node2 too.
+munge_sock=${RANKWRAP_SLURM_DIR:-/tmp/rwslurm}/munge/munge.socket
+out=$(srun_ -N2 --ntasks-per-node=2 env MUNGE_SOCKET="$munge_sock" "$RW" --bind none --supervise --grace 1 -- \
+      bash -c 'if [ "$RANK" = 1 ]; then sleep 1; exit 4; fi; sleep 100' 2>&1) && rc=0 || rc=$?
+[ "$rc" -eq 4 ] && [[ "$out" == *"rank 1 on node1 failed first: it exited with code 4 (the job control plane told every node)"* ]] \
+  && [[ "$out" != *"control plane is off"* ]] \
+  && pass "default plane with munged: a non-leader's failure on node1 ends node2 (exit 4)" || fail "plane munge: rc $rc: $out"
+
 finish
