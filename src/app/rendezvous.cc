@@ -132,7 +132,7 @@ Result<RendezvousInputs> RendezvousInputsFor(const Config& c, const Prepared& p,
   pi.secret = std::string(env.Get("RANKWRAP_JOB_SECRET").value_or(""));
   pi.munge_socket = std::string(env.Get("MUNGE_SOCKET").value_or(""));
   if (pi.auth == "auto" || pi.auth == "munge") pi.munge_available = MungeAvailable(pi.munge_socket);
-  if (!c.supervise.plane_given && pi.secret.empty() && !pi.munge_available) {
+  if (pi.auth == "auto" && pi.secret.empty() && !pi.munge_available) {
     if (!required.empty()) {
       return PlaneError(kExitEnvironment, "the job control plane, needed for " + required,
                         "cannot authenticate: RANKWRAP_JOB_SECRET is not set and munged did not answer", AuthHint());
@@ -145,6 +145,9 @@ Result<RendezvousInputs> RendezvousInputsFor(const Config& c, const Prepared& p,
     }
     return in;
   }
+  // The explicit modes' own checks (munge without munged, a short secret),
+  // here in the wrapper, before anything starts.
+  if (auto cfg = plane::MakePlaneConfig(pi); !cfg) return cfg.error();
   in.plane = pi;
   return in;
 }

@@ -45,7 +45,7 @@ po::options_description Describe() {
       ("mem-bind", po::value<std::string>()->default_value("local"), "local or prefer (prefer the rank's NUMA nodes: MPOL_PREFERRED_MANY), strict (only them: MPOL_BIND), or none")
       ("topology", po::value<std::string>(), "plan from this hwloc XML file instead of this machine (CPU/memory binding is then not applied)")
       ("report", po::bool_switch(), "print this rank's binding to stderr")
-      ("nccl-bootstrap", po::value<std::string>()->default_value("none"), "mpi: rank 0 creates the NCCL unique id, MPI broadcasts it (RANKWRAP_NCCL_UNIQUE_ID), the job is checked, and rankwrap stays the program's parent; none")
+      ("nccl-bootstrap", po::value<std::string>()->default_value("none"), "mpi: rank 0 creates the NCCL unique id, MPI broadcasts it (RANKWRAP_NCCL_UNIQUE_ID), the job is checked, and rankwrap stays the program's parent; tcp: the same without MPI, through the job control plane (--plane); none")
       ("bootstrap-timeout", po::value<std::string>(), "seconds the MPI bootstrap waits for the other ranks (default 60 + 0.01 per rank)")
       ("nccl-comm-id", po::bool_switch(), "export NCCL_COMM_ID=MASTER_ADDR:MASTER_PORT (single-communicator programs only; unsafe for PyTorch)")
       ("nproc", po::value<std::string>(), "start N local ranks of PROGRAM and supervise them (like torchrun --nproc-per-node); under a scheduler, one task per node")
@@ -58,7 +58,7 @@ po::options_description Describe() {
       ("failure-file", po::value<std::string>(), "write the first failure as JSON to FILE")
       ("max-restarts", po::value<std::string>(), "standalone --nproc: restart all ranks up to K times after a failure (RANKWRAP_RESTART_COUNT)")
       ("signal-map", po::value<std::string>(), "translate signals before forwarding, e.g. USR1:TERM,HUP:INT (TERM, INT, HUP, QUIT, USR1, USR2, CONT; never KILL or STOP)")
-      ("plane", po::value<std::string>(), "the job control plane between the nodes' rankwraps: the first failure on any node stops every node; auto (MUNGE if munged answers, else RANKWRAP_JOB_SECRET), munge, secret, insecure (refused unless named), off (the default); docs/control-plane.md")
+      ("plane", po::value<std::string>(), "the job control plane between the nodes' rankwraps: the first failure on any node stops every node; rank 0's rankwrap announces MASTER_ADDR and a MASTER_PORT it bound. auto (the default: MUNGE if munged answers, else RANKWRAP_JOB_SECRET; for a supervised multi-node job, and off with a notice when neither is there), munge, secret, insecure, off; docs/control-plane.md")
       ("ranks-per-node", po::value<std::string>(), "plan: local ranks to plan for (default: the GPUs, or 1)")
       ("svg", po::value<std::string>(), "plan: also write a picture of the node plan to this SVG file");
   // clang-format on
