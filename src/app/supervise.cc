@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "adapters/posix/files.h"
+#include "app/errorfiles.h"
 #include "app/plane.h"
 #include "adapters/posix/output.h"
 #include "adapters/posix/posix.h"
@@ -40,7 +41,20 @@ struct Failure {
   std::string time;
   posix::ExitStatus status;
   std::string cause;
+  std::optional<supervise::RankError> error;  // what the rank wrote to TORCHELASTIC_ERROR_FILE
 };
+
+// The rank's own error, indented under the summary.
+std::string ErrorLines(const supervise::RankError& e) {
+  std::string s = "\n  error: " + e.message;
+  std::string tb = e.traceback;
+  while (!tb.empty() && tb.back() == '\n') tb.pop_back();
+  if (!tb.empty()) {
+    s += "\n    ";
+    for (char c : tb) s += c == '\n' ? std::string("\n    ") : std::string(1, c);
+  }
+  return s;
+}
 
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
@@ -126,7 +140,8 @@ std::int64_t UnixMs() { return static_cast<std::int64_t>(time(nullptr)) * 1000; 
 // with a plane tells the other nodes of this node's first failure and stops
 // on theirs.
 supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run, const std::vector<RankSpec>& ranks,
-                        Plane* plane, const std::string& host, std::optional<plane::Failure>* remote) {
+                        Plane* plane, const std::string& host, std::optional<plane::Failure>* remote,
+                        const std::function<std::string(std::uint64_t rank)>& error_of) {
   supervise::Policy policy(supervise::PolicyOptions{o.grace, o.signal_map});
   auto act = [&](const supervise::Actions& a) {
     if (a.signal_all) run.SignalAll(a.signal_all);
@@ -142,7 +157,7 @@ supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run, const 
     reported = true;
     const RankSpec& r = ranks[static_cast<std::size_t>(*policy.outcome().failed)];
     const supervise::ProcessEnd& e = policy.outcome().failure;
-    plane->ReportFailure(plane::Failure{r.rank, 0, host, e.code, e.signal, UnixMs(), ""});
+    plane->ReportFailure(plane::Failure{r.rank, 0, host, e.code, e.signal, UnixMs(), error_of(r.rank)});
   };
   if (plane) run.Watch(plane->failure_fd());
   while (true) {
@@ -199,6 +214,11 @@ std::string FailureJson(const Failure& f, const std::string& host, unsigned atte
   j["wrapper_exit_code"] = f.status.WrapperCode();
   j["time"] = f.time;
   j["cause"] = f.cause;
+  if (f.error) {
+    j["error"] = {{"message", f.error->message}, {"traceback", f.error->traceback}, {"timestamp", f.error->timestamp}};
+  } else {
+    j["error"] = nullptr;
+  }
   j["attempt"] = attempt;
   return launch::Dump(j) + "\n";
 }
@@ -211,6 +231,7 @@ std::string Summary(const SuperviseConfig& o, const Failure& f, const std::strin
                   ", GPU " + (f.gpus.empty() ? "none" : Join(f.gpus)) + ")";
   if (nranks > 1)
     s += "\n  the other ranks were stopped (SIGTERM, then SIGKILL after " + posix::FormatSeconds(o.grace) + " s)";
+  if (f.error) s += ErrorLines(*f.error);
   if (!f.cause.empty()) s += "\n  likely cause: " + f.cause;
   if (!o.log_dir.empty()) {
     const std::string sub = AttemptDir(o, attempt);
@@ -222,6 +243,7 @@ std::string Summary(const SuperviseConfig& o, const Failure& f, const std::strin
 // One attempt: start, loop, collect the output.
 struct Attempt {
   unsigned number = 0;
+  const ErrorFiles* errors = nullptr;
   Joined* joined = nullptr;
   posix::HeldPort* held = nullptr;  // rank 0's MASTER_PORT, let go just before its ranks start
 };
@@ -268,6 +290,8 @@ Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseI
   if (!o.log_dir.empty()) {
     if (auto s = OpenLogs(o, *ranks, attempt, &oo, &log_fds); !s) return s.error();
   }
+  const bool attempt_dirs = o.max_restarts > 0;
+  at.errors->Prepare(attempt, attempt_dirs, &*ranks);
   posix::OutputRouter router(std::move(oo));
   const bool piped = NeedsPipes(o);
   posix::Supervisor run(io.link.control_fd, piped ? &router : nullptr);
@@ -276,11 +300,21 @@ Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseI
   so.pipe_output = piped;
   at.held->Close();
   if (auto s = run.Start(ChildSpecs(*ranks), so, io.format_error); !s) return s.error();
-  supervise::Outcome out = Loop(o, run, *ranks, plane, io.host, remote);
+  auto error_of = [&](std::uint64_t rank) {
+    auto e = at.errors->Read(attempt, attempt_dirs, rank);
+    return e ? supervise::ErrorSummary(*e, 1000) : std::string();
+  };
+  supervise::Outcome out = Loop(o, run, *ranks, plane, io.host, remote, error_of);
   run.FinishOutput();
   if (out.failed) {
     const RankSpec& r = (*ranks)[static_cast<std::size_t>(*out.failed)];
-    *failure = Failure{r.rank, r.local_rank, r.gpus, UtcNow(), out.failure, Cause(out.failure, oom_before)};
+    *failure = Failure{r.rank,
+                       r.local_rank,
+                       r.gpus,
+                       UtcNow(),
+                       out.failure,
+                       Cause(out.failure, oom_before),
+                       at.errors->Read(attempt, attempt_dirs, r.rank)};
   }
   return out;
 }
@@ -326,6 +360,8 @@ Status CheckSupervision(const Config& c, const Prepared& p) {
 Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io) {
   if (auto s = posix::PrepareSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();
+  auto errors = ErrorFiles::Create(o, io.tmpdir);
+  if (!errors) return errors.error();
   posix::HeldPort held;
   auto joined = JoinJob(io.rendezvous, &held, io.notice);
   if (!joined) return joined.error();
@@ -341,7 +377,7 @@ Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io)
     Failure f;
     std::optional<plane::Failure> remote;
     std::size_t nranks = 0;
-    auto out = RunAttempt(o, io, Attempt{attempt, &*joined, &held}, oom_before, &f, &remote, &nranks);
+    auto out = RunAttempt(o, io, Attempt{attempt, &*errors, &*joined, &held}, oom_before, &f, &remote, &nranks);
     if (plane) {
       for (const std::string& n : plane->TakeNotices()) io.notice("control plane: " + n);
     }
@@ -353,6 +389,11 @@ Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io)
           "rank " + std::to_string(rf.rank) + " on " + rf.host + " failed first: it " + Describe(*out->remote) +
           " (the job control plane told every node)\n  this node's ranks were stopped (SIGTERM, then SIGKILL after " +
           posix::FormatSeconds(o.grace) + " s)";
+      if (!rf.cause.empty()) {
+        std::string cause;
+        for (char c : rf.cause) cause += c == '\n' ? std::string("\n    ") : std::string(1, c);
+        result.summary += "\n  its error: " + cause;
+      }
       return result;
     }
     const supervise::Verdict v = supervise::Decide(*out, attempt, o.max_restarts);

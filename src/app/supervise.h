@@ -44,6 +44,7 @@ struct SuperviseIo {
   std::function<std::string(const Error&)> format_error;
   // Shows a failure that is followed by a restart, and the plane's notices.
   std::function<void(const std::string&)> notice;
+  std::string tmpdir;  // TMPDIR: where the ranks' error files go without --log-dir
   // The job control plane (when it runs) and what rank 0's keeper announces.
   RendezvousInputs rendezvous;
 };

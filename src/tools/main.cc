@@ -172,6 +172,7 @@ int RunKept(const app::Config& c, const app::Prepared& p, const EnvSnapshot& env
   if (!rendezvous) return Report(rendezvous.error(), rank, host);
   for (const auto& n : notices) Warn(rank, host, n);
   io.rendezvous = *rendezvous;
+  io.tmpdir = std::string(env.Get("TMPDIR").value_or(""));
   io.ranks = [&](unsigned attempt) -> Result<std::vector<app::RankSpec>> {
     std::optional<app::Endpoint> standalone;
     if (c.supervise.nproc && app::Standalone(p)) {

@@ -232,6 +232,19 @@ ids=$(printf '%s\n' "$out" | awk '/^id /{print $3}' | sort -u)
 [ "$(printf '%s\n' "$out" | grep -c '^id ')" -eq 4 ] && [ "$(printf '%s\n' "$ids" | wc -l)" -eq 1 ] && [[ "$ids" =~ ^[0-9a-f]{256}$ ]] \
   && pass "--nccl-bootstrap=tcp: one NCCL id on all 4 ranks of 2 nodes, without MPI" || fail "tcp bootstrap: $out"
 
+# Error files across nodes: rank 3 (on node2) raises under torch's @record;
+# node2's failure file carries its exception and traceback, and node1's
+# summary names it (the plane carried it).
+if $PY -c 'import torch' 2>/dev/null; then
+  rm -f "$JOBS/record.json"
+  out=$(srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 2 --grace 1 --failure-file "$JOBS/record.json" -- \
+        $PY "$root/examples/torch_record_fail.py" 2>&1) && rc=0 || rc=$?
+  [ "$rc" -eq 1 ] && [[ "$out" == *"rank 3 on node2 failed first"*"its error: RuntimeError: checkpoint shard 3 is corrupt"* ]] \
+    && python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["rank"]==3 and j["host"]=="node2" and j["error"]["message"]=="RuntimeError: checkpoint shard 3 is corrupt" and "load_checkpoint" in j["error"]["traceback"], j' "$JOBS/record.json" \
+    && pass "@record on node2: the failure file has its exception and traceback, node1's summary names it" \
+    || fail "@record 2 nodes: rc $rc: $out $(cat "$JOBS/record.json" 2>&1)"
+fi
+
 # The default plane needs authentication: without it a supervised job runs,
 # and node 0 says once that job-wide fail-fast is off; what needs the plane
 # is refused naming RANKWRAP_JOB_SECRET.

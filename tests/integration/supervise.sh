@@ -164,4 +164,26 @@ fi
 # 7. PyTorch under rankwrap --nproc 4.
 out=$(clean_env "$RW" --nproc 4 --bind none -- $PY "$RANKWRAP_SOURCE_DIR/examples/torch_allreduce.py" 2>&1)
 [ "$(printf '%s\n' "$out" | grep -c 'sum 10 OK')" -eq 4 ] && pass "PyTorch gloo all-reduce under rankwrap --nproc 4" || fail "torch nproc: $out"
+# 8. Error files: every rank gets TORCHELASTIC_ERROR_FILE (per attempt, under
+#    --log-dir with the logs); torch's @record writes the exception there and
+#    the summary and --failure-file carry its message and traceback.
+out=$(clean_env "$RW" --nproc 2 --bind none --max-restarts 1 --log-dir "$WORK/errlogs" --tee -- bash -c 'echo "$TORCHELASTIC_ERROR_FILE"' 2>&1)
+[ "$out" = "$WORK/errlogs/attempt-0/0/error.json"$'\n'"$WORK/errlogs/attempt-0/1/error.json" ] \
+  || [ "$out" = "$WORK/errlogs/attempt-0/1/error.json"$'\n'"$WORK/errlogs/attempt-0/0/error.json" ] \
+  && pass "TORCHELASTIC_ERROR_FILE per rank and attempt under --log-dir" || fail "error file paths: $out"
+rm -f "$WORK/record.json"
+set +e
+out=$(clean_env "$RW" --nproc 2 --bind none --grace 1 --failure-file "$WORK/record.json" -- \
+      $PY "$RANKWRAP_SOURCE_DIR/examples/torch_record_fail.py" 2>&1)
+rc=$?
+set -e
+[ "$rc" -eq 1 ] && [[ "$out" == *"rank 1 failed first"*"error: RuntimeError: checkpoint shard 1 is corrupt"*"in load_checkpoint"* ]] \
+  && pass "@record: the summary names the exception and its traceback" || fail "@record summary: rc $rc: $out"
+python3 - "$WORK/record.json" <<'PY' && pass "@record: --failure-file carries message, traceback, timestamp" || fail "@record failure file: $(cat "$WORK/record.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+e = j["error"]
+assert j["rank"] == 1 and e["message"] == "RuntimeError: checkpoint shard 1 is corrupt", j
+assert "load_checkpoint" in e["traceback"] and e["timestamp"].isdigit(), e
+PY
 finish
