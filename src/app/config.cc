@@ -166,16 +166,21 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
     }
     s->nproc = static_cast<unsigned>(**nproc);
   }
-  if (r.Has("grace")) {
+  if (r.Has("grace") && r.Get("grace") == "scheduler") {
+    s->grace_from_scheduler = true;
+  } else if (r.Has("grace")) {
     const std::string t = r.Get("grace");
     auto g = parse::Seconds(t, 86400);
-    if (!g) return r.Bad("grace", t, g.error().message + "; expected seconds, 0-86400, e.g. 30 or 0.5");
+    if (!g) {
+      return r.Bad("grace", t, g.error().message + "; expected seconds, 0-86400, e.g. 30 or 0.5, or scheduler");
+    }
     s->grace = *g;
   }
   auto restarts = Whole(r, "max-restarts", 1000, "a whole number, 0-1000");
   if (!restarts) return restarts.error();
   s->max_restarts = static_cast<unsigned>(restarts->value_or(0));
   s->tag_output = r.On("tag-output");
+  s->requeue = r.On("requeue");
   s->tee = r.On("tee");
   s->log_dir = r.Get("log-dir");
   s->failure_file = r.Get("failure-file");
@@ -206,7 +211,7 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
   // Every supervision option turns supervision on: none is silently ignored.
   s->enabled = r.On("supervise") || s->nproc || r.Has("grace") || s->tag_output || !s->log_dir.empty() ||
                !s->failure_file.empty() || !s->ranks_filter.empty() || !s->signal_map.empty() || s->max_restarts > 0 ||
-               (s->plane_given && !s->plane.empty());
+               s->requeue || (s->plane_given && !s->plane.empty());
   if (s->tee && s->log_dir.empty()) {
     return Usage("--tee without --log-dir", "--tee keeps the console output next to the log files");
   }
@@ -243,6 +248,7 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"max-restarts", false},
       {"signal-map", false},
       {"plane", false},
+      {"requeue", true},
   };
   return specs;
 }

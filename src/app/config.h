@@ -49,6 +49,8 @@ struct SuperviseConfig {
   bool tee = false;
   std::vector<std::uint64_t> ranks_filter;  // empty: every rank on the console
   double grace = 30.0;
+  bool grace_from_scheduler = false;  // --grace scheduler: KillWait / kill_delay, read at start (app/scheduler.h)
+  bool requeue = false;               // --requeue: requeue the job after a stop from outside (app/scheduler.h)
   std::string failure_file;
   unsigned max_restarts = 0;
   std::vector<std::pair<int, int>> signal_map;  // received -> delivered

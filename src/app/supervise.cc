@@ -13,6 +13,7 @@
 
 #include "adapters/posix/files.h"
 #include "app/errorfiles.h"
+#include "adapters/posix/command.h"
 #include "app/plane.h"
 #include "adapters/posix/output.h"
 #include "adapters/posix/posix.h"
@@ -357,7 +358,9 @@ Status CheckSupervision(const Config& c, const Prepared& p) {
   return Ok{};
 }
 
-Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io) {
+namespace {
+
+Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const SuperviseIo& io) {
   if (auto s = posix::PrepareSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();
   auto errors = ErrorFiles::Create(o, io.tmpdir);
@@ -382,6 +385,7 @@ Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io)
       for (const std::string& n : plane->TakeNotices()) io.notice("control plane: " + n);
     }
     if (!out) return out.error();
+    result.received = out->received;
     if (out->remote && remote) {
       const plane::Failure& rf = *remote;
       result.exit_code = out->remote->WrapperCode();
@@ -420,6 +424,30 @@ Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io)
     io.notice(summary + "\n  restarting every rank (restart " + std::to_string(attempt + 1) + " of " +
               std::to_string(o.max_restarts) + ")");
   }
+}
+
+// --requeue: once the ranks of a job the scheduler stopped have ended,
+// rank 0's keeper puts the job back in the queue (its next run sees
+// SLURM_RESTART_COUNT / PBS's run count one higher).
+void Requeue(const SuperviseIo& io, SupervisedRun* run) {
+  if (io.requeue.empty() || !io.rendezvous.announces || run->received == 0) return;
+  std::string cmd;
+  for (const std::string& a : io.requeue) cmd += (cmd.empty() ? "" : " ") + a;
+  auto r = posix::RunCommand(io.requeue, 30);
+  if (!r || r->exit_code != 0) {
+    run->warnings.push_back("--requeue: '" + cmd + "' failed: " + (r ? r->output : r.error().why) +
+                            " (is the job requeueable? sbatch --requeue, or qsub -r y)");
+    return;
+  }
+  io.notice("the job was stopped by " + posix::SignalName(run->received) + " from outside: requeued it (" + cmd + ")");
+}
+
+}  // namespace
+
+Result<SupervisedRun> Supervise(const SuperviseConfig& o, const SuperviseIo& io) {
+  auto run = SuperviseAttempts(o, io);
+  if (run) Requeue(io, &*run);
+  return run;
 }
 
 }  // namespace rankwrap::app

@@ -27,6 +27,7 @@ struct SupervisedRun {
   int exit_code = 0;
   std::string summary;
   std::vector<std::string> warnings;
+  int received = 0;  // the last signal from outside (the scheduler's stop, a time-limit warning)
 };
 
 struct KeeperLink {
@@ -45,6 +46,9 @@ struct SuperviseIo {
   // Shows a failure that is followed by a restart, and the plane's notices.
   std::function<void(const std::string&)> notice;
   std::string tmpdir;  // TMPDIR: where the ranks' error files go without --log-dir
+  // --requeue: the scheduler's command, run by rank 0's keeper when a signal
+  // from outside stopped the job (empty: never).
+  std::vector<std::string> requeue;
   // The job control plane (when it runs) and what rank 0's keeper announces.
   RendezvousInputs rendezvous;
 };

@@ -18,6 +18,7 @@
 #include "adapters/posix/posix.h"
 #include "app/bootstrap.h"
 #include "app/pipeline.h"
+#include "app/scheduler.h"
 #include "app/spec.h"
 #include "app/supervise.h"
 #include "core/launch/report.h"
@@ -164,9 +165,16 @@ app::SuperviseIo KeeperIo(const std::string& rank, const std::string& host) {
 
 // --supervise / --nproc: the keeper runs the job; this process relays
 // signals to it and exits with its code.
-int RunKept(const app::Config& c, const app::Prepared& p, const EnvSnapshot& env, const std::string& host,
+int RunKept(const app::Config& given, const app::Prepared& p, const EnvSnapshot& env, const std::string& host,
             const std::string& rank) {
+  app::Config c = given;
+  if (auto s = app::ResolveSchedulerGrace(&c.supervise, env); !s) return Report(s.error(), rank, host);
   app::SuperviseIo io = KeeperIo(rank, host);
+  if (c.supervise.requeue) {
+    auto cmd = app::RequeueCommand(env);
+    if (!cmd) return Report(cmd.error(), rank, host);
+    io.requeue = *cmd;
+  }
   std::vector<std::string> notices;
   auto rendezvous = app::RendezvousInputsFor(c, p, env, &notices);
   if (!rendezvous) return Report(rendezvous.error(), rank, host);

@@ -47,4 +47,25 @@ mpicc.openmpi "$JOBS/mpi_hello.c" -o "$JOBS/mpi_hello"
 out=$(submit mpi-pmix.sbatch "$JOBS/mpi_hello")
 agree=$(printf '%s\n' "$out" | grep -cE '^mpi ([0-9]+)/4 RANK=\1 WORLD_SIZE=4$' || true)
 [ "$agree" -eq 4 ] && pass "mpi-pmix.sbatch: 4 MPI ranks, MPI's rank = RANK on each" || fail "mpi-pmix.sbatch: $out"
+# The checkpoint-and-requeue template: USR1 (what --signal=USR1@120 sends
+# before the time limit; here sent at once with scancel -s USR1, so the test
+# need not wait for Slurm's once-a-minute limit check) reaches every rank,
+# the ranks checkpoint and exit 0, rank 0's rankwrap requeues the job, and
+# the second run resumes from the checkpoint with SLURM_RESTART_COUNT=1.
+ck=$JOBS/ckpt; rm -rf "$ck"; mkdir -p "$ck"
+jid=$(timeout 30 "${SC[@]}" sbatch --parsable --chdir="$ck" -o "$ck/out" \
+  --export="ALL,PATH=$bindir:$PATH,PROGRAM=/usr/bin/python3 $root/examples/checkpoint_train.py,CKPT_DIR=$ck/state,TOTAL_STEPS=40" \
+  "$root/slurm/checkpoint-requeue.sbatch")
+count() { grep -c "$1" "$ck/out" 2>/dev/null || true; }
+for _ in $(seq 120); do [ "$(count 'starts at step 0 (restart count 0)')" -ge 4 ] && break; sleep 0.5; done
+sleep 1
+"${SC[@]}" scancel -s USR1 "$jid"
+for _ in $(seq 180); do [ "$(count 'done at step 40')" -ge 4 ] && break; sleep 1; done
+out=$(cat "$ck/out")
+resumed=$(printf '%s\n' "$out" | sed -n 's/^rank [0-3] starts at step \([0-9]*\) (restart count 1)$/\1/p' | sort -u)
+[ "$(count 'checkpointed at step')" -eq 4 ] && [ "$(count 'requeued it (scontrol requeue')" -eq 1 ] \
+  && [ -n "$resumed" ] && [ "$resumed" -gt 0 ] && [ "$(count 'done at step 40')" -eq 4 ] \
+  && pass "checkpoint-requeue.sbatch: 4 ranks checkpoint on USR1, the job is requeued once, run 2 resumes at step $resumed" \
+  || fail "checkpoint-requeue.sbatch (job $jid): $out"
+
 finish

@@ -30,6 +30,17 @@ TEST(Policy, FirstFailureStopsEveryoneThenKillsAfterGrace) {
   EXPECT_FALSE(v.restart);
 }
 
+TEST(Policy, RemembersTheLastSignalFromOutsideForRequeue) {
+  Policy p(Opts());
+  EXPECT_EQ(p.OnSignal(SIGUSR2, true, 1), Actions{});  // the terminal's: not the scheduler's
+  EXPECT_EQ(p.outcome().received, 0);
+  EXPECT_EQ(p.OnSignal(SIGUSR1, false, 2), (Actions{0, SIGUSR1}));  // --signal=USR1@T: to the ranks only
+  EXPECT_EQ(p.outcome().received, SIGUSR1);
+  EXPECT_EQ(p.outcome().external, 0);  // not a stop: the ranks decide
+  EXPECT_EQ(p.OnExit(0, {0, 0}, 3), Actions{});
+  EXPECT_EQ(Decide(p.outcome(), 0, 0).exit_code, 0);
+}
+
 TEST(Policy, SuccessIsZeroAndNothingToReport) {
   Policy p(Opts());
   EXPECT_EQ(p.OnExit(0, {0, 0}, 1), Actions{});

@@ -29,6 +29,18 @@ void OnChld(int) {
   errno = saved;
 }
 
+// A stop or user signal sent to the keeper itself, not through the
+// wrapper: Slurm's proctrack/cgroup signals every process of the step
+// (scancel, time limits, --signal), and the keeper must not die of it.
+void OnDirect(int sig) {
+  const int saved = errno;
+  const char b = static_cast<char>(sig);
+  (void)!write(g_chld_pipe[1], &b, 1);
+  errno = saved;
+}
+
+constexpr int kDirect[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
 Error SupError(std::string what) {
   return Error{kExitSystem, "supervise", std::move(what), std::strerror(errno),
                "check the process limits (ulimit -u, -n)"};
@@ -52,6 +64,8 @@ Status PrepareSignals() {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigaction(SIGCHLD, &sa, nullptr);
+  sa.sa_handler = &OnDirect;
+  for (int sig : kDirect) sigaction(sig, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return Ok{};
 }
@@ -198,14 +212,30 @@ void Supervisor::ReadControl() {
     }
     for (ssize_t k = 0; k + static_cast<ssize_t>(sizeof(ControlRecord)) <= n; k += sizeof(ControlRecord)) {
       const ControlRecord& r = rec[static_cast<std::size_t>(k) / sizeof(ControlRecord)];
-      if (r.type != 'S') continue;
-      Event e;
-      e.kind = Event::Kind::kSignal;
-      e.signal = r.signal;
-      e.from_tty = r.from_tty != 0;
-      pending_.push_back(e);
+      if (r.type == 'S') PushSignal(r.signal, r.from_tty != 0, false);
     }
   }
+}
+
+// One signal from outside reaches the keeper twice when the launcher
+// signals every process: directly, and relayed by the wrapper. A copy from
+// the other path within half a second is the same event; two from one path
+// are two (a double Ctrl-C).
+void Supervisor::PushSignal(int sig, bool from_tty, bool direct) {
+  const double now = Now();
+  if (sig == last_signal_ && direct != last_direct_ && !last_paired_ && now - last_signal_at_ < 0.5) {
+    last_paired_ = true;
+    return;
+  }
+  last_signal_ = sig;
+  last_signal_at_ = now;
+  last_direct_ = direct;
+  last_paired_ = false;
+  Event e;
+  e.kind = Event::Kind::kSignal;
+  e.signal = sig;
+  e.from_tty = from_tty;
+  pending_.push_back(e);
 }
 
 std::optional<Event> Supervisor::Next(int timeout_ms) {
@@ -250,7 +280,11 @@ std::optional<Event> Supervisor::Next(int timeout_ms) {
     // Exits and signals first: a busy or stalled output never delays them.
     if (n == 0 || fds[0].revents != 0) {
       char drain[64];
-      while (read(g_chld_pipe[0], drain, sizeof drain) > 0) {
+      ssize_t got = 0;
+      while ((got = read(g_chld_pipe[0], drain, sizeof drain)) > 0) {
+        for (ssize_t i = 0; i < got; ++i) {
+          if (drain[i] != 'c') PushSignal(static_cast<unsigned char>(drain[i]), false, true);
+        }
       }
       Reap();
     }

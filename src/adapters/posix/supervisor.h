@@ -85,6 +85,7 @@ class Supervisor {
     bool exited = false;
   };
   void Reap();
+  void PushSignal(int sig, bool from_tty, bool direct);
   void ReadControl();
   bool ReadOutput(int i, bool is_stderr);  // false at EOF
   int control_fd_;
@@ -94,10 +95,15 @@ class Supervisor {
   std::size_t next_pending_ = 0;
   bool parent_gone_ = false;
   bool first_turn_ = true;
+  int last_signal_ = 0;
+  double last_signal_at_ = -1e9;
+  bool last_direct_ = false, last_paired_ = false;
   int watch_fd_ = -1;
 };
 
-// Catches CHLD (to wake the loop) and ignores PIPE. Call in the keeper
+// Catches CHLD (to wake the loop) and TERM, INT, HUP, QUIT, USR1, USR2 sent
+// to the keeper itself (Next reports them as signals from outside, one event
+// when the wrapper relays the same), and ignores PIPE. Call in the keeper
 // before starting children.
 Status PrepareSignals();
 

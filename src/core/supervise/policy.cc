@@ -31,6 +31,7 @@ Actions Policy::OnExit(int child, ProcessEnd end, double now) {
 }
 
 Actions Policy::OnSignal(int received, bool from_tty, double now) {
+  if (!from_tty) out_.received = received;
   int sig = received;
   for (const auto& [from, to] : o_.signal_map) {
     if (received == from) {

@@ -45,6 +45,7 @@ struct Outcome {
   std::optional<int> failed;  // the child that failed first on its own
   ProcessEnd failure;         // how it ended
   int external = 0;           // a terminating signal from outside (0: none)
+  int received = 0;           // the last signal from outside of any kind, before mapping (0: none)
   bool escalated = false;     // rankwrap SIGKILLed after an external stop
   int first_code = 0;         // the first non-zero wrapper code of any rank
   bool parent_gone = false;
