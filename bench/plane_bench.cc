@@ -44,6 +44,12 @@ void RaiseFileLimit(rlim_t want) {
   }
 }
 
+long CpuUs() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+}
+
 const char* kSecret = "bench-secret-0123456789abcdef";
 
 // The server process: reports its port, then its RSS whenever asked.
@@ -66,11 +72,7 @@ const char* kSecret = "bench-secret-0123456789abcdef";
   if (write(to_parent, &port, sizeof port) != sizeof port) _exit(2);
   char c;
   while (read(from_parent, &c, 1) == 1) {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    const long cpu_us =
-        (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000L + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
-    const long v[3] = {base, RssKib(), cpu_us};
+    const long v[3] = {base, RssKib(), CpuUs()};
     if (write(to_parent, v, sizeof v) != sizeof v) break;
   }
   _exit(0);
@@ -136,6 +138,7 @@ int main(int argc, char** argv) {
   long rss[3] = {0, 0, 0}, after[3] = {0, 0, 0};
   if (write(down[1], "m", 1) != 1 || read(up[0], rss, sizeof rss) != sizeof rss) return 2;
   // Failure fan-out: node nodes/2 reports; the time until the last node hears.
+  const long clients_cpu0 = CpuUs();
   const double tf = net::MonoNow();
   plane::Failure f;
   f.rank = nodes / 2;
@@ -145,15 +148,16 @@ int main(int argc, char** argv) {
   clients[nodes / 2]->Send(f);
   while (failures.load() < rendezvous.load() && net::MonoNow() - tf < 30) usleep(500);
   const double fan_ms = (last_fail.load() - tf) * 1000;
+  const long clients_cpu = CpuUs() - clients_cpu0;
   // The server's CPU time for it (its loop thread: one frame per node, tagged and written).
   if (write(down[1], "m", 1) != 1 || read(up[0], after, sizeof after) != sizeof after) return 2;
   std::printf(
       "{\"nodes\": %u, \"rendezvous_ok\": %u, \"errors\": %u, \"rendezvous_s\": %.3f, \"failure_heard\": %u, "
       "\"fanout_ms\": %.1f, \"server_fanout_cpu_ms\": %.1f, \"server_rss_base_kib\": %ld, \"server_rss_kib\": %ld, "
-      "\"bytes_per_node\": %.0f}\n",
+      "\"bytes_per_node\": %.0f, \"clients_fanout_cpu_ms\": %.1f}\n",
       nodes, rendezvous.load(), errors.load(), rdv_s, failures.load(), fan_ms,
       static_cast<double>(after[2] - rss[2]) / 1000.0, rss[0], rss[1],
-      static_cast<double>(rss[1] - rss[0]) * 1024.0 / nodes);
+      static_cast<double>(rss[1] - rss[0]) * 1024.0 / nodes, static_cast<double>(clients_cpu) / 1000.0);
   std::fflush(stdout);
   finished = true;
   kill(child, SIGKILL);
