@@ -42,12 +42,15 @@ class Loop {
 
 class Server {
  public:
-  // Binds the first port of [port, port + range) that is free, on every IPv4
-  // address (`bind_addr`), and serves. The error names the ports tried.
+  // Binds the first port of [port, port + range) that is free and serves.
+  // `bind_addr`: empty (the default) for every address of both families (one
+  // dual-stack socket; IPv4 only where the host has no IPv6), or one IPv4 or
+  // IPv6 address ("0.0.0.0": every IPv4 address only, "::1", ...). The error
+  // names the ports tried.
   static Result<std::shared_ptr<Server>> Start(Loop& loop, plane::ServerOptions o, std::uint16_t port,
                                                std::uint16_t range, plane::CredentialCheck check,
                                                std::function<void(const std::string&)> notice,
-                                               const std::string& bind_addr = "0.0.0.0");
+                                               const std::string& bind_addr = "");
   virtual ~Server() = default;
   virtual std::uint16_t port() const = 0;
   // Waits (on the loop) until every node said Bye or `linger` seconds passed,
@@ -57,7 +60,7 @@ class Server {
 };
 
 struct ClientTarget {
-  std::string host;
+  std::string host;  // a name (its IPv4 and IPv6 addresses are tried in turn) or an address of either family
   std::uint16_t port = 0;
   std::uint16_t range = 1;
   double give_up_at = 0;  // monotonic: stop trying to reach the server
