@@ -6,6 +6,9 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstring>
+#include <latch>
+#include <optional>
+#include <thread>
 #include <random>
 #include <unordered_map>
 #include <vector>
@@ -122,16 +125,20 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
     plane::ConnId id = 0;
     FrameBuffer in{256};  // a node's frames are short (a Hello with a MUNGE credential is the longest)
     std::string queued, writing;
-    bool closing = false;  // close once `queued` and `writing` are out
+    bool closing = false;   // close once `queued` and `writing` are out
+    bool in_burst = false;  // SendBurst: this connection's first frame is in the burst
   };
 
   ServerImpl(Loop& loop, plane::ServerOptions o, plane::CredentialCheck check,
-             std::function<void(const std::string&)> notice)
+             std::function<void(const std::string&)> notice, unsigned writers)
       : io_(loop.impl().io),
         acceptor_(io_),
         timer_(io_),
         core_(std::move(o), std::move(check)),
-        notice_(std::move(notice)) {}
+        notice_(std::move(notice)),
+        writers_(std::max(1u, writers)) {
+    if (writers_ > 1) pool_.emplace(writers_ - 1);
+  }
 
   // `addr` empty: every address of both families (one dual-stack socket;
   // IPv4 alone where the host has no IPv6).
@@ -177,6 +184,7 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
 
   std::uint16_t port() const override { return port_; }
   std::size_t connections() const override { return conns_.size(); }
+  BroadcastTiming last_broadcast() const override { return last_; }
 
   void Finish(double linger, std::function<void()> done) override {
     auto self = shared_from_this();
@@ -223,9 +231,7 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
           return self->Gone(conn);
         }
         if (body->empty()) break;
-        plane::Outbox out;
-        self->core_.OnFrame(conn->id, *body, MonoNow(), out);
-        self->Apply(out, conn.get());
+        self->Step(conn.get(), [&](plane::Outbox& out) { self->core_.OnFrame(conn->id, *body, MonoNow(), out); });
         if (conn->closing) return;
         if (!conn->sock.is_open()) return self->Gone(conn);  // a send to it failed
       }
@@ -253,6 +259,20 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
     if (notice_) notice_(s);
   }
 
+  // One event of the state machine, then its Outbox carried out; a
+  // broadcast's two parts are timed (last_broadcast).
+  template <typename Event>
+  void Step(const Conn* about, Event&& event) {
+    plane::Outbox out;
+    const double t0 = MonoNow();
+    event(out);
+    const double t1 = MonoNow();
+    const std::size_t frames = out.sends.size();
+    const bool broadcast = out.broadcast;
+    Apply(out, about);
+    if (broadcast) last_ = BroadcastTiming{frames, t1 - t0, MonoNow() - t1};
+  }
+
   void Apply(plane::Outbox& out, const Conn* about) {
     for (auto& n : out.notices) {
       const std::string prefix = "refused a connection:";
@@ -261,9 +281,13 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
       }
       Notice(n);
     }
-    for (auto& [id, frame] : out.sends) {
-      auto it = conns_.find(id);
-      if (it != conns_.end()) Send(it->second, frame);
+    if (pool_ && out.sends.size() >= kBurstMin) {
+      SendBurst(out.sends);
+    } else {
+      for (auto& [id, frame] : out.sends) {
+        auto it = conns_.find(id);
+        if (it != conns_.end()) Send(it->second, frame);
+      }
     }
     for (plane::ConnId id : out.closes) {
       auto it = conns_.find(id);
@@ -295,6 +319,65 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
     Flush(conn);
   }
 
+  // Many frames at once (a broadcast to every node). On loopback and on a
+  // busy node 0 the sends are most of its cost (each send does the TCP work),
+  // so they are spread over `writers_` threads: the loop's thread and the
+  // pool's each write the first frame of their slice of the idle
+  // connections, and the loop waits for all of them. Every other frame (a
+  // connection's second one, a busy connection's, what a socket did not take)
+  // then goes through Send in order. No lock is needed: during the burst each
+  // socket is written by one thread only, and the loop, the sockets' only
+  // other user, is inside this call.
+  void SendBurst(std::vector<std::pair<plane::ConnId, std::string>>& sends) {
+    struct Item {
+      std::shared_ptr<Conn> conn;
+      const std::string* frame;
+      std::size_t wrote = 0;
+      error_code ec;
+    };
+    std::vector<Item> burst;
+    std::vector<std::pair<std::shared_ptr<Conn>, const std::string*>> rest;
+    burst.reserve(sends.size());
+    for (const auto& [id, frame] : sends) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      Conn& c = *it->second;
+      const bool idle = !c.closing && c.sock.is_open() && c.writing.empty() && c.queued.empty();
+      if (idle && !c.in_burst) {
+        c.in_burst = true;
+        burst.push_back({it->second, &frame, 0, {}});
+      } else {
+        rest.emplace_back(it->second, &frame);
+      }
+    }
+    auto write = [&burst](std::size_t from, std::size_t to) {
+      for (std::size_t i = from; i < to; ++i) {
+        Item& b = burst[i];
+        b.wrote = b.conn->sock.write_some(asio::buffer(*b.frame), b.ec);
+      }
+    };
+    const std::size_t n = burst.size();
+    std::latch done(static_cast<std::ptrdiff_t>(writers_ - 1));
+    for (unsigned w = 1; w < writers_; ++w) {
+      asio::post(*pool_, [&write, &done, from = n * w / writers_, to = n * (w + 1) / writers_] {
+        write(from, to);
+        done.count_down();
+      });
+    }
+    write(0, n / writers_);
+    done.wait();
+    for (Item& b : burst) {
+      b.conn->in_burst = false;
+      if (b.ec && b.ec != asio::error::would_block && b.ec != asio::error::try_again) {
+        b.conn->sock.close(b.ec);  // its read fails and reports it gone
+      } else if (b.wrote < b.frame->size()) {
+        b.conn->queued.assign(*b.frame, b.wrote, std::string::npos);
+        Flush(b.conn);
+      }
+    }
+    for (auto& [conn, frame] : rest) Send(conn, *frame);
+  }
+
   // By value: closing erases the map's copy while this one is still in use.
   void Flush(std::shared_ptr<Conn> conn) {
     if (!conn->writing.empty()) return;
@@ -319,9 +402,7 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
 
   void Tick() {
     if (stopped_) return;
-    plane::Outbox out;
-    core_.OnTick(MonoNow(), WallMs(), out);
-    Apply(out, nullptr);
+    Step(nullptr, [&](plane::Outbox& out) { core_.OnTick(MonoNow(), WallMs(), out); });
     if (stopped_) return;
     timer_.expires_after(std::chrono::milliseconds(50));
     auto self = shared_from_this();
@@ -358,6 +439,10 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
   asio::steady_timer timer_;
   plane::ServerCore core_;
   std::function<void(const std::string&)> notice_;
+  static constexpr std::size_t kBurstMin = 256;  // fewer frames: sent from the loop alone
+  unsigned writers_ = 1;
+  std::optional<asio::thread_pool> pool_;  // writers_ - 1 threads, for SendBurst
+  BroadcastTiming last_;
   std::unordered_map<plane::ConnId, std::shared_ptr<Conn>> conns_;
   plane::ConnId next_id_ = 1;
   std::uint16_t port_ = 0;
@@ -657,11 +742,17 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
 
 }  // namespace
 
+unsigned AutoWriters(std::uint32_t nodes) {
+  if (nodes < 1024) return 1;
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+}
+
 Result<std::shared_ptr<Server>> Server::Start(Loop& loop, plane::ServerOptions o, std::uint16_t port,
                                               std::uint16_t range, plane::CredentialCheck check,
                                               std::function<void(const std::string&)> notice,
-                                              const std::string& bind_addr) {
-  auto s = std::make_shared<ServerImpl>(loop, std::move(o), std::move(check), std::move(notice));
+                                              const std::string& bind_addr, unsigned writers) {
+  if (writers == 0) writers = AutoWriters(o.node_count);
+  auto s = std::make_shared<ServerImpl>(loop, std::move(o), std::move(check), std::move(notice), writers);
   auto st = s->Bind(bind_addr, port, range);
   if (!st) return st.error();
   asio::post(loop.impl().io, [s] { s->Begin(); });

@@ -41,6 +41,7 @@ void ServerCore::Send(ConnId c, Conn& conn, const Message& m, Outbox& out) {
 void ServerCore::Broadcast(const Message& m, Outbox& out) {
   // Encoded once; each connection's copy gets its own sequence number and tag.
   const Prepared p(m);
+  out.broadcast = true;
   out.sends.reserve(out.sends.size() + conns_.size());
   for (auto& [id, conn] : conns_) {
     if (conn.node >= 0) out.sends.emplace_back(id, p.Seal(conn.sseq++, o_.mode, conn.key, Direction::kToClient));
