@@ -662,7 +662,11 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
       Emit(e);
     }
     if (done_) return false;
-    if (!was_ready && core_->ready()) Heartbeat();
+    // The first heartbeat after 0.5-1 interval, at random: the nodes of a
+    // job join within a second or so and would otherwise send theirs in step.
+    if (!was_ready && core_->ready()) {
+      NextHeartbeat(heartbeat_ * std::uniform_real_distribution<double>(0.5, 1)(rng_));
+    }
     return !done_;
   }
 
@@ -682,7 +686,11 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
                                    std::to_string(static_cast<int>(silent)) + " s");
     }
     Write(core_->Seal(plane::Heartbeat{}));
-    timer_.expires_after(Ms(heartbeat_));
+    NextHeartbeat(heartbeat_);
+  }
+
+  void NextHeartbeat(double after) {
+    timer_.expires_after(Ms(after));
     auto self = shared_from_this();
     timer_.async_wait([self](const error_code& ec) {
       if (!ec) self->Heartbeat();

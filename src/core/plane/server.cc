@@ -116,7 +116,10 @@ void ServerCore::Hello(ConnId c, Conn& conn, std::string_view body, double now, 
   n.last_heard = now;
   conn.node = h->node;
   conn.rseq = 1;
-  conn.heartbeat_due = now + o_.heartbeat_interval;
+  // The first heartbeat within one interval, spread by node index: nodes
+  // that join together (thousands within a second) are then not all due in
+  // the same tick, where their heartbeats would hold up a failure's broadcast.
+  conn.heartbeat_due = now + o_.heartbeat_interval * (0.5 + static_cast<double>(h->node % 32) / 64);
   Send(c, conn, Welcome{static_cast<std::uint32_t>(o_.heartbeat_interval * 1000)}, out);
   if (done_) Send(c, conn, RendezvousDone{*master_}, out);
   if (failed_) Send(c, conn, FailedMessage(), out);
