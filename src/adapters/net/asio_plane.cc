@@ -3,13 +3,14 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <chrono>
 #include <cstring>
 #include <latch>
 #include <optional>
-#include <thread>
 #include <random>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -319,15 +320,17 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
     Flush(conn);
   }
 
-  // Many frames at once (a broadcast to every node). On loopback and on a
-  // busy node 0 the sends are most of its cost (each send does the TCP work),
-  // so they are spread over `writers_` threads: the loop's thread and the
-  // pool's each write the first frame of their slice of the idle
-  // connections, and the loop waits for all of them. Every other frame (a
-  // connection's second one, a busy connection's, what a socket did not take)
-  // then goes through Send in order. No lock is needed: during the burst each
-  // socket is written by one thread only, and the loop, the sockets' only
-  // other user, is inside this call.
+  // Many frames at once (a broadcast to every node). The sends are most of
+  // its cost (each send does the TCP work), so they are spread over
+  // `writers_` threads: the loop's thread and the pool's take the idle
+  // connections' first frames in chunks from a shared counter until none is
+  // left, and the loop waits for the chunks in flight. (Chunks, not fixed
+  // slices: on a busy node a writer that gets no CPU for a while leaves its
+  // share to the others instead of holding up the whole broadcast.) Every
+  // other frame (a connection's second one, a busy connection's, what a
+  // socket did not take) then goes through Send in order. No lock: each
+  // chunk belongs to one thread, and the loop, the sockets' only other user,
+  // is inside this call.
   void SendBurst(std::vector<std::pair<plane::ConnId, std::string>>& sends) {
     struct Item {
       std::shared_ptr<Conn> conn;
@@ -350,21 +353,24 @@ class ServerImpl : public Server, public std::enable_shared_from_this<ServerImpl
         rest.emplace_back(it->second, &frame);
       }
     }
-    auto write = [&burst](std::size_t from, std::size_t to) {
-      for (std::size_t i = from; i < to; ++i) {
-        Item& b = burst[i];
-        b.wrote = b.conn->sock.write_some(asio::buffer(*b.frame), b.ec);
+    constexpr std::size_t kChunk = 32;
+    std::atomic<std::size_t> next{0};
+    auto write = [&burst, &next] {
+      for (std::size_t from; (from = next.fetch_add(kChunk)) < burst.size();) {
+        for (std::size_t i = from; i < std::min(from + kChunk, burst.size()); ++i) {
+          Item& b = burst[i];
+          b.wrote = b.conn->sock.write_some(asio::buffer(*b.frame), b.ec);
+        }
       }
     };
-    const std::size_t n = burst.size();
     std::latch done(static_cast<std::ptrdiff_t>(writers_ - 1));
     for (unsigned w = 1; w < writers_; ++w) {
-      asio::post(*pool_, [&write, &done, from = n * w / writers_, to = n * (w + 1) / writers_] {
-        write(from, to);
+      asio::post(*pool_, [&write, &done] {
+        write();
         done.count_down();
       });
     }
-    write(0, n / writers_);
+    write();
     done.wait();
     for (Item& b : burst) {
       b.conn->in_burst = false;
