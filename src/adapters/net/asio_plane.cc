@@ -1,5 +1,6 @@
 #include "adapters/net/asio_plane.h"
 
+#include <sched.h>
 #include <sys/random.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include <latch>
 #include <optional>
 #include <random>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -758,7 +758,12 @@ class ClientImpl : public Client, public std::enable_shared_from_this<ClientImpl
 
 unsigned AutoWriters(std::uint32_t nodes) {
   if (nodes < 1024) return 1;
-  return std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  // The CPUs this process may run on (a keeper bound to a few of the node's
+  // CPUs gets no more writers than it has CPUs).
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  return std::clamp(static_cast<unsigned>(cpus), 1u, 4u);
 }
 
 Result<std::shared_ptr<Server>> Server::Start(Loop& loop, plane::ServerOptions o, std::uint16_t port,

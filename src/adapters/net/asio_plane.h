@@ -42,7 +42,7 @@ class Loop {
 };
 
 // How many threads write a broadcast to `nodes` connections: 1 (the loop's)
-// below 1,024 nodes; else one per CPU, at most 4.
+// below 1,024 nodes; else one per CPU this process may run on, at most 4.
 unsigned AutoWriters(std::uint32_t nodes);
 
 // Where the time of a server's broadcast (one frame to every node: the
