@@ -2,8 +2,10 @@
 // server process (as node 0's keeper would run it) and N simulated node
 // leaders, each its own authenticated TCP connection, spread over a few Asio
 // loops in this process. Measures: time until every node has the rank-0
-// announcement; the failure fan-out (one node reports, the last node hears);
-// the server's resident memory per connected node.
+// announcement; the failure fan-out (one node reports, the last node hears)
+// and the server's part of it (state machine, sends); the CPU time of the
+// server and of the node leaders during the fan-out; the server's resident
+// memory per connected node.
 //
 //   rankwrap_plane_bench --nodes N [--loops T] [--writers W]    -> one JSON line
 //
