@@ -2,8 +2,9 @@
 # The job control plane between separate processes on loopback
 # (tests/tools/plane_node.cc plays the node leaders): rendezvous of 8 nodes,
 # a failure on node 5 reaching every node within 100 ms, a killed node found
-# by its missing heartbeats, missing nodes named at the deadline, and junk,
-# replayed frames and a wrong secret refused while a job's plane runs on.
+# by its missing heartbeats, missing nodes named at the deadline, junk,
+# replayed frames and a wrong secret refused while a job's plane runs on, and
+# nodes reaching node 0 over IPv6.
 source "$(dirname "$0")/lib.sh"
 : "${PLANE_NODE:?set by ctest: path of rankwrap_plane_node}"
 export RANKWRAP_JOB_SECRET=integration-secret-0123456789abcdef
@@ -140,6 +141,20 @@ rc=0; (ulimit -n 100; exec "$PLANE_NODE" --job t8 --nodes 200 --node 0 --port $(
   >"$WORK/t8.out" 2>&1 || rc=$?
 check "more nodes than the open-file limit allows: exit 7, named" \
   bash -c "grep -q 'error: open-file limit 100 (hard) on node 0: the job.s control plane needs one per node: 456 for 200 nodes' '$WORK/t8.out' && [ $rc -eq 7 ]"
+
+# 9. IPv6: node 0 serves on every address of both families (its own client
+# comes over 127.0.0.1); the others reach it at ::1. This machine (and CI)
+# has an IPv6 loopback: without one this fails, naming why.
+if ip -6 addr show dev lo 2>/dev/null | grep -q "inet6 ::1/128"; then
+  EXTRA_2="--fail-after 1 --code 4"
+  run_nodes t9 $((base + 13)) 4 --run 20 --server-host ::1
+  unset EXTRA_2
+  wait_nodes t9 4
+  check "IPv6: nodes reaching node 0 at ::1 rendezvous" all_nodes t9 4 "^node [0-3] rendezvous node0 29500 blob=128$"
+  check "IPv6: node 2's failure reaches every node" all_nodes t9 4 "failure node=2 rank=.* code=4 cause=exit code 4" 10
+else
+  check "IPv6 loopback (::1) on this machine, for the plane's IPv6 test" false
+fi
 
 # 6. MUNGE (a private munged on its own socket and key, never the system's):
 # the job's 4 nodes rendezvous; a node of another uid (nobody: its credential

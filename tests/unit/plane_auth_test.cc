@@ -104,6 +104,37 @@ TEST(PlaneAuth, OpenChecksTagSequenceAndDirection) {
   }
 }
 
+// A broadcast is encoded once and sealed per connection: each copy must be
+// exactly the frame built the plain way (its own sequence number, the body
+// tagged under its own key, checked here with OpenSSL's HMAC), and open only
+// under its own key and number.
+TEST(PlaneAuth, PreparedCopiesCarryTheirOwnSequenceAndTag) {
+  const Message m = Failure{7, 2, "node-02", 1, 0, 1700000000000, "exit code 1"};
+  const Prepared p(m);
+  for (std::uint64_t seq : {0ull, 1ull, 255ull, 256ull, 0x0102030405060708ull}) {
+    const std::string key = SessionKey("s", "j", N(1), N(static_cast<std::uint8_t>(seq)));
+    const std::string frame = p.Seal(seq, AuthMode::kSecret, HmacKey(key), Direction::kToClient);
+    const std::string body = EncodeBody(m, seq);
+    const std::string signed_part = "S" + body;
+    unsigned char tag[32];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+         reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), tag, &len);
+    EXPECT_EQ(Hex(frame), Hex(LengthPrefix(body.size() + 32) + body + std::string(reinterpret_cast<char*>(tag), len)))
+        << seq;
+    const std::string_view b = std::string_view(frame).substr(4);
+    ASSERT_TRUE(Open(b, AuthMode::kSecret, key, Direction::kToClient, seq)) << seq;
+    EXPECT_FALSE(Open(b, AuthMode::kSecret, key, Direction::kToClient, seq + 1)) << seq;
+    EXPECT_FALSE(Open(b, AuthMode::kSecret, SessionKey("s", "j", N(1), N(99)), Direction::kToClient, seq)) << seq;
+  }
+  // Untagged when insecure, and for the two messages before a key exists.
+  EXPECT_EQ(p.Seal(3, AuthMode::kInsecure, HmacKey("k"), Direction::kToClient),
+            LengthPrefix(EncodeBody(m, 3).size()) + EncodeBody(m, 3));
+  const Prepared r(Reject{"no"});
+  EXPECT_EQ(r.Seal(0, AuthMode::kSecret, HmacKey("k"), Direction::kToClient),
+            LengthPrefix(EncodeBody(Reject{"no"}, 0).size()) + EncodeBody(Reject{"no"}, 0));
+}
+
 TEST(PlaneAuth, MungePayloadBindsJobAndNonces) {
   const std::string key(32, 'k');
   const std::string p = MungePayload("77", N(1), N(2), key);

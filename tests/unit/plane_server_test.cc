@@ -221,6 +221,29 @@ TEST(PlaneServer, FirstFailureWinsAndReachesEveryNode) {
   EXPECT_TRUE(j2.Has(b, K::kFailure));
 }
 
+// 64 nodes that join at the same moment get their heartbeats spread over the
+// interval, not all in one tick; each gets one within the first interval.
+TEST(PlaneServer, HeartbeatsOfNodesThatJoinedTogetherAreSpread) {
+  Job j(64);
+  std::vector<ConnId> c;
+  for (std::uint32_t i = 0; i < 64; ++i) c.push_back(j.Connect(i, i));
+  auto beats = [&](ConnId x) {
+    std::size_t n = 0;
+    for (const auto& f : j.peers[x].received) n += static_cast<std::uint8_t>(f[5]) == TypeOf(Heartbeat{});
+    return n;
+  };
+  std::size_t before = 0, most = 0;
+  for (int t = 1; t <= 20; ++t) {
+    j.Tick(t * 0.05);
+    std::size_t total = 0;
+    for (ConnId x : c) total += beats(x);
+    most = std::max(most, total - before);
+    before = total;
+  }
+  for (ConnId x : c) EXPECT_EQ(beats(x), 1u) << x;
+  EXPECT_LE(most, 8u);
+}
+
 TEST(PlaneServer, SilentNodeIsLostAfterTheHeartbeatTimeout) {
   Job j(8);
   std::vector<ConnId> c;

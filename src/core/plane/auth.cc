@@ -36,13 +36,25 @@ Result<std::string, Refusal> MungePayloadKey(std::string_view payload, std::stri
   return std::string(payload.substr(expected.size()));
 }
 
-std::string Seal(const Message& m, std::uint64_t seq, AuthMode mode, const HmacKey& key, Direction dir) {
-  std::string body = EncodeBody(m, seq);
-  if (Tagged(TypeOf(m), mode)) {
+Prepared::Prepared(const Message& m) : body_(EncodeBody(m, 0)), type_(TypeOf(m)) {}
+
+std::string Prepared::Seal(std::uint64_t seq, AuthMode mode, const HmacKey& key, Direction dir) const {
+  const bool tagged = Tagged(type_, mode);
+  const std::size_t n = body_.size() + (tagged ? kTagSize : 0);
+  std::string frame = LengthPrefix(n);
+  frame.reserve(4 + n);
+  frame += body_;
+  // The sequence number: the 8 bytes after version and type, big-endian.
+  for (std::size_t i = 0; i < 8; ++i) frame[4 + 2 + i] = static_cast<char>((seq >> (8 * (7 - i))) & 0xff);
+  if (tagged) {
     const char d = static_cast<char>(dir);
-    body += View(key.Mac({std::string_view(&d, 1), body}));
+    frame += View(key.Mac({std::string_view(&d, 1), std::string_view(frame).substr(4)}));
   }
-  return LengthPrefix(body.size()) + body;
+  return frame;
+}
+
+std::string Seal(const Message& m, std::uint64_t seq, AuthMode mode, const HmacKey& key, Direction dir) {
+  return Prepared(m).Seal(seq, mode, key, dir);
 }
 
 bool TagValid(const Decoded& dec, AuthMode mode, const HmacKey& key, Direction dir) {

@@ -39,6 +39,20 @@ std::string Seal(const Message& m, std::uint64_t seq, AuthMode mode, const HmacK
 inline std::string Seal(const Message& m, std::uint64_t seq, AuthMode mode, std::string_view key, Direction dir) {
   return Seal(m, seq, mode, HmacKey(key), dir);
 }
+// One message encoded once, sealed for many connections: each copy differs
+// only in its sequence number and its tag (the server's broadcasts: one
+// encode per broadcast, one HMAC per connection). Seal(seq, ...) returns the
+// same bytes as Seal(message, seq, ...).
+class Prepared {
+ public:
+  explicit Prepared(const Message& m);
+  std::string Seal(std::uint64_t seq, AuthMode mode, const HmacKey& key, Direction dir) const;
+
+ private:
+  std::string body_;  // seq 0; patched per copy
+  std::uint8_t type_ = 0;
+};
+
 // True when the decoded message's tag is right (or it carries none by design).
 bool TagValid(const Decoded& d, AuthMode mode, const HmacKey& key, Direction dir);
 

@@ -39,8 +39,12 @@ void ServerCore::Send(ConnId c, Conn& conn, const Message& m, Outbox& out) {
 }
 
 void ServerCore::Broadcast(const Message& m, Outbox& out) {
+  // Encoded once; each connection's copy gets its own sequence number and tag.
+  const Prepared p(m);
+  out.broadcast = true;
+  out.sends.reserve(out.sends.size() + conns_.size());
   for (auto& [id, conn] : conns_) {
-    if (conn.node >= 0) Send(id, conn, m, out);
+    if (conn.node >= 0) out.sends.emplace_back(id, p.Seal(conn.sseq++, o_.mode, conn.key, Direction::kToClient));
   }
 }
 
@@ -112,7 +116,10 @@ void ServerCore::Hello(ConnId c, Conn& conn, std::string_view body, double now, 
   n.last_heard = now;
   conn.node = h->node;
   conn.rseq = 1;
-  conn.heartbeat_due = now + o_.heartbeat_interval;
+  // The first heartbeat within one interval, spread by node index: nodes
+  // that join together (thousands within a second) are then not all due in
+  // the same tick, where their heartbeats would hold up a failure's broadcast.
+  conn.heartbeat_due = now + o_.heartbeat_interval * (0.5 + static_cast<double>(h->node % 32) / 64);
   Send(c, conn, Welcome{static_cast<std::uint32_t>(o_.heartbeat_interval * 1000)}, out);
   if (done_) Send(c, conn, RendezvousDone{*master_}, out);
   if (failed_) Send(c, conn, FailedMessage(), out);

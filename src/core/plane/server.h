@@ -53,6 +53,7 @@ struct Outbox {
   std::vector<std::pair<ConnId, std::string>> sends;  // whole frames
   std::vector<ConnId> closes;
   std::vector<std::string> notices;  // refusals and lost nodes, for the keeper's log
+  bool broadcast = false;            // `sends` include one message to every node (for timing it)
 };
 
 // MUNGE mode: decodes a credential; the payload when the credential is valid,
