@@ -199,10 +199,14 @@ struct Alias {
   const char* option;
 };
 constexpr Alias kAliases[] = {
-    {"--nproc-per-node", "--nproc"},      {"--nproc_per_node", "--nproc"},
-    {"--local-ranks-filter", "--ranks-filter"}, {"--local_ranks_filter", "--ranks-filter"},
-    {"--log_dir", "--log-dir"},           {"--max_restarts", "--max-restarts"},
-    {"--master_addr", "--master-addr"},   {"--master_port", "--master-port"},
+    {"--nproc-per-node", "--nproc"},
+    {"--nproc_per_node", "--nproc"},
+    {"--local-ranks-filter", "--ranks-filter"},
+    {"--local_ranks_filter", "--ranks-filter"},
+    {"--log_dir", "--log-dir"},
+    {"--max_restarts", "--max-restarts"},
+    {"--master_addr", "--master-addr"},
+    {"--master_port", "--master-port"},
 };
 
 // torchrun options rankwrap has no flag for, and why (an unknown-option
