@@ -1,4 +1,5 @@
-// The Python module `rankwrap`: the contract as the program sees it, and
+// The extension `rankwrap._rankwrap` (re-exported by the package `rankwrap`,
+// rankwrap/__init__.py; stubs in rankwrap/__init__.pyi): the contract as the program sees it, and
 // rankwrap's own detection callable from Python. detect() runs the same
 // pipeline as `rankwrap --print-env` (app::Prepare), so the two agree.
 #include <pybind11/pybind11.h>
@@ -8,6 +9,7 @@
 #include "app/config.h"
 #include "app/pipeline.h"
 #include "rankwrap/contract.h"
+#include "version.h"
 
 namespace py = pybind11;
 
@@ -49,8 +51,9 @@ std::map<std::string, std::string> Detect(const std::map<std::string, std::strin
 
 }  // namespace
 
-PYBIND11_MODULE(rankwrap, m) {
+PYBIND11_MODULE(_rankwrap, m) {
   m.doc() = "rankwrap: the rank contract for distributed jobs (see `rankwrap --help`)";
+  m.attr("__version__") = RANKWRAP_VERSION;
   py::register_exception<RankwrapError>(m, "RankwrapError", PyExc_RuntimeError);
 
   m.def(

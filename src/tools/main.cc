@@ -8,9 +8,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
-#include <new>
 #include <iostream>
+#include <map>
+#include <new>
+#include <sstream>
+#include <utility>
 
 #include "adapters/posix/keeper.h"
 #include "adapters/posix/output.h"
@@ -52,6 +56,10 @@ int Report(const Error& e, const std::string& rank, const std::string& host) {
 // the compressed expression, like `scontrol show hostlist`.
 int RunHostlist(int argc, char** argv, const std::string& host) {
   const std::string cmd = argv[1];
+  if (argc == 3 && (std::string(argv[2]) == "--help" || std::string(argv[2]) == "-h")) {
+    std::cout << tools::HostlistHelpText(cmd);
+    return 0;
+  }
   if (argc < 3) {
     return Report(Error{kExitUsage, "usage", "'rankwrap " + cmd + "' needs an argument",
                         cmd == "hostnames" ? "expected a Slurm host list such as nid[001-004]" : "expected host names",
@@ -86,6 +94,39 @@ int RunHostlist(int argc, char** argv, const std::string& host) {
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
+}
+
+// The MPI modules the bootstrap would find, as it looks for them (next to
+// the binary, then RANKWRAP_MODULE_RELDIR from it): flavor -> path.
+std::map<std::string, std::string> MpiModulesFound() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::map<std::string, std::string> found;
+  if (ec) return found;
+  for (const auto& dir : {exe.parent_path(), exe.parent_path() / RANKWRAP_MODULE_RELDIR}) {
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (!name.starts_with("librankwrap_mpi_") || !name.ends_with(".so")) continue;
+      const std::string flavor = name.substr(16, name.size() - 19);
+      found.emplace(flavor, std::filesystem::weakly_canonical(entry.path(), ec).string());
+    }
+  }
+  return found;
+}
+
+// --version: rankwrap's, the hwloc it was built with, the MPI modules found.
+std::string VersionText(const EnvSnapshot& env) {
+  std::ostringstream out;
+  out << "rankwrap " << RANKWRAP_VERSION << (app::TestHooksBuilt() ? " (with test hooks: not for production)" : "")
+      << "\nhwloc " << RANKWRAP_HWLOC_VERSION << " (" << RANKWRAP_HWLOC_LINK << ")\nMPI modules:";
+  const auto found = MpiModulesFound();
+  const char* sep = " ";
+  for (const auto& [flavor, path] : found) out << std::exchange(sep, ", ") << flavor << " (" << path << ")";
+  if (found.empty()) out << " none found (--nccl-bootstrap=mpi needs one; docs/install.md)";
+  out << "\nMPI module for launchers that do not say which MPI: " << RANKWRAP_MPI_DEFAULT;
+  if (auto forced = env.Get("RANKWRAP_MPI_MODULE")) out << " (RANKWRAP_MPI_MODULE=" << *forced << " overrides)";
+  out << "\n";
+  return out.str();
 }
 
 int RunPlan(const tools::Options& o, const EnvSnapshot& env, const std::string& host) {
@@ -275,12 +316,11 @@ int Main(int argc, char** argv) {
   auto opts = tools::ParseCommandLine(argc, argv, env);
   if (!opts) return Report(opts.error(), "?", host);
   if (opts->help) {
-    std::cout << tools::HelpText();
+    std::cout << (opts->plan_command ? tools::PlanHelpText() : tools::HelpText());
     return 0;
   }
   if (opts->version) {
-    std::cout << "rankwrap " << RANKWRAP_VERSION
-              << (app::TestHooksBuilt() ? " (with test hooks: not for production)" : "") << "\n";
+    std::cout << VersionText(env);
     return 0;
   }
   if (opts->plan_command) return RunPlan(*opts, env, host);

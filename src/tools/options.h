@@ -33,10 +33,20 @@ struct Options {
 // [OPTIONS]`. Options stop at the first word that is not an option (or at
 // "--"): everything after belongs to the program. Every option may also
 // come from RANKWRAP_<OPTION> in `env` (the flag wins), except --launcher:
-// RANKWRAP_LAUNCHER is what rankwrap exports to the program.
+// RANKWRAP_LAUNCHER is what rankwrap exports to the program. torchrun's
+// spellings (--nproc-per-node, --local-ranks-filter, --redirects 3, --tee 3,
+// --log_dir, --max_restarts) and srun's binding values (map_gpu:, ldoms,
+// verbose) are accepted where they mean the same (docs/cli-compat.md); an
+// unknown option's error suggests the closest one.
 Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSnapshot& env);
 
-// The --help text.
+// The --help text: usage, the options by group, examples, the launchers and
+// the exit codes.
 std::string HelpText();
+// `rankwrap plan --help`: the plan's options and the binding options only.
+std::string PlanHelpText();
+// `rankwrap hostnames --help` and `rankwrap hostlist --help` (`command` is
+// "hostnames" or "hostlist").
+std::string HostlistHelpText(const std::string& command);
 
 }  // namespace rankwrap::tools

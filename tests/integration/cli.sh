@@ -254,4 +254,87 @@ assert [d["rank"] for d in docs] == [0, 1] and all(d["world_size"] == 2 for d in
 assert all(d["master_port"] == 0 and "MASTER_PORT" not in d["env"] for d in docs), docs' \
   && pass "--nproc 2 --json: one document per child" || fail "nproc json: $OUT"
 
+# Help that fits: per command, placeholders, examples, what auto means.
+expect_exit 0 "plan --help" clean_env "$RW" plan --help
+contains "plan help: its usage" "usage: rankwrap plan"
+contains "plan help: --ranks-per-node N" "--ranks-per-node N"
+[[ "$OUT" != *"Launchers, tried"* && "$OUT" != *"--nproc"* ]] && pass "plan help is not the global help" || fail "plan help: $OUT"
+for cmd in hostnames hostlist; do
+  expect_exit 0 "$cmd --help" clean_env "$RW" $cmd --help
+  contains "$cmd help" "usage: rankwrap $cmd"
+  [[ "$OUT" != *"--help"*"--help"* && "$OUT" != *"host list '--help'"* ]] && pass "$cmd --help is help, not a host" || fail "$cmd: $OUT"
+done
+expect_exit 0 "--help again" clean_env "$RW" --help
+contains "help: examples" "Examples:"
+contains "help: torchrun example" "rankwrap --nproc 4 python train.py"
+contains "help: placeholders" "--master-port PORT"
+contains "help: auto explained next to its default" "--cpu-bind POLICY (=auto)"
+contains "help: what auto means" "auto: gpu on a node with GPUs, else cores"
+[[ "$OUT" != *" arg "* && "$OUT" != *" arg"$'\n'* ]] && pass "help: no Boost 'arg' placeholder" || fail "help still says arg"
+
+# Unknown options: a suggestion, or why torchrun's has no equivalent.
+expect_exit 2 "misspelt --nproc-per-nod" clean_env "$RW" --nproc-per-nod 4 true
+contains "suggests torchrun's spelling" "hint: did you mean '--nproc-per-node'?"
+expect_exit 2 "misspelt --gpu-bnd" clean_env "$RW" --gpu-bnd=closest true
+contains "names it" "unknown option '--gpu-bnd'"
+contains "suggests --gpu-bind" "did you mean '--gpu-bind'?"
+expect_exit 2 "no abbreviations" clean_env "$RW" --npro 2 true
+contains "abbreviation gets a suggestion" "did you mean '--nproc'?"
+expect_exit 2 "torchrun's --nnodes" clean_env "$RW" --nnodes 2 true
+contains "--nnodes: why" "torchrun's --nnodes is not a rankwrap option: the launcher (srun -N"
+
+# torchrun's spellings, where they mean the same.
+expect_exit 0 "--nproc-per-node 2" clean_env "$RW" --nproc-per-node 2 --bind none --print-env
+ranks=$(printf '%s\n' "$OUT" | sed -n 's/^RANK=//p' | tr '\n' ' ')
+[ "$ranks" = "0 1 " ] && pass "--nproc-per-node 2 is --nproc 2" || fail "nproc-per-node: $OUT"
+expect_exit 0 "--nproc_per_node=2" clean_env "$RW" --nproc_per_node=2 --bind none --print-env
+[ "$(printf '%s\n' "$OUT" | grep -c '^WORLD_SIZE=2$')" -eq 2 ] && pass "--nproc_per_node=2" || fail "nproc_per_node=: $OUT"
+expect_exit 0 "--local-ranks-filter 1" clean_env "$RW" --nproc 2 --local-ranks-filter 1 --bind none -- sh -c 'echo "r$RANK"'
+[ "$OUT" = "r1" ] && pass "--local-ranks-filter 1 shows rank 1 only" || fail "local-ranks-filter: $OUT"
+rm -rf "$WORK/logs"
+expect_exit 0 "--redirects 3 --log_dir" clean_env "$RW" --nproc 2 --redirects 3 --log_dir "$WORK/logs" --bind none -- sh -c 'echo "out$RANK"'
+[ -z "$OUT" ] && [ "$(cat "$WORK/logs/1/stdout.log")" = out1 ] && pass "--redirects 3: logs only, console quiet" || fail "redirects: '$OUT' $(ls -R "$WORK/logs")"
+rm -rf "$WORK/logs"
+expect_exit 0 "--tee 3" clean_env "$RW" --nproc 1 --log-dir "$WORK/logs" --tee 3 --bind none -- sh -c 'echo "out$RANK"'
+[ "$OUT" = out0 ] && [ "$(cat "$WORK/logs/0/stdout.log")" = out0 ] && pass "--tee 3: logs and console" || fail "tee 3: '$OUT'"
+expect_exit 2 "--redirects 1" clean_env "$RW" --nproc 1 --redirects 1 --log-dir "$WORK/logs" true
+contains "--redirects 1: why" "--redirects '1': torchrun's stream selector; rankwrap --log-dir writes both stdout and stderr"
+expect_exit 2 "--tee 2" clean_env "$RW" --nproc 1 -t 2 --log-dir "$WORK/logs" true
+contains "--tee 2 refused" "-t '2'"
+expect_exit 2 "--redirects 3 without --log-dir" clean_env "$RW" --nproc 1 --redirects 3 true
+contains "asks for --log-dir" "hint: add --log-dir DIR"
+expect_exit 2 "--max_restarts without --nproc" clean_env "$RW" --max_restarts 1 true
+contains "--max_restarts is --max-restarts" "--max-restarts without --nproc"
+
+# srun's binding spellings.
+topo=$RANKWRAP_SOURCE_DIR/tests/data/topologies/dell-xe8640-4xh100-spr.xml
+expect_exit 0 "plan --gpu-bind map:" clean_env "$RW" plan --topology "$topo" --ranks-per-node 4 --gpu-bind map:3,2,1,0 --json
+want=$OUT
+expect_exit 0 "plan --gpu-bind=map_gpu:" clean_env "$RW" plan --topology "$topo" --ranks-per-node 4 --gpu-bind=map_gpu:3,2,1,0 --json
+[ -n "$want" ] && [ "$OUT" = "$want" ] && pass "map_gpu:3,2,1,0 plans as map:3,2,1,0" || fail "map_gpu: $OUT"
+expect_exit 0 "plan --cpu-bind ldoms" clean_env "$RW" plan --topology "$topo" --ranks-per-node 4 --cpu-bind numa --json
+want=$OUT
+expect_exit 0 "plan --cpu-bind=ldoms" clean_env "$RW" plan --topology "$topo" --ranks-per-node 4 --cpu-bind=ldoms --json
+[ "$OUT" = "$want" ] && pass "ldoms plans as numa" || fail "ldoms: $OUT"
+expect_exit 0 "--cpu-bind=verbose,cores" clean_env "$RW" --cpu-bind=verbose,cores -- true
+contains "verbose is --report" "binding"
+expect_exit 2 "--cpu-bind=map_cpu:" clean_env "$RW" --cpu-bind=map_cpu:0,4 true
+contains "map_cpu: names it" "--cpu-bind 'map_cpu:0,4'"
+contains "map_cpu: the fix" "hint: let srun bind and keep it: srun --cpu-bind=map_cpu:0,4 rankwrap --cpu-bind none PROGRAM"
+expect_exit 2 "RANKWRAP_CPU_BIND=mask_cpu:" clean_env RANKWRAP_CPU_BIND=mask_cpu:0x3 "$RW" true
+contains "mask_cpu from the environment: names the variable" "RANKWRAP_CPU_BIND='mask_cpu:0x3'"
+
+# --ranks-filter (like every supervision option) turns supervision on: the
+# program's parent is rankwrap, not whoever started rankwrap.
+expect_exit 0 "--ranks-filter alone supervises" clean_env "$RW" --ranks-filter 0 --bind none -- sh -c 'cat /proc/$PPID/comm'
+[ "$OUT" = rankwrap ] && pass "--ranks-filter without --nproc: supervised (parent: $OUT)" || fail "ranks-filter parent: $OUT"
+expect_exit 0 "without it, exec" clean_env "$RW" --bind none -- sh -c 'cat /proc/$PPID/comm'
+[ "$OUT" != rankwrap ] && pass "without supervision options: exec'd (parent: $OUT)" || fail "exec parent: $OUT"
+
+# --version: the hwloc in use and the MPI modules found next to the binary.
+expect_exit 0 "--version details" clean_env "$RW" --version
+contains "hwloc version" "hwloc $(pkg-config --modversion hwloc)"
+contains "MPI modules found" "openmpi ($(dirname "$(readlink -f "$RW")")/librankwrap_mpi_openmpi.so)"
+contains "default MPI module" "MPI module for launchers that do not say which MPI: "
+
 finish
