@@ -11,7 +11,7 @@ _rankwrap() {
     --bind --gpu-bind --gpu-visibility --cpu-bind --mem-bind --topology --report
     --nccl-bootstrap --bootstrap-timeout --nccl-comm-id
     --nproc --supervise --tag-output --log-dir --tee --ranks-filter --grace --failure-file --max-restarts
-    --signal-map --plane --requeue"
+    --signal-map --plane --requeue --restart-backoff"
   local plan_options="--help --ranks-per-node --svg --json --bind --gpu-bind --gpu-visibility --cpu-bind
     --mem-bind --topology"
   local launchers="alps aws-batch azure-batch flux gcp-batch gridengine hydra inherited kubeflow lsf mvapich ompi
@@ -26,7 +26,7 @@ _rankwrap() {
       --) _command_offset $((i + 1)); return ;;
       --launcher | --master-addr | --master-port | --bind | --gpu-bind | --gpu-visibility | --cpu-bind | --mem-bind | \
         --topology | --nccl-bootstrap | --bootstrap-timeout | --nproc | --log-dir | --ranks-filter | --grace | \
-        --failure-file | --max-restarts | --signal-map | --plane | --ranks-per-node | --svg)
+        --failure-file | --max-restarts | --restart-backoff | --signal-map | --plane | --ranks-per-node | --svg)
         ((i++)); continue ;;
       -*) continue ;;
     esac
@@ -47,7 +47,7 @@ _rankwrap() {
     --log-dir) _filedir -d; return ;;
     --failure-file) _filedir; return ;;
     --master-addr) _known_hosts_real -- "$cur"; return ;;
-    --master-port | --nproc | --bootstrap-timeout | --ranks-filter | --grace | --max-restarts | --signal-map | \
+    --master-port | --nproc | --bootstrap-timeout | --ranks-filter | --grace | --max-restarts | --restart-backoff | --signal-map | \
       --ranks-per-node) return ;;
   esac
 

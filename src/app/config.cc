@@ -179,6 +179,12 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
   auto restarts = Whole(r, "max-restarts", 1000, "a whole number, 0-1000");
   if (!restarts) return restarts.error();
   s->max_restarts = static_cast<unsigned>(restarts->value_or(0));
+  if (r.Has("restart-backoff")) {
+    const std::string t = r.Get("restart-backoff");
+    auto b = parse::Seconds(t, 3600);
+    if (!b) return r.Bad("restart-backoff", t, b.error().message + "; expected seconds, 0-3600, e.g. 1 or 0.5");
+    s->restart_backoff = *b;
+  }
   s->tag_output = r.On("tag-output");
   s->requeue = r.On("requeue");
   s->tee = r.On("tee");
@@ -215,9 +221,7 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
   if (s->tee && s->log_dir.empty()) {
     return Usage("--tee without --log-dir", "--tee keeps the console output next to the log files");
   }
-  if (s->max_restarts > 0 && !s->nproc) {
-    return Usage("--max-restarts without --nproc", "restarts are for rankwrap's own local ranks");
-  }
+
   return Ok{};
 }
 
@@ -249,6 +253,7 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"signal-map", false},
       {"plane", false},
       {"requeue", true},
+      {"restart-backoff", false},
   };
   return specs;
 }

@@ -92,6 +92,7 @@ Status Plane::StartServer() {
   so.heartbeat_interval = cfg_.heartbeat_interval;
   so.heartbeat_timeout = cfg_.heartbeat_timeout;
   so.handshake_timeout = std::min(10.0, cfg_.rendezvous_timeout);
+  so.max_restarts = cfg_.max_restarts;
   const std::string sock = cfg_.munge_socket;
   plane::CredentialCheck check;
   if (cfg_.mode == plane::AuthMode::kMunge) check = [sock](std::string_view c) { return net::MungeDecode(sock, c); };
@@ -129,7 +130,63 @@ void Plane::OnMemberMessage(const plane::Message& m) {
     client_->Send(*a);
   } else if (const auto* f = std::get_if<plane::Failure>(&m)) {
     ReportFailure(*f);
+  } else if (const auto* st = std::get_if<plane::Stopped>(&m)) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (st->attempt != tally_.attempt) return;
+    ++tally_.members;
+    tally_.failed = tally_.failed || st->failed;
+    if (!st->blob.empty()) tally_.blob = st->blob;
+    MaybeSendStopped();
   }
+}
+
+void Plane::MaybeSendStopped() {
+  if (tally_.sent || !tally_.mine || tally_.members + 1 < cfg_.local_count) return;
+  tally_.sent = true;
+  client_->Send(plane::Stopped{tally_.attempt, tally_.failed, tally_.blob});
+}
+
+// Every node stopped: the next attempt starts with a failure state of its own.
+void Plane::OnRestart(const plane::Restart& r) {
+  // Caller holds mu_.
+  restart_ = r;
+  if (r.attempt != plane::kNoMoreAttempts) {
+    failure_.reset();
+    failure_taken_ = false;
+    reported_ = false;
+    std::uint64_t drain = 0;
+    [[maybe_unused]] const ssize_t n = read(efd_, &drain, sizeof drain);
+    tally_ = StopTally{};
+    tally_.attempt = r.attempt;
+  }
+  if (relay_server_) relay_server_->Broadcast(r);
+}
+
+Result<std::optional<plane::Restart>> Plane::EndAttempt(std::uint32_t attempt, bool failed, const std::string& blob) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (relay_client_) {
+    l.unlock();
+    relay_client_->Send(plane::Stopped{attempt, failed, blob});
+    l.lock();
+  } else {
+    tally_.attempt = attempt;
+    tally_.mine = true;
+    tally_.failed = tally_.failed || failed;
+    if (!blob.empty()) tally_.blob = blob;
+    MaybeSendStopped();
+  }
+  auto answered = [&] {
+    return restart_ && (restart_->attempt == plane::kNoMoreAttempts || restart_->attempt > attempt);
+  };
+  while (!answered() && !lost_) cv_.wait_for(l, std::chrono::seconds(1));
+  if (answered()) {
+    if (restart_->attempt == plane::kNoMoreAttempts) return std::optional<plane::Restart>{};
+    return std::optional<plane::Restart>{*restart_};
+  }
+  return Error{kExitBootstrap, "plane", "the job-wide restart after attempt " + std::to_string(attempt),
+               "the job's control plane was lost while the nodes stopped" +
+                   (error_ ? ": " + error_->why : std::string()),
+               "see node 0's log"};
 }
 
 // Member: what the leader heard from the plane.
@@ -141,6 +198,8 @@ void Plane::OnRelayMessage(const plane::Message& m) {
     error_ = RendezvousError(rf->missing_count, rf->reason);
   } else if (const auto* f = std::get_if<plane::Failure>(&m)) {
     SetFailure(*f);
+  } else if (const auto* rs = std::get_if<plane::Restart>(&m)) {
+    OnRestart(*rs);
   } else if (const auto* s = std::get_if<plane::Shutdown>(&m)) {
     // Before the rendezvous: the leader's error. After it: no more news.
     if (!master_ && !error_) {
@@ -163,6 +222,7 @@ void Plane::OnRelayLost(const std::string& why) {
   f.time_ms = net::WallMs();
   f.cause = why;
   SetFailure(f);
+  lost_ = true;
   cv_.notify_all();
 }
 
@@ -206,6 +266,9 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
     case K::kFailure:
       SetFailure(e.failure);
       break;
+    case K::kRestart:
+      OnRestart(e.restart);
+      break;
     case K::kShutdown:
       if (!master_ && !error_) {
         error_ = Error{kExitBootstrap, "plane", "the job's control plane on " + cfg_.server_host,
@@ -225,6 +288,7 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
         f.time_ms = net::WallMs();
         f.cause = e.text;
         SetFailure(f);
+        lost_ = true;
       }
       break;
     case K::kBroken: {
@@ -236,6 +300,7 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
       f.time_ms = net::WallMs();
       f.cause = e.text + " (node 0's rankwrap is gone)";
       SetFailure(f);
+      lost_ = true;
       break;
     }
   }

@@ -78,6 +78,15 @@ class Plane {
   // A lost plane (the server's node died) is reported as a failure of node 0.
   std::optional<plane::Failure> TakeFailure();
 
+  // Job-wide restarts: this keeper's ranks of `attempt` have all ended
+  // (`failed`: one failed on its own); the node of rank 0 passes the next
+  // attempt's announcement blob. A node's leader speaks for the node once
+  // its own ranks and every member's have ended. Blocks until every node of
+  // the job stopped this attempt: the next attempt (its number and rank 0's
+  // blob), nullopt when the job is over (done everywhere, or the restarts
+  // are spent), or an Error (exit 5) when the plane was lost meanwhile.
+  Result<std::optional<plane::Restart>> EndAttempt(std::uint32_t attempt, bool failed, const std::string& blob);
+
   // Refusals, lost nodes and the like, for the keeper's log (node 0 mostly).
   std::vector<std::string> TakeNotices();
 
@@ -106,6 +115,8 @@ class Plane {
   void OnRelayLost(const std::string& why);
   Error RendezvousError(std::uint32_t missing_count, const std::string& reason) const;
   void SetFailure(plane::Failure f);
+  void OnRestart(const plane::Restart& r);
+  void MaybeSendStopped();  // leader; caller holds mu_
 
   plane::PlaneConfig cfg_;
   double deadline_ = 0;
@@ -126,9 +137,18 @@ class Plane {
   std::optional<plane::Master> master_;
   std::optional<Error> error_;  // rendezvous failed, refused, unreachable
   std::optional<plane::Failure> failure_;
-  bool failure_taken_ = false, reported_ = false, server_done_ = false;
+  bool failure_taken_ = false, reported_ = false, server_done_ = false, lost_ = false;
   static constexpr std::size_t kMaxNotices = 1000;  // kept between two TakeNotices
   std::vector<std::string> notices_;
+  // Restarts: this node's stop of the current attempt (the leader's own and
+  // its members'), and the server's answer.
+  struct StopTally {
+    std::uint32_t attempt = 0;
+    bool mine = false, failed = false, sent = false;
+    std::uint32_t members = 0;
+    std::string blob;
+  } tally_;
+  std::optional<plane::Restart> restart_;
   std::size_t notices_dropped_ = 0;
 };
 

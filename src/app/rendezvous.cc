@@ -18,6 +18,7 @@ Error PlaneError(int code, std::string what, std::string why, std::string hint) 
 std::string Requirement(const Config& c, const Prepared& p) {
   if (c.supervise.plane_given) return "--plane " + c.supervise.plane;
   if (c.bootstrap.mode == BootstrapMode::kTcp) return "--nccl-bootstrap=tcp";
+  if (c.supervise.max_restarts > 0) return "--max-restarts (job-wide restarts)";
   if (p.contract.master_addr.empty()) return "rank 0's host (" + p.contract.job.master_addr_from + ")";
   return {};
 }
@@ -63,10 +64,9 @@ Result<plane::Master> Announcement(const RendezvousInputs& in, posix::HeldPort* 
     m.port = *port;
   }
   if (in.nccl_tcp) {
-    auto id = NcclIdBytes(in.cuda_home);
-    if (!id) return id.error();
-    m.blob = *id;
-    PutWorld(&m.blob, in.world_size);
+    auto blob = AnnouncementBlob(in);
+    if (!blob) return blob.error();
+    m.blob = *blob;
   }
   return m;
 }
@@ -90,6 +90,14 @@ Status CheckAnnouncement(const RendezvousInputs& in, const plane::Master& m) {
 }
 
 }  // namespace
+
+Result<std::string> AnnouncementBlob(const RendezvousInputs& in) {
+  auto id = NcclIdBytes(in.cuda_home);
+  if (!id) return id.error();
+  std::string blob = *id;
+  PutWorld(&blob, in.world_size);
+  return blob;
+}
 
 Result<RendezvousInputs> RendezvousInputsFor(const Config& c, const Prepared& p, const EnvSnapshot& env,
                                              std::vector<std::string>* notices) {
@@ -128,6 +136,7 @@ Result<RendezvousInputs> RendezvousInputsFor(const Config& c, const Prepared& p,
                       "pass --master-addr HOST (the host that runs rank 0)");
   }
   pi.lowest_rank = (Standalone(p) ? 0 : job.rank) * n;
+  pi.max_restarts = c.supervise.max_restarts;
   pi.auth = c.supervise.plane;
   pi.secret = std::string(env.Get("RANKWRAP_JOB_SECRET").value_or(""));
   pi.munge_socket = std::string(env.Get("MUNGE_SOCKET").value_or(""));

@@ -58,6 +58,10 @@ Result<Joined> JoinJob(const RendezvousInputs& in, posix::HeldPort* held,
 // every rank's environment.
 void ApplyRendezvous(const Joined& j, std::vector<RankSpec>* ranks);
 
+// --nccl-bootstrap=tcp, rank 0's keeper: the announcement's blob for an
+// attempt (a fresh NCCL id and this job's world size).
+Result<std::string> AnnouncementBlob(const RendezvousInputs& in);
+
 // --nccl-bootstrap=tcp without a plane (one keeper starts every rank): a
 // fresh NCCL id for this attempt.
 Result<std::string> FreshNcclId(const RendezvousInputs& in);

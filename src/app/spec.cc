@@ -20,6 +20,15 @@ void Bind(const Config& c, const Binding& b, const bind::RankLine& line, RankSpe
 
 }  // namespace
 
+// The attempt, for rankwrap's own variable and for code written for
+// torchrun (TORCHELASTIC_RESTART_COUNT, TORCHELASTIC_MAX_RESTARTS): the same
+// job-wide count on every rank of every node.
+void SetRestartCount(const Config& c, unsigned attempt, RankSpec* s) {
+  s->env.Set("RANKWRAP_RESTART_COUNT", std::to_string(attempt));
+  s->env.Set("TORCHELASTIC_RESTART_COUNT", std::to_string(attempt));
+  s->env.Set("TORCHELASTIC_MAX_RESTARTS", std::to_string(c.supervise.max_restarts));
+}
+
 bool Standalone(const Prepared& p) { return p.contract.job.launcher == "standalone"; }
 
 std::uint64_t WorldSize(const Config& c, const Prepared& p) {
@@ -42,7 +51,7 @@ std::vector<RankSpec> BuildRankSpecs(const Config& c, const Prepared& p, const E
     // read them again (docs/launchers.md).
     for (const std::string& k : plan::OptionVariablesIn(env)) s.env.Unset(k);
     for (const auto& [k, v] : p.contract.env) s.env.Set(k, v);
-    if (c.supervise.max_restarts > 0) s.env.Set("RANKWRAP_RESTART_COUNT", std::to_string(attempt));
+    if (c.supervise.max_restarts > 0) SetRestartCount(c, attempt, &s);
     if (p.binding.line) Bind(c, p.binding, *p.binding.line, &s);
     specs.push_back(std::move(s));
     return specs;
@@ -76,7 +85,7 @@ std::vector<RankSpec> BuildRankSpecs(const Config& c, const Prepared& p, const E
     for (const auto& [k, v] : child.set) {
       if (k != "MASTER_PORT" || !standalone) s.env.Set(k, v);
     }
-    if (c.supervise.max_restarts > 0) s.env.Set("RANKWRAP_RESTART_COUNT", std::to_string(attempt));
+    if (c.supervise.max_restarts > 0) SetRestartCount(c, attempt, &s);
     if (p.binding.plan.ranks.size() > i) {
       const bind::RankLine& line = p.binding.plan.ranks[i];
       for (const auto& [k, v] : bind::RankEnv(p.binding.plan, line, p.binding.topo, env)) s.env.Set(k, v);

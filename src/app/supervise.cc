@@ -335,11 +335,7 @@ Status CheckSupervision(const Config& c, const Prepared& p) {
                     "launch one task per node (srun --ntasks-per-node=1 rankwrap --nproc " + std::to_string(n) +
                         " ...), or drop --nproc");
   }
-  if (o.max_restarts > 0 && !Standalone(p)) {
-    return SupError(kExitUsage, "--max-restarts under " + job.launcher,
-                    "restarting one node's ranks would leave the other nodes' ranks waiting",
-                    "use --max-restarts with a standalone --nproc launch");
-  }
+
   const std::uint64_t world = WorldSize(c, p);
   for (std::uint64_t r : o.ranks_filter) {
     if (r >= world) {
@@ -360,6 +356,39 @@ Status CheckSupervision(const Config& c, const Prepared& p) {
 
 namespace {
 
+std::string RemoteSummary(const SuperviseConfig& o, const plane::Failure& rf, const supervise::ProcessEnd& end) {
+  std::string s = "rank " + std::to_string(rf.rank) + " on " + rf.host + " failed first: it " + Describe(end) +
+                  " (the job control plane told every node)\n  this node's ranks were stopped (SIGTERM, then SIGKILL "
+                  "after " +
+                  posix::FormatSeconds(o.grace) + " s)";
+  if (!rf.cause.empty()) {
+    std::string cause;
+    for (char c : rf.cause) cause += c == '\n' ? std::string("\n    ") : std::string(1, c);
+    s += "\n  its error: " + cause;
+  }
+  return s;
+}
+
+// With the plane and --max-restarts the server decides for the whole job,
+// once every node's ranks of this attempt have ended (the barrier): the
+// next attempt, with rank 0's new blob (a fresh NCCL id), or nullopt.
+Result<std::optional<plane::Restart>> JobWideEnd(const SuperviseIo& io, Plane* plane, unsigned attempt, bool failed) {
+  std::string blob;
+  if (io.rendezvous.announces && io.rendezvous.nccl_tcp) {
+    auto b = AnnouncementBlob(io.rendezvous);
+    if (!b) return b.error();
+    blob = *b;
+  }
+  return plane->EndAttempt(attempt, failed, blob);
+}
+
+// Seconds before attempt `next` starts: --restart-backoff, doubling, at most 60.
+double Backoff(const SuperviseConfig& o, unsigned next) {
+  double d = o.restart_backoff;
+  for (unsigned i = 1; i < next && d < 60; ++i) d *= 2;
+  return std::min(d, 60.0);
+}
+
 Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const SuperviseIo& io) {
   if (auto s = posix::PrepareSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();
@@ -375,6 +404,7 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
       if (p) p->Shutdown();
     }
   } leave{plane};
+  const bool job_wide = plane != nullptr && o.max_restarts > 0;
   SupervisedRun result;
   for (unsigned attempt = 0;; ++attempt) {
     Failure f;
@@ -386,43 +416,43 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
     }
     if (!out) return out.error();
     result.received = out->received;
-    if (out->remote && remote) {
-      const plane::Failure& rf = *remote;
-      result.exit_code = out->remote->WrapperCode();
-      result.summary =
-          "rank " + std::to_string(rf.rank) + " on " + rf.host + " failed first: it " + Describe(*out->remote) +
-          " (the job control plane told every node)\n  this node's ranks were stopped (SIGTERM, then SIGKILL after " +
-          posix::FormatSeconds(o.grace) + " s)";
-      if (!rf.cause.empty()) {
-        std::string cause;
-        for (char c : rf.cause) cause += c == '\n' ? std::string("\n    ") : std::string(1, c);
-        result.summary += "\n  its error: " + cause;
-      }
-      return result;
+    std::optional<plane::Restart> next;
+    if (job_wide) {
+      auto r = JobWideEnd(io, plane, attempt, out->failed.has_value());
+      if (!r) return r.error();
+      next = *r;
     }
-    const supervise::Verdict v = supervise::Decide(*out, attempt, o.max_restarts);
-    result.exit_code = v.exit_code;
-    if (!v.report) {
+    const bool by_remote = out->remote && remote;
+    supervise::Verdict v = by_remote ? supervise::Verdict{false, out->remote->WrapperCode(), false}
+                                     : supervise::Decide(*out, attempt, o.max_restarts);
+    if (job_wide) v.restart = next.has_value();
+    std::string summary = by_remote ? RemoteSummary(o, *remote, *out->remote) : "";
+    if (v.report) {
+      summary = Summary(o, f, io.host, attempt, nranks);
+      if (!o.failure_file.empty()) {
+        if (auto s = posix::ReplaceFile(o.failure_file, FailureJson(f, io.host, attempt), "--failure-file"); !s) {
+          result.warnings.push_back(s.error().what + ": " + s.error().why);
+        }
+      }
+    }
+    if (!v.restart) {
       // A success after a restart: the failure file no longer describes the job.
-      if (!out->external && !o.failure_file.empty() && attempt > 0) {
+      if (!v.report && !by_remote && !out->external && !o.failure_file.empty() && attempt > 0) {
         if (auto s = posix::RemoveFile(o.failure_file, "--failure-file"); !s) {
           result.warnings.push_back(s.error().what + ": " + s.error().why);
         }
       }
-      return result;
-    }
-    const std::string summary = Summary(o, f, io.host, attempt, nranks);
-    if (!o.failure_file.empty()) {
-      if (auto s = posix::ReplaceFile(o.failure_file, FailureJson(f, io.host, attempt), "--failure-file"); !s) {
-        result.warnings.push_back(s.error().what + ": " + s.error().why);
-      }
-    }
-    if (!v.restart) {
+      result.exit_code = v.exit_code;
       result.summary = summary;
       return result;
     }
-    io.notice(summary + "\n  restarting every rank (restart " + std::to_string(attempt + 1) + " of " +
-              std::to_string(o.max_restarts) + ")");
+    if (next && !next->blob.empty() && joined->master) joined->master->blob = next->blob;
+    const double wait = Backoff(o, attempt + 1);
+    io.notice((summary.empty() ? std::string("a rank on another node failed") : summary) +
+              "\n  restarting every rank" + (job_wide ? " of the job" : "") + " (restart " +
+              std::to_string(attempt + 1) + " of " + std::to_string(o.max_restarts) + ") in " +
+              posix::FormatSeconds(wait) + " s");
+    posix::SleepSeconds(wait);
   }
 }
 

@@ -84,7 +84,8 @@ po::options_description SuperviseOptions() {
       ("grace", Text("SECONDS|scheduler"), "seconds between SIGTERM and SIGKILL when the other ranks are stopped (default 30); scheduler: the scheduler's own (Slurm KillWait, PBS kill_delay) less one second")
       ("requeue", po::bool_switch(), "after the scheduler stopped the job (time limit, preemption: a signal from outside), rank 0's rankwrap requeues it (scontrol requeue, qrerun) once its ranks have ended")
       ("failure-file", Text("FILE"), "write the first failure as JSON to FILE")
-      ("max-restarts", Text("K"), "standalone --nproc: restart all ranks up to K times after a failure (RANKWRAP_RESTART_COUNT)")
+      ("restart-backoff", Text("SECONDS"), "wait before restart 1 (default 1), doubling for each further restart, at most 60")
+      ("max-restarts", Text("K"), "restart every rank of the job up to K times after a failure, all together (a standalone --nproc job alone; otherwise through the job control plane, which keeps the count); RANKWRAP_RESTART_COUNT and TORCHELASTIC_RESTART_COUNT")
       ("signal-map", Text("FROM:TO,..."), "translate signals before forwarding, e.g. USR1:TERM,HUP:INT (TERM, INT, HUP, QUIT, USR1, USR2, CONT; never KILL or STOP)")
       ("plane", Text("MODE"), "the job control plane between the rankwraps of a job: the first failure on any node stops every node; rank 0's rankwrap announces MASTER_ADDR and a MASTER_PORT it bound. auto (the default: MUNGE if munged answers, else RANKWRAP_JOB_SECRET; for a supervised multi-node job, and off with a notice when neither is there), munge, secret, insecure, off; docs/control-plane.md");
   // clang-format on

@@ -254,6 +254,29 @@ took=$(( $(date +%s) - start ))
 [ "$rc" -eq 2 ] && [[ "$out" == *"SIGKILL after 4 s"* ]] && [ "$took" -ge 4 ] && [ "$took" -le 12 ] \
   && pass "--grace scheduler: KillWait 5 s gives a grace of 4 s (step over in ${took}s)" || fail "grace scheduler: rc $rc ${took}s: $out"
 
+# Job-wide restarts through the plane (the server keeps the count): rank 3
+# (node2) fails in attempt 0; every rank of both nodes stops, all restart
+# together after the back-off, and attempt 1 succeeds with every rank seeing
+# count 1 (RANKWRAP_RESTART_COUNT and torchrun's TORCHELASTIC_*).
+out=$(srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 2 --max-restarts 2 --grace 1 -- \
+      bash -c 'echo "count $RANK $RANKWRAP_RESTART_COUNT $TORCHELASTIC_RESTART_COUNT/$TORCHELASTIC_MAX_RESTARTS"
+               if [ "$RANK" = 3 ] && [ "$RANKWRAP_RESTART_COUNT" = 0 ]; then sleep 0.5; exit 3; fi; sleep 1' 2>&1) && rc=0 || rc=$?
+[ "$rc" -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -cE '^count [0-3] 1 1/2$')" -eq 4 ] \
+  && [ "$(printf '%s\n' "$out" | grep -cE '^count [0-3] 0 0/2$')" -eq 4 ] \
+  && [ "$(printf '%s\n' "$out" | grep -c 'restarting every rank of the job (restart 1 of 2)')" -eq 2 ] \
+  && pass "--nproc 2 --max-restarts 2 on 2 nodes: rank 3 fails in attempt 0, attempt 1 succeeds, every rank sees count 1" \
+  || fail "job-wide restart: rc $rc: $out"
+# One rankwrap per rank, --nccl-bootstrap=tcp: a rank that always fails
+# spends the job's 2 restarts and no more; every attempt gets a fresh NCCL id.
+out=$(srun_ -N2 --ntasks-per-node=2 "$RW" --bind none --supervise --max-restarts 2 --restart-backoff 0.2 \
+      --nccl-bootstrap=tcp --grace 1 -- bash -c 'echo "id $RANKWRAP_RESTART_COUNT $RANKWRAP_NCCL_UNIQUE_ID"
+                                                  if [ "$RANK" = 2 ]; then sleep 0.5; exit 4; fi; sleep 2' 2>&1) && rc=0 || rc=$?
+ids=$(printf '%s\n' "$out" | awk '/^id /{print $2, $3}' | sort -u)
+[ "$rc" -eq 4 ] && [ "$(printf '%s\n' "$ids" | wc -l)" -eq 3 ] && [ "$(printf '%s\n' "$ids" | awk '{print $2}' | sort -u | wc -l)" -eq 3 ] \
+  && [ "$(printf '%s\n' "$out" | grep -c '^id ')" -eq 12 ] && ! printf '%s\n' "$out" | grep -q '^id 3 ' \
+  && pass "per-rank rankwraps: 3 attempts (count 0-2) with one fresh NCCL id each, then exit 4" \
+  || fail "restarts exhausted: rc $rc: $out"
+
 # The default plane needs authentication: without it a supervised job runs,
 # and node 0 says once that job-wide fail-fast is off; what needs the plane
 # is refused naming RANKWRAP_JOB_SECRET.

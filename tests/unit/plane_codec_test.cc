@@ -28,7 +28,11 @@ std::vector<Message> Samples() {
           Failure{kNoRank, 5, "node-05", 0, 9, -1, ""},
           Heartbeat{},
           Bye{},
-          Shutdown{"job done"}};
+          Shutdown{"job done"},
+          Stopped{2, true, std::string(136, '\x07')},
+          Stopped{0, false, ""},
+          Restart{3, "id"},
+          Restart{kNoMoreAttempts, ""}};
 }
 
 TEST(PlaneCodec, EveryMessageRoundTripsInEveryMode) {
@@ -73,7 +77,9 @@ TEST(PlaneCodec, MalformedBodiesAreRefusedWithAReason) {
       {"", "truncated version"},
       {std::string("\x02\x03", 2) + std::string(8, '\0'), "version 2, this rankwrap speaks 1"},
       {std::string("\x01\x00", 2) + std::string(8, '\0'), "unknown message type 0"},
-      {std::string("\x01\x0c", 2) + std::string(8, '\0'), "unknown message type 12"},
+      {std::string("\x01\x0e", 2) + std::string(8, '\0'), "unknown message type 14"},
+      {std::string("\x01\x0c", 2) + std::string(8, '\0') + std::string("\0\0\0\1\2\0\0", 7),
+       "stopped: failed flag 2"},
       {std::string("\x01\x09", 2) + std::string(4, '\0'), "truncated sequence number"},
       {hello.substr(0, hello.size() - 1), "hello: truncated credential"},
       {hello + "x", "hello: 1 bytes left over"},

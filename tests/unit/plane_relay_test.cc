@@ -16,7 +16,8 @@
 namespace rankwrap::app {
 namespace {
 
-plane::PlaneConfig Config(std::uint32_t node, std::uint32_t local_index, std::uint32_t local_count) {
+plane::PlaneConfig Config(std::uint32_t node, std::uint32_t local_index, std::uint32_t local_count,
+                          std::uint32_t max_restarts = 0) {
   plane::PlaneInputs in;
   in.job_id = "relay-test." + std::to_string(getpid());
   in.node_count = 2;
@@ -33,6 +34,7 @@ plane::PlaneConfig Config(std::uint32_t node, std::uint32_t local_index, std::ui
   in.rendezvous_timeout = 10;
   in.heartbeat_interval = 0.2;
   in.heartbeat_timeout = 2;
+  in.max_restarts = max_restarts;
   auto c = plane::MakePlaneConfig(in);
   EXPECT_TRUE(c) << c.error().what;
   return *c;
@@ -81,6 +83,58 @@ TEST(PlaneRelay, AMemberGetsTheRendezvousAndItsFailureReachesEveryNode) {
   (*member)->Shutdown();
   EXPECT_EQ(left.wait_for(std::chrono::seconds(3)), std::future_status::ready);
   (*node1)->Shutdown();
+}
+
+// Job-wide restarts: the server answers once every keeper of every node has
+// stopped the attempt (the leader waits for its member), with rank 0's new
+// blob; the count is the server's: after max_restarts, no more attempts.
+TEST(PlaneRelay, RestartsWaitForEveryKeeperAndTheServerKeepsTheCount) {
+  auto leader = Plane::Start(Config(0, 0, 2, 1));
+  ASSERT_TRUE(leader) << leader.error().why;
+  auto member = Plane::Start(Config(0, 1, 2, 1));
+  auto node1 = Plane::Start(Config(1, 0, 1, 1));
+  ASSERT_TRUE(member && node1);
+  auto rm = std::async(std::launch::async, [&] { return (*member)->Rendezvous(std::nullopt); });
+  auto r1 = std::async(std::launch::async, [&] { return (*node1)->Rendezvous(std::nullopt); });
+  ASSERT_TRUE((*leader)->Rendezvous(plane::Master{"node0", 29500, "id0"}));
+  ASSERT_TRUE(rm.get() && r1.get());
+  plane::Failure f;
+  f.rank = 2;
+  f.host = "node1";
+  f.code = 3;
+  (*node1)->ReportFailure(f);
+  ASSERT_TRUE(Heard(**member, 3000));
+  // Attempt 0 ends on node 1 and on the leader; the member has not stopped yet.
+  auto e1 = std::async(std::launch::async, [&] { return (*node1)->EndAttempt(0, true, ""); });
+  auto e0 = std::async(std::launch::async, [&] { return (*leader)->EndAttempt(0, false, "id1"); });
+  EXPECT_EQ(e1.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  auto em = (*member)->EndAttempt(0, false, "");
+  ASSERT_TRUE(em) << em.error().why;
+  ASSERT_TRUE(*em);
+  EXPECT_EQ((*em)->attempt, 1u);
+  EXPECT_EQ((*em)->blob, "id1");
+  for (auto* e : {&e0, &e1}) {
+    auto r = e->get();
+    ASSERT_TRUE(r && *r) << (r ? "no restart" : r.error().why);
+    EXPECT_EQ((*r)->attempt, 1u);
+  }
+  // Attempt 1 has a failure state of its own; it fails too: no restart is left.
+  EXPECT_FALSE((*leader)->TakeFailure());
+  (*member)->ReportFailure(f);
+  ASSERT_TRUE(Heard(**node1, 3000));
+  auto f1 = std::async(std::launch::async, [&] { return (*node1)->EndAttempt(1, false, ""); });
+  auto fm = std::async(std::launch::async, [&] { return (*member)->EndAttempt(1, true, ""); });
+  auto f0 = (*leader)->EndAttempt(1, false, "");
+  ASSERT_TRUE(f0) << f0.error().why;
+  EXPECT_FALSE(*f0);
+  auto g1 = f1.get();
+  auto gm = fm.get();
+  ASSERT_TRUE(g1 && gm);
+  EXPECT_FALSE(*g1);
+  EXPECT_FALSE(*gm);
+  (*member)->Shutdown();
+  (*node1)->Shutdown();
+  (*leader)->Shutdown(1);
 }
 
 TEST(PlaneRelay, ALeaderThatDiesIsAFailureForItsMembers) {

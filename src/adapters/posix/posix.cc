@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sched.h>
@@ -357,6 +358,13 @@ Result<std::uint16_t> HeldPort::Open(std::uint16_t port) {
   socklen_t len = sizeof addr;
   if (getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return fail("getsockname()");
   return static_cast<std::uint16_t>(ntohs(addr.sin_port));
+}
+
+void SleepSeconds(double seconds) {
+  if (!(seconds > 0)) return;
+  timespec req{static_cast<time_t>(seconds), static_cast<long>((seconds - static_cast<double>(static_cast<time_t>(seconds))) * 1e9)};
+  timespec rem{};
+  while (nanosleep(&req, &rem) != 0 && errno == EINTR) req = rem;
 }
 
 void HeldPort::Close() {

@@ -85,6 +85,9 @@ Status WritePrivateFile(const std::string& path, const std::string& content);
 // read it back, close). Only for a world of one on this host.
 Result<std::uint16_t> FreeLocalPort();
 
+// Sleeps `seconds` (signal handlers run; the sleep goes on after them).
+void SleepSeconds(double seconds);
+
 // A TCP port bound on every interface (not listening) and held until Close,
 // so no other process takes it between its announcement and the program's
 // own bind, which comes after Close.

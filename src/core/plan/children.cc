@@ -76,7 +76,7 @@ const std::vector<std::string> kOptionVariables = {
     "RANKWRAP_RANKS_FILTER",
     "RANKWRAP_RANKS_PER_NODE",
     "RANKWRAP_REPORT",
-    "RANKWRAP_REQUEUE",
+    "RANKWRAP_REQUEUE",        "RANKWRAP_RESTART_BACKOFF",
     "RANKWRAP_SIGNAL_MAP",
     "RANKWRAP_SUPERVISE",
     "RANKWRAP_SVG",

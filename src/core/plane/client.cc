@@ -80,6 +80,9 @@ void ClientCore::OnFrame(std::string_view body, ClientOut& out) {
   } else if (auto* fl = std::get_if<Failure>(&*m)) {
     e.kind = K::kFailure;
     e.failure = std::move(*fl);
+  } else if (auto* rs = std::get_if<Restart>(&*m)) {
+    e.kind = K::kRestart;
+    e.restart = std::move(*rs);
   } else if (auto* s = std::get_if<plane::Shutdown>(&*m)) {
     e.kind = K::kShutdown;
     e.text = s->reason;

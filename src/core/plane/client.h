@@ -40,11 +40,13 @@ struct ClientEvent {
     kRejected,          // the server refused us, or failed to prove itself; `text`; fatal
     kWrongServer,       // another job's (or no) plane on this port; `text`; try the next port
     kBroken,            // an invalid frame from the authenticated server; `text`
+    kRestart,           // `restart`: every node stopped; the next attempt, or none
   } kind = Kind::kWelcome;
   std::uint32_t heartbeat_ms = 0;
   Master master;
   RendezvousFailed failed;
   Failure failure;
+  Restart restart;
   std::string text;
 };
 

@@ -110,6 +110,7 @@ Result<PlaneConfig> MakePlaneConfig(const PlaneInputs& in) {
   c.rendezvous_timeout = in.rendezvous_timeout;
   c.heartbeat_interval = in.heartbeat_interval;
   c.heartbeat_timeout = in.heartbeat_timeout;
+  c.max_restarts = in.max_restarts;
   return c;
 }
 

@@ -40,6 +40,7 @@ struct PlaneInputs {
   double rendezvous_timeout = 300;    // seconds from Start
   double heartbeat_interval = 1;
   double heartbeat_timeout = 10;
+  std::uint32_t max_restarts = 0;  // --max-restarts: the server (node 0) owns the job-wide count
 };
 
 struct PlaneConfig {
@@ -60,6 +61,7 @@ struct PlaneConfig {
   double rendezvous_timeout = 300;
   double heartbeat_interval = 1;
   double heartbeat_timeout = 10;
+  std::uint32_t max_restarts = 0;
   bool leader() const { return local_index == 0; }
   bool runs_server() const { return node_index == 0 && leader(); }
 };

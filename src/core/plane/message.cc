@@ -144,6 +144,13 @@ void EncodePayload(Writer& w, const Message& msg) {
           w.U32(static_cast<std::uint32_t>(m.signal));
           w.U64(static_cast<std::uint64_t>(m.time_ms));
           w.Str(m.cause, kMaxText);
+        } else if constexpr (std::is_same_v<T, Stopped>) {
+          w.U32(m.attempt);
+          w.U8(m.failed ? 1 : 0);
+          w.Str(m.blob, kMaxBlob);
+        } else if constexpr (std::is_same_v<T, Restart>) {
+          w.U32(m.attempt);
+          w.Str(m.blob, kMaxBlob);
         }
         // Heartbeat, Bye: no payload.
       },
@@ -208,6 +215,21 @@ Message DecodePayload(Reader& r, std::uint8_t type) {
       return Bye{};
     case 11:
       return Shutdown{r.Str(kMaxText, "reason")};
+    case 12: {
+      Stopped m;
+      m.attempt = r.U32("attempt");
+      const std::uint8_t failed = r.U8("failed");
+      if (!r.failed() && failed > 1) r.Fail("failed flag " + std::to_string(failed));
+      m.failed = failed == 1;
+      m.blob = r.Str(kMaxBlob, "blob");
+      return m;
+    }
+    case 13: {
+      Restart m;
+      m.attempt = r.U32("attempt");
+      m.blob = r.Str(kMaxBlob, "blob");
+      return m;
+    }
     default:
       r.Fail("unknown message type " + std::to_string(type));
       return Heartbeat{};
@@ -231,9 +253,10 @@ const char* AuthModeName(AuthMode m) {
 std::uint8_t TypeOf(const Message& m) { return static_cast<std::uint8_t>(m.index() + 1); }
 
 const char* TypeName(std::uint8_t type) {
-  static const char* names[] = {"challenge",         "reject",  "hello",     "welcome", "announce", "rendezvous",
-                                "rendezvous-failed", "failure", "heartbeat", "bye",     "shutdown"};
-  return type >= 1 && type <= 11 ? names[type - 1] : "unknown";
+  static const char* names[] = {"challenge", "reject",   "hello",   "welcome", "announce",
+                                "rendezvous", "rendezvous-failed", "failure", "heartbeat", "bye",
+                                "shutdown",  "stopped",  "restart"};
+  return type >= 1 && type <= 13 ? names[type - 1] : "unknown";
 }
 
 bool Tagged(std::uint8_t type, AuthMode mode) { return mode != AuthMode::kInsecure && type != 1 && type != 2; }
@@ -261,7 +284,7 @@ Parsed<Decoded> DecodeBody(std::string_view body, AuthMode mode) {
   const std::uint8_t type = head.U8("type");
   const std::uint64_t seq = head.U64("sequence number");
   if (head.failed()) return ParseError{head.pos(), head.error()};
-  if (type < 1 || type > 11) return ParseError{1, "unknown message type " + std::to_string(type)};
+  if (type < 1 || type > 13) return ParseError{1, "unknown message type " + std::to_string(type)};
   const std::size_t tag = Tagged(type, mode) ? kTagSize : 0;
   if (body.size() < kHeaderSize + tag)
     return ParseError{body.size(), std::string("truncated ") + TypeName(type) + " (no tag)"};

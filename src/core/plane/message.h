@@ -102,13 +102,31 @@ struct Failure {
   }
 };
 struct Heartbeat {};
+// With job-wide restarts (--max-restarts): a node's ranks of `attempt` have
+// all ended (`failed`: one of them failed on its own); the node of rank 0
+// adds the next attempt's announcement blob (a fresh NCCL id).
+struct Stopped {
+  std::uint32_t attempt = 0;
+  bool failed = false;
+  std::string blob;
+  bool operator==(const Stopped& o) const { return attempt == o.attempt && failed == o.failed && blob == o.blob; }
+};
+// Server -> every node, once every node stopped `attempt - 1`: start
+// `attempt` (with rank 0's new blob), or kNoMoreAttempts: the job is over
+// (it succeeded everywhere, or the restarts are spent).
+inline constexpr std::uint32_t kNoMoreAttempts = ~std::uint32_t{0};
+struct Restart {
+  std::uint32_t attempt = kNoMoreAttempts;
+  std::string blob;
+  bool operator==(const Restart& o) const { return attempt == o.attempt && blob == o.blob; }
+};
 struct Bye {};     // client -> server: this node is done; its going away is no failure
 struct Shutdown {  // server -> client: the plane ends; no failure
   std::string reason;
 };
 
 using Message = std::variant<Challenge, Reject, Hello, Welcome, Announce, RendezvousDone, RendezvousFailed, Failure,
-                             Heartbeat, Bye, Shutdown>;
+                             Heartbeat, Bye, Shutdown, Stopped, Restart>;
 
 // The type byte of each alternative is its index + 1.
 std::uint8_t TypeOf(const Message& m);

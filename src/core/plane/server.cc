@@ -153,6 +153,8 @@ void ServerCore::OnFrame(ConnId c, std::string_view body, double now, Outbox& ou
     Failure fail = *f;
     fail.node = idx;  // a node reports its own failures only
     TakeFailure(std::move(fail), out);
+  } else if (auto* st = std::get_if<Stopped>(&*m)) {
+    OnStopped(idx, *st, out);
   } else if (std::holds_alternative<Bye>(*m)) {
     n.bye = true;
     DropConn(c, out);
@@ -176,6 +178,31 @@ void ServerCore::TakeFailure(Failure f, Outbox& out) {
   if (first_failure_) return;
   first_failure_ = f;
   Broadcast(f, out);
+}
+
+void ServerCore::OnStopped(std::uint32_t idx, const Stopped& st, Outbox& out) {
+  Node& n = nodes_[idx];
+  if (st.attempt != attempt_ || n.stopped) {
+    out.notices.push_back("ignored a stop of attempt " + std::to_string(st.attempt) + " from " + NodeName(idx) +
+                          " (the job is at attempt " + std::to_string(attempt_) + ")");
+    return;
+  }
+  n.stopped = true;
+  ++stopped_;
+  attempt_failed_ = attempt_failed_ || st.failed;
+  if (n.lowest_rank == 0) next_blob_ = st.blob;
+  if (stopped_ < o_.node_count) return;
+  // Every node's ranks of this attempt have ended: the barrier is passed.
+  const bool again = (attempt_failed_ || first_failure_) && attempt_ < o_.max_restarts && !lost_any_;
+  Restart r{again ? attempt_ + 1 : kNoMoreAttempts, again ? next_blob_ : std::string()};
+  if (again) {
+    ++attempt_;
+    stopped_ = 0;
+    attempt_failed_ = false;
+    first_failure_.reset();
+    for (Node& each : nodes_) each.stopped = false;
+  }
+  Broadcast(r, out);
 }
 
 void ServerCore::MaybeComplete(Outbox& out) {
@@ -233,6 +260,10 @@ void ServerCore::OnTick(double now, std::int64_t wall_ms, Outbox& out) {
     out.notices.push_back(f.cause);
     if (n.conn != 0) DropConn(n.conn, out);
     TakeFailure(std::move(f), out);
+    // A lost node cannot take part in another attempt; the others hear so
+    // once they have stopped.
+    lost_any_ = true;
+    if (!n.stopped) OnStopped(i, Stopped{attempt_, true, ""}, out);
   }
   // Each node's heartbeat is due one interval after its last, so nodes that
   // joined at different times are not all tagged and written in one turn

@@ -16,6 +16,10 @@
 //   gets RendezvousFailed naming the missing node indices.
 // - The first Failure reported anywhere is the job's; it goes to every node
 //   at once; later ones are ignored.
+// - With restarts: once every node said Stopped for the current attempt, the
+//   server sends Restart{attempt + 1} (with rank 0's node's new blob) when
+//   the attempt failed and restarts are left, else Restart{kNoMoreAttempts};
+//   the next attempt has a first failure of its own.
 // - A node that said nothing (heartbeat included) for heartbeat_timeout, or
 //   whose connection dropped without Bye and stayed away that long, is lost:
 //   that is a failure too.
@@ -46,6 +50,9 @@ struct ServerOptions {
   double heartbeat_interval = 1;   // the server sends one to every node this often; nodes do the same
   double heartbeat_timeout = 5;    // silence after which a node is lost
   double handshake_timeout = 5;    // a connection without a valid Hello by then is closed
+  // Job-wide restarts (--max-restarts K on node 0): the server owns the
+  // count, so no node can exceed it.
+  std::uint32_t max_restarts = 0;
 };
 
 // What the adapter must do after an event, in order: send, then close.
@@ -80,6 +87,7 @@ class ServerCore {
   bool rendezvous_done() const { return done_; }
   bool rendezvous_failed() const { return failed_; }
   const std::optional<Failure>& first_failure() const { return first_failure_; }
+  std::uint32_t attempt() const { return attempt_; }
   // Node indices that have not joined, in order.
   std::vector<std::uint32_t> Missing() const;
   // Every node that joined said Bye (and every node joined).
@@ -101,6 +109,7 @@ class ServerCore {
     double last_heard = 0;
     std::string host;
     std::uint64_t lowest_rank = 0;
+    bool stopped = false;  // said Stopped for the current attempt
   };
   void Refuse(ConnId c, const std::string& reason, Outbox& out);
   void Hello(ConnId c, Conn& conn, std::string_view body, double now, Outbox& out);
@@ -109,6 +118,7 @@ class ServerCore {
   void DropConn(ConnId c, Outbox& out);
   void TakeFailure(Failure f, Outbox& out);
   void MaybeComplete(Outbox& out);
+  void OnStopped(std::uint32_t idx, const Stopped& s, Outbox& out);
   RendezvousFailed FailedMessage() const;
   std::string NodeName(std::uint32_t i) const;
 
@@ -121,6 +131,10 @@ class ServerCore {
   std::optional<std::uint32_t> master_node_;
   bool done_ = false, failed_ = false;
   std::optional<Failure> first_failure_;
+  std::uint32_t attempt_ = 0;
+  std::uint32_t stopped_ = 0;
+  bool attempt_failed_ = false, lost_any_ = false;
+  std::string next_blob_;
 };
 
 // "0,3,5-7", at most `max_chars` long ("...", then how many more).
