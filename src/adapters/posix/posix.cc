@@ -359,6 +359,18 @@ Result<std::uint16_t> HeldPort::Open(std::uint16_t port) {
   return static_cast<std::uint16_t>(ntohs(addr.sin_port));
 }
 
+Status HeldPort::Listen() {
+  if (fd_ < 0) {
+    return Error{kExitSystem, "preflight", "listen on MASTER_PORT", "the port is not held (HeldPort::Open first)",
+                 "this is a bug in rankwrap: please report it"};
+  }
+  if (listen(fd_, SOMAXCONN) != 0) {
+    return Error{kExitSystem, "preflight", "listen() on the held MASTER_PORT", std::strerror(errno),
+                 "pass --master-port PORT (a port free on rank 0's host)"};
+  }
+  return Ok{};
+}
+
 void HeldPort::Close() {
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
