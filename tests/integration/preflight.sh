@@ -69,6 +69,10 @@ contains "the error line" "error: preflight: node 0 ($host) failed the pre-fligh
 expect_exit 0 "--nproc --preflight passing" clean_env "$RW" --nproc 2 --bind none --preflight -- sh -c "touch $WORK/ran"
 [ -e "$WORK/ran" ] && pass "the program ran after a passing pre-flight" || fail "the program did not run: $OUT"
 lacks "no table when every check passed" "pre-flight:"
+# The program never inherits the pre-flight's variables (a nested rankwrap would check again).
+expect_exit 0 "RANKWRAP_PREFLIGHT_CMD not passed on" clean_env RANKWRAP_PREFLIGHT_CMD=true RANKWRAP_PREFLIGHT=1 \
+  "$RW" --nproc 1 --bind none -- sh -c 'env | grep ^RANKWRAP_PREFLIGHT || true'
+lacks "no RANKWRAP_PREFLIGHT* in the program's environment" "RANKWRAP_PREFLIGHT"
 expect_exit 8 "--preflight without a keeper (exec)" clean_env "$RW" --bind none --preflight-cmd 'exit 2' true
 contains "exec path checked" "exited with 2"
 finish
