@@ -1,7 +1,10 @@
 #include "app/preflight.h"
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "adapters/posix/posix.h"
 #include "version.h"
@@ -147,6 +150,7 @@ PreflightInputs InputsFor(const Config& c, const Prepared& p, const std::string&
   in.master_addr = p.contract.master_addr;
   in.master_port = p.contract.master_port;
   in.master_node = p.contract.job.node_rank == 0;
+  if (p.contract.job.num_nodes > 1) in.listen_window = in.connect_timeout;
   std::set<unsigned> gpus;
   std::set<std::string> nics;
   for (const auto& line : p.binding.plan.ranks) {
@@ -178,11 +182,12 @@ preflight::NodeReport CheckNode(const PreflightInputs& in) { return CheckNode(in
 
 preflight::NodeReport CheckThisNode(const PreflightInputs& in, const posix::PreflightProbe& probe) {
   if (!in.master_node || in.master_port == 0) return CheckNode(in, probe);
+  const auto start = std::chrono::steady_clock::now();
   posix::HeldPort held;
   auto bound = held.Open(in.master_port);
   Status listening = bound ? held.Listen() : Status(bound.error());
+  preflight::NodeReport r = CheckNode(in, probe);
   if (!listening) {
-    preflight::NodeReport r = CheckNode(in, probe);
     r.checks.insert(r.checks.begin(), Check{"master-port", false,
                                             "rank 0 runs here, but MASTER_PORT " + std::to_string(in.master_port) +
                                                 " cannot be held: " + listening.error().why,
@@ -190,7 +195,9 @@ preflight::NodeReport CheckThisNode(const PreflightInputs& in, const posix::Pref
                                             "(ss -ltnp)"});
     return r;
   }
-  return CheckNode(in, probe);
+  // The other nodes may start later than this one: answer them for a while.
+  std::this_thread::sleep_until(start + std::chrono::duration<double>(in.listen_window));
+  return r;
 }
 
 }  // namespace rankwrap::app

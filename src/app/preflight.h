@@ -39,6 +39,10 @@ struct PreflightInputs {
   // Rank 0 runs on this node: CheckThisNode holds MASTER_PORT and listens on
   // it during the check, so the other nodes' connect tests reach it.
   bool master_node = false;
+  // Seconds rank 0's node listens at least (from the start of its check), so
+  // nodes that start later reach it: the connect timeout in a multi-node
+  // job, 0 on one node.
+  double listen_window = 0;
   std::vector<std::string> gpu_bus_ids;  // the plan's GPUs, "0000:4e:00.0"
   std::vector<std::string> rdma_nics;    // the plan's OpenFabrics devices, "mlx5_0"
   std::string shm_path = "/dev/shm";
@@ -64,7 +68,8 @@ preflight::NodeReport CheckNode(const PreflightInputs& in, const posix::Prefligh
 preflight::NodeReport CheckNode(const PreflightInputs& in);
 
 // CheckNode, holding and listening on MASTER_PORT meanwhile when
-// `in.master_node` (a port already taken there is a failed check).
+// `in.master_node` (a port already taken there is a failed check), for at
+// least `in.listen_window` seconds.
 preflight::NodeReport CheckThisNode(const PreflightInputs& in, const posix::PreflightProbe& probe);
 
 }  // namespace rankwrap::app

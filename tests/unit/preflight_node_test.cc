@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "adapters/posix/posix.h"
 
@@ -41,6 +43,7 @@ PreflightInputs Base() {
   in.shape = "gpus=1 nics=1 local-ranks=1";
   in.shm_path = ::testing::TempDir();
   in.shm_min = 1;
+  in.connect_timeout = 0.5;  // refused connects are retried until then
   return in;
 }
 
@@ -140,6 +143,53 @@ TEST(PreflightNode, RankZerosNodeListensDuringItsOwnCheck) {
   const auto busy = CheckThisNode(in, FakeLimits(std::nullopt));
   EXPECT_FALSE(Find(busy, "master-port").ok);
   EXPECT_NE(Find(busy, "master-port").detail.find("cannot be held"), std::string::npos);
+}
+
+TEST(PreflightNode, ALateListenerIsReachedWithinTheTimeout) {
+  // Rank 0's node may start its check after this one: refused is retried.
+  auto port = posix::FreeLocalPort();
+  ASSERT_TRUE(port);
+  PreflightInputs in = Base();
+  in.master_addr = "127.0.0.1";
+  in.master_port = *port;
+  in.connect_timeout = 3;
+  posix::HeldPort late;
+  std::thread rank0([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    if (late.Open(*port)) (void)late.Listen();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const auto master = Find(CheckNode(in, FakeLimits(std::nullopt)), "master");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  rank0.join();
+  EXPECT_TRUE(master.ok) << master.detail;
+  EXPECT_GE(took, 0.3);
+  EXPECT_LT(took, 2.5);
+}
+
+TEST(PreflightNode, RankZerosNodeListensForTheWholeWindow) {
+  auto port = posix::FreeLocalPort();
+  ASSERT_TRUE(port);
+  PreflightInputs in = Base();
+  in.master_addr = "127.0.0.1";
+  in.master_port = *port;
+  in.master_node = true;
+  in.listen_window = 0.6;
+  PreflightInputs other = Base();
+  other.master_addr = "127.0.0.1";
+  other.master_port = *port;
+  preflight::NodeReport late;
+  std::thread node1([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // after rank 0's node checked itself
+    late = CheckNode(other, FakeLimits(std::nullopt));
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = CheckThisNode(in, FakeLimits(std::nullopt));
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  node1.join();
+  EXPECT_TRUE(Find(r, "master").ok);
+  EXPECT_TRUE(Find(late, "master").ok) << Find(late, "master").detail;
+  EXPECT_GE(took, 0.6);
 }
 
 TEST(PreflightNode, UserCommandExitCodeAndOutput) {

@@ -115,7 +115,20 @@ TEST(PreflightTable, NamesBadNodesChecksFixesAndTheSlurmExclusion) {
   EXPECT_NE(t.find("FAIL version: rankwrap 0.0.9, the other nodes run 0.1.0"), std::string::npos) << t;
   EXPECT_NE(t.find("FAIL shape: this node has gpus=7, most nodes have gpus=8"), std::string::npos) << t;
   EXPECT_EQ(t.find("node 1 (node18)"), std::string::npos) << t;
+  EXPECT_NE(t.find("\n  ok: node18\n"), std::string::npos) << "the good nodes in one list: " << t;
   EXPECT_NE(t.find("sbatch --exclude=node[17,19-20]"), std::string::npos) << t;
+}
+
+TEST(PreflightTable, ThousandsOfGoodNodesTakeOneLine) {
+  std::vector<NodeReport> reports;
+  for (std::uint32_t n = 0; n < 5000; ++n) {
+    reports.push_back({n, "nid" + std::to_string(100000 + n), "1", "s", {{"master", true, "", ""}}});
+  }
+  reports[4321].checks[0] = {"master", false, "refused", "fix it"};
+  const std::string t = Table(reports, "slurm");
+  EXPECT_LT(t.size(), 1000u) << t;
+  EXPECT_NE(t.find("  ok: nid[100000-104320,104322-104999]\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("sbatch --exclude=nid104321 "), std::string::npos) << t;
 }
 
 TEST(PreflightTable, LauncherHintsAndAllGood) {

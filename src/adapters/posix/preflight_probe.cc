@@ -20,6 +20,8 @@
 namespace rankwrap::posix {
 namespace {
 
+constexpr double kRetryPause = 0.1;  // seconds between connect rounds that were refused
+
 double Now() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -163,9 +165,19 @@ ConnectResult PreflightProbe::Connect(const std::string& host, std::uint16_t por
     r.error = std::string("cannot resolve the name: ") + gai_strerror(rc);
     return r;
   }
-  for (const addrinfo* a = found; a != nullptr && !r.ok; a = a->ai_next) {
-    if (Now() >= deadline && a != found) break;
-    r.ok = TryOne(a, deadline, &r);
+  // Every address in order; all refused: again after a pause, until the
+  // deadline (rank 0's node may start listening a moment after this node
+  // starts: the launcher starts nodes with a skew).
+  for (;;) {
+    bool refused = true;
+    for (const addrinfo* a = found; a != nullptr && !r.ok; a = a->ai_next) {
+      if (Now() >= deadline && a != found) break;
+      r.ok = TryOne(a, deadline, &r);
+      refused = refused && r.error == std::strerror(ECONNREFUSED);
+    }
+    if (r.ok || !refused || Now() + kRetryPause >= deadline) break;
+    const timespec pause{0, static_cast<long>(kRetryPause * 1e9)};
+    nanosleep(&pause, nullptr);
   }
   freeaddrinfo(found);
   if (r.ok) r.error.clear();

@@ -46,7 +46,8 @@ class PreflightProbe {
   // This process's soft RLIMIT_MEMLOCK in bytes; nullopt when unlimited.
   virtual std::optional<std::uint64_t> MemlockLimit() const;
   // TCP connect to host:port (name or address; every address tried until
-  // one answers), giving up after `timeout` seconds in all.
+  // one answers; refused everywhere: tried again every 0.1 s), giving up
+  // after `timeout` seconds in all.
   virtual ConnectResult Connect(const std::string& host, std::uint16_t port, double timeout) const;
   // `/bin/sh -c command`, killed after `timeout` seconds.
   virtual Result<CommandResult> Shell(const std::string& command, double timeout) const;

@@ -60,6 +60,18 @@ std::string ExcludeHint(const std::vector<std::string>& hosts, const std::string
   return "leave the bad nodes out of the host list or host file given to the launcher: " + plain;
 }
 
+// One node (`rankwrap preflight`): its line and what passed too (the
+// interface used, the space found).
+std::string OneNode(const NodeReport& r, std::size_t problems) {
+  std::ostringstream out;
+  out << "  node " << r.node << "  " << r.host << "  " << (problems == 0 ? "ok" : "FAILED") << "  (" << r.checks.size()
+      << " checks, " << problems << " failed)\n";
+  for (const Check& c : r.checks) {
+    if (c.ok) out << "    ok   " << c.name << ": " << c.detail << "\n";
+  }
+  return out.str();
+}
+
 }  // namespace
 
 bool AllOk(const std::vector<NodeReport>& reports) {
@@ -75,34 +87,30 @@ std::string Table(const std::vector<NodeReport>& given, const std::string& launc
   std::stable_sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) { return a.node < b.node; });
   const std::string version = Majority(reports, &NodeReport::version);
   const std::string shape = Majority(reports, &NodeReport::shape);
-  std::ostringstream out;
-  std::vector<std::string> bad_hosts;
+  std::vector<std::string> good_hosts, bad_hosts;
   std::ostringstream details;
+  std::string one;
   for (const NodeReport& r : reports) {
     const std::vector<Check> problems = Problems(r, version, shape);
-    out << "  node " << r.node << "  " << r.host << "  " << (problems.empty() ? "ok" : "FAILED") << "  ("
-        << r.checks.size() << " checks, " << problems.size() << " failed)\n";
-    if (reports.size() == 1) {
-      // One node (`rankwrap preflight`): what passed is worth seeing too (the interface used, the space found).
-      for (const Check& c : r.checks) {
-        if (c.ok) out << "    ok   " << c.name << ": " << c.detail << "\n";
-      }
-    }
+    if (reports.size() == 1) one = OneNode(r, problems.size());
+    (problems.empty() ? good_hosts : bad_hosts).push_back(r.host);
     if (problems.empty()) continue;
-    bad_hosts.push_back(r.host);
     details << "node " << r.node << " (" << r.host << "):\n";
     for (const Check& c : problems) {
       details << "  FAIL " << c.name << ": " << c.detail << "\n";
       if (!c.fix.empty()) details << "       fix: " << c.fix << "\n";
     }
   }
-  std::ostringstream head;
-  head << "pre-flight: " << reports.size() << (reports.size() == 1 ? " node" : " nodes") << " checked, "
-       << bad_hosts.size() << " bad (rankwrap " << version << "; shape " << shape << ")\n";
-  std::string text = head.str() + out.str();
-  if (bad_hosts.empty()) return text + "pre-flight: every node passed\n";
-  text += details.str();
-  return text + ExcludeHint(bad_hosts, launcher) + "\n";
+  std::ostringstream out;
+  out << "pre-flight: " << reports.size() << (reports.size() == 1 ? " node" : " nodes") << " checked, "
+      << bad_hosts.size() << " bad (rankwrap " << version << "; shape " << shape << ")\n"
+      << one;
+  // Many nodes: the good ones in one compressed list, so the table stays
+  // as long as the problems, not as the job.
+  if (reports.size() > 1 && !good_hosts.empty()) out << "  ok: " << parse::Compress(good_hosts) << "\n";
+  if (bad_hosts.empty()) return out.str() + "pre-flight: every node passed\n";
+  out << details.str() << ExcludeHint(bad_hosts, launcher) << "\n";
+  return out.str();
 }
 
 }  // namespace rankwrap::preflight
