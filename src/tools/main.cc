@@ -3,6 +3,7 @@
 //   prepared = app::Prepare(options, env)        detect -> contract -> topology -> node plan
 //   exec       posix::BindProcess(this rank's line), then posix::Exec(program, env + contract + binding)
 //   or         app::MpiBootstrap (--nccl-bootstrap=mpi): fork, MPI exchange, release, supervise
+//   --preflight: app::CheckThisNode before the ranks start; `rankwrap preflight`: only that
 // Only this file prints errors and chooses the exit code.
 #include <signal.h>
 #include <unistd.h>

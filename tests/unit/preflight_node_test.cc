@@ -1,6 +1,7 @@
 // This node's pre-flight checks (stage: preflight, app/preflight.h) against
 // the fake sysfs tree in tests/data/preflight, a real listener, a real port
-// nobody listens on, a real /bin/sh and a real statvfs.
+// nobody listens on, a real /bin/sh and a real statvfs; and the options
+// (--preflight, --preflight-cmd, `rankwrap preflight`).
 #include "app/preflight.h"
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "adapters/posix/posix.h"
+#include "tools/options.h"
 
 namespace rankwrap::app {
 namespace {
@@ -226,3 +228,54 @@ TEST(PreflightNode, AReportOfThisNodeEncodesWithinTheLimit) {
 
 }  // namespace
 }  // namespace rankwrap::app
+
+namespace rankwrap::tools {
+namespace {
+
+Result<Options> ParsePreflight(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
+  args.insert(args.begin(), "rankwrap");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return ParseCommandLine(static_cast<int>(argv.size()), argv.data(), EnvSnapshot::FromEntries(env));
+}
+
+TEST(PreflightOptions, SwitchCommandAndSubcommand) {
+  auto off = ParsePreflight({"true"});
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->config.preflight.enabled);
+  auto on = ParsePreflight({"--preflight", "true"});
+  ASSERT_TRUE(on);
+  EXPECT_TRUE(on->config.preflight.enabled);
+  EXPECT_TRUE(on->config.preflight.command.empty());
+  EXPECT_FALSE(on->config.supervise.enabled) << "--preflight alone does not imply supervision";
+  auto cmd = ParsePreflight({"--preflight-cmd", "nvidia-smi -L", "true"});
+  ASSERT_TRUE(cmd);
+  EXPECT_TRUE(cmd->config.preflight.enabled) << "--preflight-cmd implies --preflight";
+  EXPECT_EQ(cmd->config.preflight.command, "nvidia-smi -L");
+  auto env = ParsePreflight({"true"}, {"RANKWRAP_PREFLIGHT=yes", "RANKWRAP_PREFLIGHT_CMD=exit 0"});
+  ASSERT_TRUE(env);
+  EXPECT_TRUE(env->config.preflight.enabled);
+  EXPECT_EQ(env->config.preflight.command, "exit 0");
+  auto sub = ParsePreflight({"preflight", "--preflight-cmd", "true"});
+  ASSERT_TRUE(sub) << sub.error().what;
+  EXPECT_TRUE(sub->preflight_command);
+  EXPECT_TRUE(sub->config.program.empty());
+}
+
+TEST(PreflightOptions, BadValuesNameTheOptionOrVariable) {
+  auto empty = ParsePreflight({"--preflight-cmd", "", "true"});
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().exit_code, kExitUsage);
+  EXPECT_EQ(empty.error().what, "--preflight-cmd ''");
+  auto maybe = ParsePreflight({"true"}, {"RANKWRAP_PREFLIGHT=maybe"});
+  ASSERT_FALSE(maybe);
+  EXPECT_EQ(maybe.error().what, "RANKWRAP_PREFLIGHT='maybe'");
+  auto program = ParsePreflight({"preflight", "python", "train.py"});
+  ASSERT_FALSE(program);
+  EXPECT_EQ(program.error().what, "'python' after 'rankwrap preflight'");
+  EXPECT_NE(HelpText().find("  8    pre-flight"), std::string::npos);
+  EXPECT_NE(PreflightHelpText().find("--preflight-cmd CMD"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rankwrap::tools
