@@ -11,7 +11,8 @@ _rankwrap() {
     --bind --gpu-bind --gpu-visibility --cpu-bind --mem-bind --topology --report
     --nccl-bootstrap --bootstrap-timeout --nccl-comm-id
     --nproc --supervise --tag-output --log-dir --tee --ranks-filter --grace --failure-file --max-restarts
-    --signal-map --plane --requeue --restart-backoff"
+    --signal-map --plane --requeue --restart-backoff
+    --preflight --preflight-cmd"
   local plan_options="--help --ranks-per-node --svg --json --bind --gpu-bind --gpu-visibility --cpu-bind
     --mem-bind --topology"
   local launchers="alps aws-batch azure-batch flux gcp-batch gridengine hydra inherited kubeflow lsf mvapich ompi
@@ -22,11 +23,11 @@ _rankwrap() {
   local i command=""
   for ((i = 1; i < cword; i++)); do
     case ${words[i]} in
-      plan | hostnames | hostlist) [[ $i -eq 1 ]] && command=${words[i]} && continue ;;
+      plan | preflight | hostnames | hostlist) [[ $i -eq 1 ]] && command=${words[i]} && continue ;;
       --) _command_offset $((i + 1)); return ;;
       --launcher | --master-addr | --master-port | --bind | --gpu-bind | --gpu-visibility | --cpu-bind | --mem-bind | \
         --topology | --nccl-bootstrap | --bootstrap-timeout | --nproc | --log-dir | --ranks-filter | --grace | \
-        --failure-file | --max-restarts | --restart-backoff | --signal-map | --plane | --ranks-per-node | --svg)
+        --failure-file | --max-restarts | --restart-backoff | --signal-map | --plane | --preflight-cmd | --ranks-per-node | --svg)
         ((i++)); continue ;;
       -*) continue ;;
     esac
@@ -49,16 +50,18 @@ _rankwrap() {
     --master-addr) _known_hosts_real -- "$cur"; return ;;
     --master-port | --nproc | --bootstrap-timeout | --ranks-filter | --grace | --max-restarts | --restart-backoff | --signal-map | \
       --ranks-per-node) return ;;
+    --preflight-cmd) COMPREPLY=($(compgen -c -- "$cur")); return ;;
   esac
 
   case $command in
     plan) COMPREPLY=($(compgen -W "$plan_options" -- "$cur")); return ;;
+    preflight) COMPREPLY=($(compgen -W "$options" -- "$cur")); return ;;
     hostnames | hostlist) COMPREPLY=($(compgen -W "--help" -- "$cur")); return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$options" -- "$cur"))
   elif [[ $cword -eq 1 ]]; then
-    COMPREPLY=($(compgen -W "plan hostnames hostlist" -- "$cur"))
+    COMPREPLY=($(compgen -W "plan preflight hostnames hostlist" -- "$cur"))
     COMPREPLY+=($(compgen -c -- "$cur"))
   else
     COMPREPLY=($(compgen -c -- "$cur"))

@@ -225,6 +225,17 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
   return Ok{};
 }
 
+Status PreflightPart(const Reader& r, PreflightConfig* p) {
+  if (r.Has("preflight-cmd")) {
+    p->command = r.Get("preflight-cmd");
+    if (p->command.empty()) {
+      return r.Bad("preflight-cmd", "", "expected a shell command run once per node, e.g. 'nvidia-smi -L'");
+    }
+  }
+  p->enabled = r.On("preflight") || !p->command.empty();
+  return Ok{};
+}
+
 }  // namespace
 
 const std::vector<OptionSpec>& ConfigOptions() {
@@ -254,6 +265,8 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"plane", false},
       {"requeue", true},
       {"restart-backoff", false},
+      {"preflight", true},
+      {"preflight-cmd", false},
   };
   return specs;
 }
@@ -291,6 +304,7 @@ Result<Config> BuildConfig(const OptionValues& values, std::vector<std::string> 
   if (auto s = BindPart(r, &c.bind); !s) return s.error();
   if (auto s = BootstrapPart(r, &c.bootstrap); !s) return s.error();
   if (auto s = SupervisePart(r, &c.supervise); !s) return s.error();
+  if (auto s = PreflightPart(r, &c.preflight); !s) return s.error();
   if (c.supervise.nproc && c.bootstrap.mode == BootstrapMode::kMpi) {
     return Usage("--nproc with --nccl-bootstrap=mpi",
                  "the MPI bootstrap needs one rankwrap per rank (mpirun -np N rankwrap ...)");

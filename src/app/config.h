@@ -66,11 +66,20 @@ struct SuperviseConfig {
   bool plane_given = false;
 };
 
+// --preflight: every node checks itself before the program starts
+// (app/preflight.h, docs/preflight.md); --preflight-cmd CMD adds a user
+// check, run once per node, and turns the pre-flight on.
+struct PreflightConfig {
+  bool enabled = false;
+  std::string command;  // run with /bin/sh -c; empty: none
+};
+
 struct Config {
   ContractConfig contract;
   BindConfig bind;
   BootstrapConfig bootstrap;
   SuperviseConfig supervise;
+  PreflightConfig preflight;
   std::vector<std::string> program;  // PROGRAM [ARGS...]
 };
 

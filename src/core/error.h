@@ -18,6 +18,7 @@ enum ExitCode : int {
   kExitBootstrap = 5,         // bootstrap failed: the job is inconsistent, or NCCL/MPI unusable
   kExitBootstrapTimeout = 6,  // bootstrap: a rank waited past --bootstrap-timeout
   kExitSystem = 7,            // rankwrap could not create a process, pipe or file it needs (a system limit)
+  kExitPreflight = 8,         // --preflight / `rankwrap preflight`: a node failed a check (the table names it)
   kExitNotExecutable = 126,
   kExitNotFound = 127,
 };

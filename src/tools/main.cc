@@ -3,6 +3,7 @@
 //   prepared = app::Prepare(options, env)        detect -> contract -> topology -> node plan
 //   exec       posix::BindProcess(this rank's line), then posix::Exec(program, env + contract + binding)
 //   or         app::MpiBootstrap (--nccl-bootstrap=mpi): fork, MPI exchange, release, supervise
+//   --preflight: app::CheckThisNode before the ranks start; `rankwrap preflight`: only that
 // Only this file prints errors and chooses the exit code.
 #include <signal.h>
 #include <unistd.h>
@@ -22,11 +23,13 @@
 #include "adapters/posix/posix.h"
 #include "app/bootstrap.h"
 #include "app/pipeline.h"
+#include "app/preflight.h"
 #include "app/scheduler.h"
 #include "app/spec.h"
 #include "app/supervise.h"
 #include "core/launch/report.h"
 #include "core/parse/hostlist.h"
+#include "core/preflight/report.h"
 #include "tools/options.h"
 #include "version.h"
 
@@ -204,6 +207,29 @@ app::SuperviseIo KeeperIo(const std::string& rank, const std::string& host) {
   return io;
 }
 
+// This node's pre-flight check and its one-node table: on stdout for
+// `rankwrap preflight` (`command`), on stderr before a program (and only
+// when a check failed). Returns 0 or kExitPreflight. The job-wide round (one
+// table for every node, through the control plane) is the plane's part.
+int PreflightHere(const app::Config& c, const app::Prepared& p, const std::string& rank, const std::string& host,
+                  bool command) {
+  const std::vector<preflight::NodeReport> reports{
+      app::CheckThisNode(app::InputsFor(c, p, host), posix::PreflightProbe())};
+  const bool ok = preflight::AllOk(reports);
+  const std::string table = preflight::Table(reports, p.contract.job.launcher);
+  if (command) {
+    std::cout << table;
+    return ok ? 0 : kExitPreflight;
+  }
+  if (ok) return 0;
+  Print(table);
+  return Report(Error{kExitPreflight, "preflight",
+                      "node " + std::to_string(reports[0].node) + " (" + host + ") failed the pre-flight check",
+                      "the program was not started (the table above names each failed check)",
+                      "apply the fix the table gives, or leave the node out"},
+                rank, host);
+}
+
 // --supervise / --nproc: the keeper runs the job; this process relays
 // signals to it and exits with its code.
 int RunKept(const app::Config& given, const app::Prepared& p, const EnvSnapshot& env, const std::string& host,
@@ -221,6 +247,14 @@ int RunKept(const app::Config& given, const app::Prepared& p, const EnvSnapshot&
   if (!rendezvous) return Report(rendezvous.error(), rank, host);
   for (const auto& n : notices) Warn(rank, host, n);
   io.rendezvous = *rendezvous;
+  if (c.preflight.enabled) {
+    if (p.contract.job.num_nodes > 1) {
+      Warn(rank, host,
+           "--preflight: this node is checked on its own; the job-wide table comes from the control plane's pre-flight "
+           "round");
+    }
+    if (int code = PreflightHere(c, p, rank, host, false); code != 0) return code;
+  }
   io.tmpdir = std::string(env.Get("TMPDIR").value_or(""));
   io.ranks = [&](unsigned attempt) -> Result<std::vector<app::RankSpec>> {
     std::optional<app::Endpoint> standalone;
@@ -316,7 +350,9 @@ int Main(int argc, char** argv) {
   auto opts = tools::ParseCommandLine(argc, argv, env);
   if (!opts) return Report(opts.error(), "?", host);
   if (opts->help) {
-    std::cout << (opts->plan_command ? tools::PlanHelpText() : tools::HelpText());
+    std::cout << (opts->plan_command        ? tools::PlanHelpText()
+                  : opts->preflight_command ? tools::PreflightHelpText()
+                                            : tools::HelpText());
     return 0;
   }
   if (opts->version) {
@@ -340,6 +376,7 @@ int Main(int argc, char** argv) {
     Warn(rank, host, "CPU and memory binding not applied: planned for " + c.bind.topology + ", not this machine");
   }
   if (opts->print_env || opts->dry_run) return PrintPlanned(*opts, p, env);
+  if (opts->preflight_command) return PreflightHere(c, p, rank, host, true);
 
   const bool bootstrap = c.bootstrap.mode == app::BootstrapMode::kMpi;
   if (c.supervise.enabled || bootstrap) {
@@ -348,6 +385,10 @@ int Main(int argc, char** argv) {
   // The children bind themselves (each to its own line); the wrapper stays unbound.
   if (c.supervise.enabled && !bootstrap) return RunKept(c, p, env, host, rank);
 
+  // Without a keeper, each node's local rank 0 checks the node; the others go on.
+  if (c.preflight.enabled && p.contract.job.local_rank == 0) {
+    if (int code = PreflightHere(c, p, rank, host, false); code != 0) return code;
+  }
   const app::RankSpec spec = app::BuildRankSpecs(c, p, env, std::nullopt, 0).front();
   if (int code = BindThisProcess(spec, rank, host); code != 0) return code;
   if (bootstrap) return RunBootstrapped(c, p, env, spec, host, rank);

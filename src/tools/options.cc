@@ -92,6 +92,16 @@ po::options_description SuperviseOptions() {
   return d;
 }
 
+po::options_description PreflightOptions() {
+  po::options_description d("Pre-flight (also 'rankwrap preflight'; docs/preflight.md)");
+  // clang-format off
+  d.add_options()
+      ("preflight", po::bool_switch(), "before the program starts, every node checks itself: MASTER_ADDR:MASTER_PORT reachable (the interface named), the plan's GPUs present, RDMA ports ACTIVE, /dev/shm free space, memlock unlimited with RDMA; a failed check stops the job with a table naming the bad nodes (exit 8)")
+      ("preflight-cmd", Text("CMD"), "a check of your own, run once per node with /bin/sh -c (30 s at most); its exit code and output join the table; implies --preflight");
+  // clang-format on
+  return d;
+}
+
 po::options_description PlanOptions() {
   po::options_description d("Plan ('rankwrap plan' only)");
   // clang-format off
@@ -107,7 +117,12 @@ po::options_description Describe() {
       "Options (each also as RANKWRAP_<OPTION>, e.g. RANKWRAP_MASTER_PORT, except --launcher,\n"
       "--help, --version and the actions --explain, --dry-run, --print-env, --json: a\n"
       "RANKWRAP_EXPLAIN, RANKWRAP_DRY_RUN, RANKWRAP_PRINT_ENV or RANKWRAP_JSON is refused)");
-  d.add(GeneralOptions()).add(BindingOptions()).add(BootstrapOptions()).add(SuperviseOptions()).add(PlanOptions());
+  d.add(GeneralOptions())
+      .add(BindingOptions())
+      .add(BootstrapOptions())
+      .add(SuperviseOptions())
+      .add(PreflightOptions())
+      .add(PlanOptions());
   return d;
 }
 
@@ -133,6 +148,7 @@ std::string HelpText() {
   std::ostringstream out;
   out << "usage: rankwrap [OPTIONS] [--] PROGRAM [ARGS...]\n"
          "       rankwrap plan [--ranks-per-node N] [--topology FILE] [BINDING OPTIONS] [--json] [--svg FILE]\n"
+         "       rankwrap preflight [--preflight-cmd CMD] [OPTIONS]   check this node, print its table\n"
          "       rankwrap hostnames LIST       one host per line (like scontrol show hostnames)\n"
          "       rankwrap hostlist HOST...     the compressed list (like scontrol show hostlist)\n"
          "       rankwrap COMMAND --help       one command's help\n\n"
@@ -150,6 +166,7 @@ std::string HelpText() {
          "  5    --nccl-bootstrap=mpi: the job is inconsistent, or NCCL/MPI is unusable\n"
          "  6    --nccl-bootstrap=mpi: a rank waited past --bootstrap-timeout\n"
          "  7    a system limit: rankwrap could not create a process, pipe or file it needs\n"
+         "  8    pre-flight (--preflight, 'rankwrap preflight'): a node failed a check\n"
          "  126  PROGRAM is not executable\n"
          "  127  PROGRAM is not found\n"
          "  N    --nccl-bootstrap=mpi or --nproc/--supervise: the first failing rank's status\n"
@@ -172,6 +189,22 @@ std::string PlanHelpText() {
          "  rankwrap plan --ranks-per-node 8 --cpu-bind numa\n"
          "  rankwrap plan --topology node.xml --ranks-per-node 8 --svg node.svg\n"
          "  lstopo --of xml node.xml                        record a node's topology\n";
+  return out.str();
+}
+
+std::string PreflightHelpText() {
+  std::ostringstream out;
+  out << "usage: rankwrap preflight [--preflight-cmd CMD] [OPTIONS]\n\n"
+         "Checks this node as --preflight does before a program starts (MASTER_ADDR:MASTER_PORT\n"
+         "reachable over which interface, the binding plan's GPUs and RDMA ports, /dev/shm,\n"
+         "the memlock limit, CMD), prints the node's table and runs nothing. The launcher's\n"
+         "options (--launcher, --master-addr, --master-port, binding options) apply as for a\n"
+         "run. Exit 0 (every check passed), 2 (usage), 3/4 (the job or the plan cannot be\n"
+         "derived) or 8 (a check failed). docs/preflight.md.\n\n"
+      << PreflightOptions() << "\n"
+      << "Examples:\n"
+         "  rankwrap preflight\n"
+         "  srun -N4 --ntasks-per-node=1 rankwrap preflight --preflight-cmd 'nvidia-smi -L'\n";
   return out.str();
 }
 
@@ -229,6 +262,7 @@ constexpr std::pair<const char*, const char*> kTorchrunOnly[] = {
 // rewritten to rankwrap's names here.
 struct Words {
   bool plan_command = false;
+  bool preflight_command = false;
   bool redirects = false;  // torchrun's --redirects 3: needs --log-dir
   std::vector<std::string> ours, program;
 };
@@ -292,6 +326,9 @@ Result<Words> SplitWords(int argc, const char* const* argv, const po::options_de
   int i = 1;
   if (argc > 1 && std::string(argv[1]) == "plan") {
     w.plan_command = true;
+    i = 2;
+  } else if (argc > 1 && std::string(argv[1]) == "preflight") {
+    w.preflight_command = true;
     i = 2;
   }
   for (; i < argc; ++i) {
@@ -449,6 +486,7 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
   std::vector<std::string> program = std::move(words.program);
   Options o;
   o.plan_command = words.plan_command;
+  o.preflight_command = words.preflight_command;
   auto on = [&](const char* name) { return values.count(name) && values[name].value == "1"; };
   o.help = vm["help"].as<bool>();
   o.version = vm["version"].as<bool>();
@@ -471,7 +509,12 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
   if (o.plan_command && !program.empty()) {
     return Usage("'" + program.front() + "' after 'rankwrap plan'", "plan runs no program");
   }
-  if (!o.plan_command && !o.help && !o.version && !o.print_env && !o.dry_run && program.empty()) {
+  if (o.preflight_command && !program.empty()) {
+    return Usage("'" + program.front() + "' after 'rankwrap preflight'",
+                 "preflight checks this node and runs no program (--preflight runs the check before one)");
+  }
+  if (!o.plan_command && !o.preflight_command && !o.help && !o.version && !o.print_env && !o.dry_run &&
+      program.empty()) {
     return Usage("no PROGRAM given", "rankwrap runs PROGRAM [ARGS...] with the rank contract");
   }
   for (const char* action : kActionOptions) values.erase(action);

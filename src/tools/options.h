@@ -16,7 +16,8 @@ namespace rankwrap::tools {
 // the command line does (actions, `rankwrap plan`).
 struct Options {
   app::Config config;
-  bool plan_command = false;  // `rankwrap plan ...`
+  bool plan_command = false;       // `rankwrap plan ...`
+  bool preflight_command = false;  // `rankwrap preflight ...`: check this node, run nothing
   bool help = false;
   bool version = false;
   bool explain = false;
@@ -45,6 +46,8 @@ Result<Options> ParseCommandLine(int argc, const char* const* argv, const EnvSna
 std::string HelpText();
 // `rankwrap plan --help`: the plan's options and the binding options only.
 std::string PlanHelpText();
+// `rankwrap preflight --help`.
+std::string PreflightHelpText();
 // `rankwrap hostnames --help` and `rankwrap hostlist --help` (`command` is
 // "hostnames" or "hostlist").
 std::string HostlistHelpText(const std::string& command);

@@ -362,9 +362,22 @@ Result<std::uint16_t> HeldPort::Open(std::uint16_t port) {
 
 void SleepSeconds(double seconds) {
   if (!(seconds > 0)) return;
-  timespec req{static_cast<time_t>(seconds), static_cast<long>((seconds - static_cast<double>(static_cast<time_t>(seconds))) * 1e9)};
+  timespec req{static_cast<time_t>(seconds),
+               static_cast<long>((seconds - static_cast<double>(static_cast<time_t>(seconds))) * 1e9)};
   timespec rem{};
   while (nanosleep(&req, &rem) != 0 && errno == EINTR) req = rem;
+}
+
+Status HeldPort::Listen() {
+  if (fd_ < 0) {
+    return Error{kExitSystem, "preflight", "listen on MASTER_PORT", "the port is not held (HeldPort::Open first)",
+                 "this is a bug in rankwrap: please report it"};
+  }
+  if (listen(fd_, SOMAXCONN) != 0) {
+    return Error{kExitSystem, "preflight", "listen() on the held MASTER_PORT", std::strerror(errno),
+                 "pass --master-port PORT (a port free on rank 0's host)"};
+  }
+  return Ok{};
 }
 
 void HeldPort::Close() {

@@ -100,6 +100,10 @@ class HeldPort {
   // Binds `port` (0: any free one); returns the port bound, or an Error
   // naming it and why (EADDRINUSE: another process has it).
   Result<std::uint16_t> Open(std::uint16_t port);
+  // Starts listening on the bound port (pre-flight: rank 0's node answers
+  // the other nodes' connect test while it holds MASTER_PORT). Connections
+  // are never accepted; Close drops them. An Error names the port.
+  Status Listen();
   void Close();
 
  private:

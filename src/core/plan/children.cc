@@ -73,6 +73,8 @@ const std::vector<std::string> kOptionVariables = {
     "RANKWRAP_NCCL_COMM_ID",
     "RANKWRAP_NPROC",
     "RANKWRAP_PLANE",
+    "RANKWRAP_PREFLIGHT",
+    "RANKWRAP_PREFLIGHT_CMD",
     "RANKWRAP_RANKS_FILTER",
     "RANKWRAP_RANKS_PER_NODE",
     "RANKWRAP_REPORT",
