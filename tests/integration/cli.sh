@@ -269,7 +269,9 @@ contains "help: examples" "Examples:"
 contains "help: torchrun example" "rankwrap --nproc 4 python train.py"
 contains "help: placeholders" "--master-port PORT"
 contains "help: auto explained next to its default" "--cpu-bind POLICY (=auto)"
-contains "help: what auto means" "auto: gpu on a node with GPUs, else cores"
+# (Boost wraps the description column; the words are what counts.)
+flat=$(printf '%s' "$OUT" | tr -s ' \n' '  ')
+[[ "$flat" == *"auto: gpu on a node with GPUs, else cores"* ]] && pass "help: what auto means" || fail "help: what auto means: $OUT"
 [[ "$OUT" != *" arg "* && "$OUT" != *" arg"$'\n'* ]] && pass "help: no Boost 'arg' placeholder" || fail "help still says arg"
 
 # Unknown options: a suggestion, or why torchrun's has no equivalent.
@@ -303,8 +305,8 @@ expect_exit 2 "--tee 2" clean_env "$RW" --nproc 1 -t 2 --log-dir "$WORK/logs" tr
 contains "--tee 2 refused" "-t '2'"
 expect_exit 2 "--redirects 3 without --log-dir" clean_env "$RW" --nproc 1 --redirects 3 true
 contains "asks for --log-dir" "hint: add --log-dir DIR"
-expect_exit 2 "--max_restarts without --nproc" clean_env "$RW" --max_restarts 1 true
-contains "--max_restarts is --max-restarts" "--max-restarts without --nproc"
+expect_exit 2 "--max_restarts with a bad count" clean_env "$RW" --max_restarts many true
+contains "--max_restarts is --max-restarts" "--max-restarts"
 
 # srun's binding spellings.
 topo=$RANKWRAP_SOURCE_DIR/tests/data/topologies/dell-xe8640-4xh100-spr.xml

@@ -9,7 +9,7 @@ PY=${RANKWRAP_PYTHON:?set by ctest: the interpreter the module is built for}
 version=$("$RANKWRAP" --version | head -1 | cut -d' ' -f2)
 { "$PY" -c "import setuptools, wheel" && "$PY" -m pip --version; } > /dev/null 2>&1 || fail "$PY lacks pip, setuptools or wheel (scripts/install-deps installs python3-pip, python3-setuptools, python3-wheel)"
 mkdir "$WORK/src"
-git -C "$RANKWRAP_SOURCE_DIR" ls-files -z | (cd "$RANKWRAP_SOURCE_DIR" && xargs -0 cp --parents -t "$WORK/src") \
+git -C "$RANKWRAP_SOURCE_DIR" ls-files -z | (cd "$RANKWRAP_SOURCE_DIR" && xargs -0 cp -P --parents -t "$WORK/src") \
   || fail "copying the checked-in sources (git ls-files) failed"
 set +e
 clean_env RANKWRAP_CMAKE_BUILD_DIR="$RANKWRAP_BUILD_DIR" "$PY" -m pip install --no-build-isolation --no-deps --no-index \
