@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <time.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -357,7 +358,8 @@ Status CheckSupervision(const Config& c, const Prepared& p) {
 namespace {
 
 std::string RemoteSummary(const SuperviseConfig& o, const plane::Failure& rf, const supervise::ProcessEnd& end) {
-  std::string s = "rank " + std::to_string(rf.rank) + " on " + rf.host + " failed first: it " + Describe(end) +
+  const std::string who = rf.rank == plane::kNoRank ? "node " + std::to_string(rf.node) : "rank " + std::to_string(rf.rank);
+  std::string s = who + " on " + rf.host + " failed first: it " + Describe(end) +
                   " (the job control plane told every node)\n  this node's ranks were stopped (SIGTERM, then SIGKILL "
                   "after " +
                   posix::FormatSeconds(o.grace) + " s)";
@@ -406,6 +408,15 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
   } leave{plane};
   const bool job_wide = plane != nullptr && o.max_restarts > 0;
   SupervisedRun result;
+  if (!io.preflight_failed.empty()) {
+    if (plane) {
+      plane->ReportFailure(plane::Failure{plane::kNoRank, 0, io.host, kExitPreflight, 0, UnixMs(), io.preflight_failed});
+      pollfd pf{plane->failure_fd(), POLLIN, 0};
+      poll(&pf, 1, 2000);  // the report is out once it came back (or give it 2 s)
+    }
+    result.exit_code = kExitPreflight;
+    return result;
+  }
   for (unsigned attempt = 0;; ++attempt) {
     Failure f;
     std::optional<plane::Failure> remote;

@@ -49,6 +49,9 @@ struct SuperviseIo {
   // --requeue: the scheduler's command, run by rank 0's keeper when a signal
   // from outside stopped the job (empty: never).
   std::vector<std::string> requeue;
+  // --preflight failed on this node (its table already printed): with the
+  // plane, tell every node and end the job with exit 8 before any rank here.
+  std::string preflight_failed;
   // The job control plane (when it runs) and what rank 0's keeper announces.
   RendezvousInputs rendezvous;
 };

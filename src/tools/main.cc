@@ -247,13 +247,15 @@ int RunKept(const app::Config& given, const app::Prepared& p, const EnvSnapshot&
   if (!rendezvous) return Report(rendezvous.error(), rank, host);
   for (const auto& n : notices) Warn(rank, host, n);
   io.rendezvous = *rendezvous;
-  if (c.preflight.enabled) {
-    if (p.contract.job.num_nodes > 1) {
-      Warn(rank, host,
-           "--preflight: this node is checked on its own; the job-wide table comes from the control plane's pre-flight "
-           "round");
+  if (c.preflight.enabled && p.contract.job.local_rank == 0) {
+    if (int code = PreflightHere(c, p, rank, host, false); code != 0) {
+      // Alone, this node stops here. In a job with the plane it still
+      // joins, so every other node hears of it at once (not at the
+      // rendezvous deadline) and stops before its program gets far.
+      if (!io.rendezvous.plane) return code;
+      io.preflight_failed = "node " + std::to_string(p.contract.job.node_rank) + " (" + host +
+                            ") failed the pre-flight check: see its table";
     }
-    if (int code = PreflightHere(c, p, rank, host, false); code != 0) return code;
   }
   io.tmpdir = std::string(env.Get("TMPDIR").value_or(""));
   io.ranks = [&](unsigned attempt) -> Result<std::vector<app::RankSpec>> {

@@ -277,6 +277,19 @@ ids=$(printf '%s\n' "$out" | awk '/^id /{print $2, $3}' | sort -u)
   && pass "per-rank rankwraps: 3 attempts (count 0-2) with one fresh NCCL id each, then exit 4" \
   || fail "restarts exhausted: rc $rc: $out"
 
+# --preflight on two nodes: node2's own check fails (--preflight-cmd); it
+# prints its table naming itself and the exclusion, still joins the plane,
+# and the whole job stops within seconds with exit 8 (not at the rendezvous
+# deadline, not at NCCL's timeout).
+start=$(date +%s)
+out=$(srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 2 --grace 1 --preflight-cmd 'test "$(hostname)" != node2' -- \
+      bash -c 'sleep 30' 2>&1) && rc=0 || rc=$?
+took=$(( $(date +%s) - start ))
+[ "$rc" -eq 8 ] && [ "$took" -le 15 ] && [[ "$out" == *"sbatch --exclude=node2"* ]] \
+  && [[ "$out" == *"node 1 on node2 failed first: it exited with code 8"* ]] && [[ "$out" == *"over interface"* ]] \
+  && pass "--preflight: node2's failed check names node2 and stops both nodes in ${took}s with exit 8" \
+  || fail "preflight 2 nodes: rc $rc ${took}s: $out"
+
 # The default plane needs authentication: without it a supervised job runs,
 # and node 0 says once that job-wide fail-fast is off; what needs the plane
 # is refused naming RANKWRAP_JOB_SECRET.
