@@ -53,7 +53,7 @@ struct SuperviseConfig {
   bool requeue = false;               // --requeue: requeue the job after a stop from outside (app/scheduler.h)
   std::string failure_file;
   unsigned max_restarts = 0;
-  double restart_backoff = 1.0;  // --restart-backoff: seconds before restart 1, doubling, at most 60
+  double restart_backoff = 1.0;                 // --restart-backoff: seconds before restart 1, doubling, at most 60
   std::vector<std::pair<int, int>> signal_map;  // received -> delivered
   // --plane MODE: the job control plane between the keepers of one job (the
   // first failure anywhere stops every node; rank 0's host and port are

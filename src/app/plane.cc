@@ -183,10 +183,10 @@ Result<std::optional<plane::Restart>> Plane::EndAttempt(std::uint32_t attempt, b
     if (restart_->attempt == plane::kNoMoreAttempts) return std::optional<plane::Restart>{};
     return std::optional<plane::Restart>{*restart_};
   }
-  return Error{kExitBootstrap, "plane", "the job-wide restart after attempt " + std::to_string(attempt),
-               "the job's control plane was lost while the nodes stopped" +
-                   (error_ ? ": " + error_->why : std::string()),
-               "see node 0's log"};
+  return Error{
+      kExitBootstrap, "plane", "the job-wide restart after attempt " + std::to_string(attempt),
+      "the job's control plane was lost while the nodes stopped" + (error_ ? ": " + error_->why : std::string()),
+      "see node 0's log"};
 }
 
 // Member: what the leader heard from the plane.

@@ -358,7 +358,8 @@ Status CheckSupervision(const Config& c, const Prepared& p) {
 namespace {
 
 std::string RemoteSummary(const SuperviseConfig& o, const plane::Failure& rf, const supervise::ProcessEnd& end) {
-  const std::string who = rf.rank == plane::kNoRank ? "node " + std::to_string(rf.node) : "rank " + std::to_string(rf.rank);
+  const std::string who =
+      rf.rank == plane::kNoRank ? "node " + std::to_string(rf.node) : "rank " + std::to_string(rf.rank);
   std::string s = who + " on " + rf.host + " failed first: it " + Describe(end) +
                   " (the job control plane told every node)\n  this node's ranks were stopped (SIGTERM, then SIGKILL "
                   "after " +
@@ -410,7 +411,8 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
   SupervisedRun result;
   if (!io.preflight_failed.empty()) {
     if (plane) {
-      plane->ReportFailure(plane::Failure{plane::kNoRank, 0, io.host, kExitPreflight, 0, UnixMs(), io.preflight_failed});
+      plane->ReportFailure(
+          plane::Failure{plane::kNoRank, 0, io.host, kExitPreflight, 0, UnixMs(), io.preflight_failed});
       pollfd pf{plane->failure_fd(), POLLIN, 0};
       poll(&pf, 1, 2000);  // the report is out once it came back (or give it 2 s)
     }
@@ -459,10 +461,9 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
     }
     if (next && !next->blob.empty() && joined->master) joined->master->blob = next->blob;
     const double wait = Backoff(o, attempt + 1);
-    io.notice((summary.empty() ? std::string("a rank on another node failed") : summary) +
-              "\n  restarting every rank" + (job_wide ? " of the job" : "") + " (restart " +
-              std::to_string(attempt + 1) + " of " + std::to_string(o.max_restarts) + ") in " +
-              posix::FormatSeconds(wait) + " s");
+    io.notice((summary.empty() ? std::string("a rank on another node failed") : summary) + "\n  restarting every rank" +
+              (job_wide ? " of the job" : "") + " (restart " + std::to_string(attempt + 1) + " of " +
+              std::to_string(o.max_restarts) + ") in " + posix::FormatSeconds(wait) + " s");
     posix::SleepSeconds(wait);
   }
 }

@@ -253,9 +253,9 @@ const char* AuthModeName(AuthMode m) {
 std::uint8_t TypeOf(const Message& m) { return static_cast<std::uint8_t>(m.index() + 1); }
 
 const char* TypeName(std::uint8_t type) {
-  static const char* names[] = {"challenge", "reject",   "hello",   "welcome", "announce",
-                                "rendezvous", "rendezvous-failed", "failure", "heartbeat", "bye",
-                                "shutdown",  "stopped",  "restart"};
+  static const char* names[] = {
+      "challenge", "reject",    "hello", "welcome",  "announce", "rendezvous", "rendezvous-failed",
+      "failure",   "heartbeat", "bye",   "shutdown", "stopped",  "restart"};
   return type >= 1 && type <= 13 ? names[type - 1] : "unknown";
 }
 
