@@ -249,7 +249,7 @@ fi
 # rank that ignores SIGTERM is killed 4 s after the first failure.
 start=$(date +%s)
 out=$(srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --supervise --grace scheduler -- \
-      bash -c 'if [ "$RANK" = 1 ]; then exit 2; fi; trap "" TERM; sleep 60' 2>&1) && rc=0 || rc=$?
+      bash -c 'if [ "$RANK" = 1 ]; then sleep 1; exit 2; fi; trap "" TERM; sleep 60' 2>&1) && rc=0 || rc=$?
 took=$(( $(date +%s) - start ))
 [ "$rc" -eq 2 ] && [[ "$out" == *"SIGKILL after 4 s"* ]] && [ "$took" -ge 4 ] && [ "$took" -le 12 ] \
   && pass "--grace scheduler: KillWait 5 s gives a grace of 4 s (step over in ${took}s)" || fail "grace scheduler: rc $rc ${took}s: $out"
