@@ -56,13 +56,15 @@ ck=$JOBS/ckpt; rm -rf "$ck"; mkdir -p "$ck"
 jid=$(timeout 30 "${SC[@]}" sbatch --parsable --chdir="$ck" -o "$ck/out" \
   --export="ALL,PATH=$bindir:$PATH,PROGRAM=/usr/bin/python3 $root/examples/checkpoint_train.py,CKPT_DIR=$ck/state,TOTAL_STEPS=40" \
   "$root/slurm/checkpoint-requeue.sbatch")
-count() { grep -c "$1" "$ck/out" 2>/dev/null || true; }
+# Counted as occurrences, not lines: two nodes append to one output file and
+# a line of one may run into another's.
+count() { grep -o "$1" "$ck/out" 2>/dev/null | wc -l; }
 for _ in $(seq 120); do [ "$(count 'starts at step 0 (restart count 0)')" -ge 4 ] && break; sleep 0.5; done
 sleep 1
 "${SC[@]}" scancel -s USR1 "$jid"
 for _ in $(seq 180); do [ "$(count 'done at step 40')" -ge 4 ] && break; sleep 1; done
 out=$(cat "$ck/out")
-resumed=$(printf '%s\n' "$out" | sed -n 's/^rank [0-3] starts at step \([0-9]*\) (restart count 1)$/\1/p' | sort -u)
+resumed=$(printf '%s\n' "$out" | grep -o 'rank [0-3] starts at step [0-9]* (restart count 1)' | awk '{print $6}' | sort -u)
 [ "$(count 'checkpointed at step')" -eq 4 ] && [ "$(count 'requeued it (scontrol requeue')" -eq 1 ] \
   && [ -n "$resumed" ] && [ "$resumed" -gt 0 ] && [ "$(count 'done at step 40')" -eq 4 ] \
   && pass "checkpoint-requeue.sbatch: 4 ranks checkpoint on USR1, the job is requeued once, run 2 resumes at step $resumed" \
