@@ -9,8 +9,51 @@
 #include "adapters/net/asio_plane.h"
 #include "adapters/net/local_relay.h"
 #include "adapters/net/munge.h"
+#include "core/preflight/report.h"
 
 namespace rankwrap::app {
+namespace {
+
+static_assert(preflight::kMaxEncoded <= plane::kMaxReport, "a node's report must fit one plane message");
+
+// Node 0's server: every node's pre-flight report in, the job's table out
+// (to `table`), and the verdict; the first bad nodes are named in the
+// failure every node prints.
+plane::PreflightVerdict Judge(const std::vector<std::string>& blobs, const std::string& launcher,
+                              const std::string& server_host, std::string* table) {
+  std::vector<preflight::NodeReport> reports;
+  for (std::size_t i = 0; i < blobs.size(); ++i) {
+    auto r = preflight::Decode(blobs[i]);
+    if (!r) {
+      r = preflight::NodeReport{static_cast<std::uint32_t>(i), "node" + std::to_string(i), "?", "?", {}};
+      r->checks.push_back({"report", false, "its pre-flight report does not decode (another rankwrap version?)",
+                           "use the same rankwrap on every node"});
+    }
+    r->node = static_cast<std::uint32_t>(i);  // what the plane authenticated, not what the report says
+    reports.push_back(std::move(*r));
+  }
+  *table = preflight::Table(reports, launcher);
+  const std::vector<preflight::BadNode> bad = preflight::BadNodes(reports);
+  plane::PreflightVerdict v;
+  v.ok = bad.empty();
+  if (v.ok) return v;
+  v.failure.node = bad.front().node;
+  v.failure.host = bad.front().host;
+  v.failure.code = kExitPreflight;
+  v.failure.time_ms = net::WallMs();
+  std::string cause = "failed on " + std::to_string(bad.size()) + " of " + std::to_string(reports.size()) + " nodes: ";
+  for (std::size_t i = 0; i < bad.size() && i < 3; ++i) {
+    cause += (i ? "; " : "") + std::string("node ") + std::to_string(bad[i].node) + " (" + bad[i].host +
+             "): " + bad[i].problem;
+  }
+  if (bad.size() > 3) cause += "; ...";
+  const std::string where = " (the job's table is in node 0's log, on " + server_host + ")";
+  if (cause.size() + where.size() > plane::kMaxText) cause.resize(plane::kMaxText - where.size() - 3), cause += "...";
+  v.failure.cause = cause + where;
+  return v;
+}
+
+}  // namespace
 
 bool MungeAvailable(const std::string& munge_socket) { return net::MungeAvailable(munge_socket); }
 
@@ -93,6 +136,18 @@ Status Plane::StartServer() {
   so.heartbeat_timeout = cfg_.heartbeat_timeout;
   so.handshake_timeout = std::min(10.0, cfg_.rendezvous_timeout);
   so.max_restarts = cfg_.max_restarts;
+  so.preflight = cfg_.preflight;
+  // Each node's checks take at most the connect and command timeouts
+  // (3 s + 30 s, app/preflight.h); twice that covers a slow start.
+  so.preflight_timeout = 60;
+  Plane* judge_self = this;
+  so.judge = [judge_self](const std::vector<std::string>& blobs) {
+    std::string table;
+    plane::PreflightVerdict v = Judge(blobs, judge_self->cfg_.launcher, judge_self->cfg_.host, &table);
+    std::lock_guard<std::mutex> l(judge_self->mu_);
+    judge_self->preflight_table_ = std::move(table);
+    return v;
+  };
   const std::string sock = cfg_.munge_socket;
   plane::CredentialCheck check;
   if (cfg_.mode == plane::AuthMode::kMunge) check = [sock](std::string_view c) { return net::MungeDecode(sock, c); };
@@ -200,6 +255,8 @@ void Plane::OnRelayMessage(const plane::Message& m) {
     SetFailure(*f);
   } else if (const auto* rs = std::get_if<plane::Restart>(&m)) {
     OnRestart(*rs);
+  } else if (std::holds_alternative<plane::PreflightDone>(m)) {
+    preflight_done_ = true;
   } else if (const auto* s = std::get_if<plane::Shutdown>(&m)) {
     // Before the rendezvous: the leader's error. After it: no more news.
     if (!master_ && !error_) {
@@ -268,6 +325,10 @@ void Plane::OnEvent(const plane::ClientEvent& e) {
       break;
     case K::kRestart:
       OnRestart(e.restart);
+      break;
+    case K::kPreflightDone:
+      preflight_done_ = true;
+      if (relay_server_) relay_server_->Broadcast(plane::PreflightDone{e.preflight_nodes});
       break;
     case K::kShutdown:
       if (!master_ && !error_) {
@@ -357,6 +418,38 @@ void Plane::ReportFailure(plane::Failure f) {
   } else {
     relay_client_->Send(std::move(f));
   }
+}
+
+Status Plane::Preflight(const std::optional<std::string>& report) {
+  if (report) {
+    if (report->size() > plane::kMaxReport) {
+      return Error{kExitPreflight, "preflight", "this node's report of " + std::to_string(report->size()) + " bytes",
+                   "at most " + std::to_string(plane::kMaxReport), "this is a bug in the caller"};
+    }
+    if (client_) {
+      client_->Send(plane::PreflightReport{*report});
+    } else if (relay_client_) {
+      relay_client_->Send(plane::PreflightReport{*report});
+    }
+  }
+  std::unique_lock<std::mutex> l(mu_);
+  // The server gives up on missing reports 60 s after the rendezvous; a
+  // lost plane is a failure too: this wait ends with one of them.
+  cv_.wait_for(l, std::chrono::seconds(90), [&] { return preflight_done_ || failure_.has_value() || lost_; });
+  if (failure_) {
+    const plane::Failure& f = *failure_;
+    return Error{f.code == kExitUsage ? kExitUsage : kExitPreflight, "preflight", "the job's pre-flight check", f.cause,
+                 f.code == kExitUsage ? "give every node the same rankwrap options"
+                                      : "apply the fix the table gives, or leave the bad nodes out"};
+  }
+  if (preflight_done_) return Ok{};
+  return Error{kExitPreflight, "preflight", "the job's pre-flight round",
+               "no verdict from the job's control plane on " + cfg_.server_host + " within 90 s", "see node 0's log"};
+}
+
+std::string Plane::TakePreflightTable() {
+  std::lock_guard<std::mutex> l(mu_);
+  return std::exchange(preflight_table_, {});
 }
 
 std::optional<plane::Failure> Plane::TakeFailure() {

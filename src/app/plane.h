@@ -87,6 +87,15 @@ class Plane {
   // are spent), or an Error (exit 5) when the plane was lost meanwhile.
   Result<std::optional<plane::Restart>> EndAttempt(std::uint32_t attempt, bool failed, const std::string& blob);
 
+  // --preflight: this node's leader sends its report (preflight::Encode;
+  // members pass nullopt), then every keeper waits for the job's verdict,
+  // given once every node's report is in: Ok when every node passed; else an
+  // Error (exit 8, the first bad node and why; exit 2 when the nodes were
+  // given different options), also when the plane was lost meanwhile.
+  Status Preflight(const std::optional<std::string>& report);
+  // Node 0: the job's pre-flight table, once every report was read (else "").
+  std::string TakePreflightTable();
+
   // Refusals, lost nodes and the like, for the keeper's log (node 0 mostly).
   std::vector<std::string> TakeNotices();
 
@@ -149,6 +158,8 @@ class Plane {
     std::string blob;
   } tally_;
   std::optional<plane::Restart> restart_;
+  bool preflight_done_ = false;
+  std::string preflight_table_;
   std::size_t notices_dropped_ = 0;
 };
 

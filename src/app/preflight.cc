@@ -167,6 +167,16 @@ PreflightInputs InputsFor(const Config& c, const Prepared& p, const std::string&
   return in;
 }
 
+namespace {
+
+Check HeldPortCheck(std::uint16_t port, const std::string& why) {
+  return Check{"master-port", false,
+               "rank 0 runs here, but MASTER_PORT " + std::to_string(port) + " cannot be held: " + why,
+               "pick a free port (--master-port) or end the process that has it (ss -ltnp)"};
+}
+
+}  // namespace
+
 preflight::NodeReport CheckNode(const PreflightInputs& in, const posix::PreflightProbe& probe) {
   preflight::NodeReport r{in.node, in.host, in.version, in.shape, {}};
   r.checks.push_back(Master(in, probe));
@@ -180,6 +190,25 @@ preflight::NodeReport CheckNode(const PreflightInputs& in, const posix::Prefligh
 
 preflight::NodeReport CheckNode(const PreflightInputs& in) { return CheckNode(in, posix::PreflightProbe()); }
 
+preflight::NodeReport CheckAfterRendezvous(PreflightInputs in, const plane::Master& m, const std::string& port_problem,
+                                           const posix::PreflightProbe& probe) {
+  in.master_addr = m.host;
+  in.master_port = m.port;
+  in.master_node = false;  // its keeper holds the port already
+  in.listen_window = 0;
+  preflight::NodeReport r = CheckNode(in, probe);
+  if (!port_problem.empty()) r.checks.insert(r.checks.begin(), HeldPortCheck(m.port, port_problem));
+  return r;
+}
+
+Status RunPreflightRound(Plane& plane, const Joined& joined, const PreflightRound& round) {
+  std::optional<std::string> report;
+  if (round.check) report = preflight::Encode(round.check(*joined.master, joined.port_problem));
+  Status verdict = plane.Preflight(report);
+  if (std::string table = plane.TakePreflightTable(); !table.empty() && round.print) round.print(table);
+  return verdict;
+}
+
 preflight::NodeReport CheckThisNode(const PreflightInputs& in, const posix::PreflightProbe& probe) {
   if (!in.master_node || in.master_port == 0) return CheckNode(in, probe);
   const auto start = std::chrono::steady_clock::now();
@@ -188,11 +217,7 @@ preflight::NodeReport CheckThisNode(const PreflightInputs& in, const posix::Pref
   Status listening = bound ? held.Listen() : Status(bound.error());
   preflight::NodeReport r = CheckNode(in, probe);
   if (!listening) {
-    r.checks.insert(r.checks.begin(), Check{"master-port", false,
-                                            "rank 0 runs here, but MASTER_PORT " + std::to_string(in.master_port) +
-                                                " cannot be held: " + listening.error().why,
-                                            "pick a free port (--master-port) or end the process that has it "
-                                            "(ss -ltnp)"});
+    r.checks.insert(r.checks.begin(), HeldPortCheck(in.master_port, listening.error().why));
     return r;
   }
   // The other nodes may start later than this one: answer them for a while.

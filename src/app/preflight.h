@@ -6,17 +6,19 @@
 //
 // `rankwrap preflight` and --preflight on one node print the one-node
 // Table; in a multi-node job every node's report (preflight::Encode, at
-// most 3000 bytes) goes through the job control plane to rank 0's rankwrap,
+// most 3000 bytes) goes through the job control plane to node 0's rankwrap,
 // which prints preflight::Table for the whole job.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "adapters/posix/preflight_probe.h"
 #include "app/config.h"
 #include "app/pipeline.h"
+#include "app/rendezvous.h"
 #include "core/preflight/report.h"
 
 namespace rankwrap::app {
@@ -71,5 +73,24 @@ preflight::NodeReport CheckNode(const PreflightInputs& in);
 // `in.master_node` (a port already taken there is a failed check), for at
 // least `in.listen_window` seconds.
 preflight::NodeReport CheckThisNode(const PreflightInputs& in, const posix::PreflightProbe& probe);
+
+// The check of a node in a job with the control plane, once the rendezvous
+// named rank 0's host and port (`m`): CheckNode against them. Rank 0's
+// keeper holds and listens on that port already (JoinJob); `port_problem`
+// is why it could not, a failed check of its node.
+preflight::NodeReport CheckAfterRendezvous(PreflightInputs in, const plane::Master& m, const std::string& port_problem,
+                                           const posix::PreflightProbe& probe);
+
+// --preflight in a job with the control plane: one round through it. The
+// node's leader (`check` set; empty for the node's other keepers) checks
+// its node and sends the report; every keeper then waits for the job's
+// verdict; node 0 prints the job's one table through `print`. Ok when every
+// node passed, else the Error every node prints (exit 8, naming the first
+// bad nodes).
+struct PreflightRound {
+  std::function<preflight::NodeReport(const plane::Master&, const std::string& port_problem)> check;
+  std::function<void(const std::string&)> print;
+};
+Status RunPreflightRound(Plane& plane, const Joined& joined, const PreflightRound& round);
 
 }  // namespace rankwrap::app

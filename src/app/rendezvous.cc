@@ -46,13 +46,20 @@ Result<std::string> NcclIdBytes(const std::string& cuda_home) {
   return std::string(id->begin(), id->end());
 }
 
-// Rank 0's keeper: its host, a MASTER_PORT it holds, the NCCL id.
+// Rank 0's keeper: its host, a MASTER_PORT it holds, the NCCL id. With
+// --preflight the held port also listens (a fixed one is held for that
+// too); what stops it is `*port_problem`, a failed check, not an error.
 Result<plane::Master> Announcement(const RendezvousInputs& in, posix::HeldPort* held,
-                                   const std::function<void(const std::string&)>& notice) {
+                                   const std::function<void(const std::string&)>& notice, std::string* port_problem) {
   plane::Master m;
   m.host = !in.master_addr.empty() ? in.master_addr : !in.node_host.empty() ? in.node_host : in.host;
   if (in.master_port_fixed) {
     m.port = in.master_port;
+    if (in.preflight) {
+      auto bound = held->Open(m.port);
+      Status listening = bound ? held->Listen() : Status(bound.error());
+      if (!listening) *port_problem = listening.error().why;
+    }
   } else {
     auto port = held->Open(in.master_port);
     if (!port && in.master_port != 0) {
@@ -62,6 +69,9 @@ Result<plane::Master> Announcement(const RendezvousInputs& in, posix::HeldPort* 
     }
     if (!port) return port.error();
     m.port = *port;
+    if (in.preflight) {
+      if (auto s = held->Listen(); !s) *port_problem = s.error().why;
+    }
   }
   if (in.nccl_tcp) {
     auto blob = AnnouncementBlob(in);
@@ -113,6 +123,7 @@ Result<RendezvousInputs> RendezvousInputsFor(const Config& c, const Prepared& p,
   in.nccl_tcp = c.bootstrap.mode == BootstrapMode::kTcp;
   in.cuda_home = std::string(env.Get("CUDA_HOME").value_or(""));
   in.world_size = WorldSize(c, p);
+  in.preflight = c.preflight.enabled;
   const std::uint32_t local_count = c.supervise.nproc ? 1 : static_cast<std::uint32_t>(job.local_world_size);
   const bool several = !Standalone(p) && (job.num_nodes > 1 || local_count > 1);
   const std::string required = Requirement(c, p);
@@ -137,6 +148,8 @@ Result<RendezvousInputs> RendezvousInputsFor(const Config& c, const Prepared& p,
   }
   pi.lowest_rank = (Standalone(p) ? 0 : job.rank) * n;
   pi.max_restarts = c.supervise.max_restarts;
+  pi.preflight = c.preflight.enabled;
+  pi.launcher = job.launcher;
   pi.auth = c.supervise.plane;
   pi.secret = std::string(env.Get("RANKWRAP_JOB_SECRET").value_or(""));
   pi.munge_socket = std::string(env.Get("MUNGE_SOCKET").value_or(""));
@@ -166,7 +179,7 @@ Result<Joined> JoinJob(const RendezvousInputs& in, posix::HeldPort* held,
   Joined j;
   std::optional<plane::Master> announce;
   if (in.announces && (in.plane || in.nccl_tcp)) {
-    auto a = Announcement(in, held, notice);
+    auto a = Announcement(in, held, notice, &j.port_problem);
     if (!a) return a.error();
     announce = *a;
   }

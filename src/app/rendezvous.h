@@ -33,6 +33,9 @@ struct RendezvousInputs {
   bool nccl_tcp = false;                    // --nccl-bootstrap=tcp
   std::string cuda_home;
   std::uint64_t world_size = 0;
+  // --preflight: rank 0's keeper also listens on the MASTER_PORT it holds
+  // (a fixed one too), so the other nodes' connect tests reach it.
+  bool preflight = false;
 };
 
 // The plane's inputs for this keeper, or none (one keeper for the job; a
@@ -47,6 +50,9 @@ struct Joined {
   std::unique_ptr<Plane> plane;         // null without a plane
   std::optional<plane::Master> master;  // what every rank exports (host, port, NCCL id)
   bool from_plane = false;
+  // --preflight on rank 0's node: why MASTER_PORT could not be held and
+  // listened on ("" when it was): a failed check of that node.
+  std::string port_problem;
 };
 
 // Joins the plane (when there is one) and waits for the rendezvous. The

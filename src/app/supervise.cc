@@ -409,15 +409,9 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
   } leave{plane};
   const bool job_wide = plane != nullptr && o.max_restarts > 0;
   SupervisedRun result;
-  if (!io.preflight_failed.empty()) {
-    if (plane) {
-      plane->ReportFailure(
-          plane::Failure{plane::kNoRank, 0, io.host, kExitPreflight, 0, UnixMs(), io.preflight_failed});
-      pollfd pf{plane->failure_fd(), POLLIN, 0};
-      poll(&pf, 1, 2000);  // the report is out once it came back (or give it 2 s)
-    }
-    result.exit_code = kExitPreflight;
-    return result;
+  if (io.preflight && plane) {
+    // Every node's verdict, before any rank starts here.
+    if (auto s = RunPreflightRound(*plane, *joined, *io.preflight); !s) return s.error();
   }
   for (unsigned attempt = 0;; ++attempt) {
     Failure f;

@@ -11,10 +11,12 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "app/config.h"
+#include "app/preflight.h"
 #include "app/pipeline.h"
 #include "app/spec.h"
 #include "core/error.h"
@@ -49,9 +51,9 @@ struct SuperviseIo {
   // --requeue: the scheduler's command, run by rank 0's keeper when a signal
   // from outside stopped the job (empty: never).
   std::vector<std::string> requeue;
-  // --preflight failed on this node (its table already printed): with the
-  // plane, tell every node and end the job with exit 8 before any rank here.
-  std::string preflight_failed;
+  // --preflight in a job with the control plane: one round through it after
+  // the rendezvous, before any rank starts (app/preflight.h).
+  std::optional<PreflightRound> preflight;
   // The job control plane (when it runs) and what rank 0's keeper announces.
   RendezvousInputs rendezvous;
 };

@@ -209,8 +209,8 @@ app::SuperviseIo KeeperIo(const std::string& rank, const std::string& host) {
 
 // This node's pre-flight check and its one-node table: on stdout for
 // `rankwrap preflight` (`command`), on stderr before a program (and only
-// when a check failed). Returns 0 or kExitPreflight. The job-wide round (one
-// table for every node, through the control plane) is the plane's part.
+// when a check failed). Returns 0 or kExitPreflight. A job with the control
+// plane does one round through it instead (app::RunPreflightRound).
 int PreflightHere(const app::Config& c, const app::Prepared& p, const std::string& rank, const std::string& host,
                   bool command) {
   const std::vector<preflight::NodeReport> reports{
@@ -247,15 +247,21 @@ int RunKept(const app::Config& given, const app::Prepared& p, const EnvSnapshot&
   if (!rendezvous) return Report(rendezvous.error(), rank, host);
   for (const auto& n : notices) Warn(rank, host, n);
   io.rendezvous = *rendezvous;
-  if (c.preflight.enabled && p.contract.job.local_rank == 0) {
-    if (int code = PreflightHere(c, p, rank, host, false); code != 0) {
-      // Alone, this node stops here. In a job with the plane it still
-      // joins, so every other node hears of it at once (not at the
-      // rendezvous deadline) and stops before its program gets far.
-      if (!io.rendezvous.plane) return code;
-      io.preflight_failed = "node " + std::to_string(p.contract.job.node_rank) + " (" + host +
-                            ") failed the pre-flight check: see its table";
+  if (c.preflight.enabled && io.rendezvous.plane) {
+    // One round through the plane once the rendezvous named rank 0's host
+    // and port: each node's leader checks its node, node 0 prints the job's
+    // table, every keeper gets the verdict before its ranks start.
+    app::PreflightRound round;
+    round.print = [](const std::string& table) { Print(table); };
+    if (p.contract.job.local_rank == 0) {
+      const app::PreflightInputs in = app::InputsFor(c, p, host);
+      round.check = [in](const plane::Master& m, const std::string& port_problem) {
+        return app::CheckAfterRendezvous(in, m, port_problem, posix::PreflightProbe());
+      };
     }
+    io.preflight = round;
+  } else if (c.preflight.enabled && p.contract.job.local_rank == 0) {
+    if (int code = PreflightHere(c, p, rank, host, false); code != 0) return code;
   }
   io.tmpdir = std::string(env.Get("TMPDIR").value_or(""));
   io.ranks = [&](unsigned attempt) -> Result<std::vector<app::RankSpec>> {

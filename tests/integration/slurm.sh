@@ -277,18 +277,43 @@ ids=$(printf '%s\n' "$out" | awk '/^id /{print $2, $3}' | sort -u)
   && pass "per-rank rankwraps: 3 attempts (count 0-2) with one fresh NCCL id each, then exit 4" \
   || fail "restarts exhausted: rc $rc: $out"
 
-# --preflight on two nodes: node2's own check fails (--preflight-cmd); it
-# prints its table naming itself and the exclusion, still joins the plane,
-# and the whole job stops within seconds with exit 8 (not at the rendezvous
-# deadline, not at NCCL's timeout).
+# --preflight on two nodes, one round through the control plane: node2's
+# own check fails (--preflight-cmd); node 0 prints the job's one table,
+# naming node2 and the exclusion; every node says why and exits 8 within
+# seconds (not at the rendezvous deadline, not at NCCL's timeout), and no
+# program starts.
 start=$(date +%s)
 out=$(srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 2 --grace 1 --preflight-cmd 'test "$(hostname)" != node2' -- \
-      bash -c 'sleep 30' 2>&1) && rc=0 || rc=$?
+      bash -c 'echo started; sleep 30' 2>&1) && rc=0 || rc=$?
 took=$(( $(date +%s) - start ))
-[ "$rc" -eq 8 ] && [ "$took" -le 15 ] && [[ "$out" == *"sbatch --exclude=node2"* ]] \
-  && [[ "$out" == *"node 1 on node2 failed first: it exited with code 8"* ]] && [[ "$out" == *"over interface"* ]] \
-  && pass "--preflight: node2's failed check names node2 and stops both nodes in ${took}s with exit 8" \
+[ "$rc" -eq 8 ] && [ "$took" -le 15 ] && [ "$(printf '%s\n' "$out" | grep -c 'pre-flight: 2 nodes checked, 1 bad')" -eq 1 ] \
+  && [[ "$out" == *"sbatch --exclude=node2"* ]] && [[ "$out" == *$'\n  ok: node1\n'* ]] \
+  && [[ "$out" == *$'node 1 (node2):\n  FAIL preflight-cmd: '* ]] \
+  && [ "$(printf '%s\n' "$out" | grep -c "the job's pre-flight check: failed on 1 of 2 nodes: node 1 (node2): preflight-cmd")" -eq 2 ] \
+  && ! [[ "$out" == *started* ]] \
+  && pass "--preflight: one table for the job names node2; both nodes stop in ${took}s with exit 8, no program started" \
   || fail "preflight 2 nodes: rc $rc ${took}s: $out"
+# One rankwrap per rank: the node's other rankwraps wait for the verdict
+# too; every node passes, node 0 says so once, and all 4 ranks start.
+out=$(srun_ -N2 --ntasks-per-node=2 "$RW" --bind none --supervise --preflight -- bash -c 'echo "started $RANK"' 2>&1) \
+  && rc=0 || rc=$?
+[ "$rc" -eq 0 ] && [ "$(printf '%s\n' "$out" | grep -c '^started [0-3]$')" -eq 4 ] \
+  && [ "$(printf '%s\n' "$out" | grep -c 'pre-flight: every node passed')" -eq 1 ] \
+  && [ "$(printf '%s\n' "$out" | grep -c 'pre-flight: 2 nodes checked, 0 bad')" -eq 1 ] \
+  && pass "--preflight, one rankwrap per rank: every node passes, one table, 4 ranks start" \
+  || fail "preflight per-rank pass: rc $rc: $out"
+# MASTER_PORT blocked on the first node (another process listens on the
+# --master-port given): node1's own check fails, the table names node1.
+out=$(srun_ -N2 --ntasks-per-node=1 bash -c '
+        if [ "$(hostname)" = node1 ]; then
+          python3 -c "import socket,time; s=socket.socket(); s.bind((\"\",29377)); s.listen(); time.sleep(60)" &
+          sleep 1
+        fi
+        exec "$0" --bind none --nproc 1 --master-port 29377 --preflight -- bash -c "echo started"' "$RW" 2>&1) && rc=0 || rc=$?
+[ "$rc" -eq 8 ] && [[ "$out" == *$'node 0 (node1):\n  FAIL master-port: rank 0 runs here, but MASTER_PORT 29377 cannot be held'* ]] \
+  && [[ "$out" == *"sbatch --exclude=node1"* ]] && ! [[ "$out" == *started* ]] \
+  && pass "--preflight: MASTER_PORT taken on node1 fails node1's check, named in the table, exit 8" \
+  || fail "preflight port blocked: rc $rc: $out"
 
 # The default plane needs authentication: without it a supervised job runs,
 # and node 0 says once that job-wide fail-fast is off; what needs the plane

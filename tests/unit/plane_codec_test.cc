@@ -32,7 +32,10 @@ std::vector<Message> Samples() {
           Stopped{2, true, std::string(136, '\x07')},
           Stopped{0, false, ""},
           Restart{3, "id"},
-          Restart{kNoMoreAttempts, ""}};
+          Restart{kNoMoreAttempts, ""},
+          PreflightReport{std::string(kMaxReport, 'r')},
+          PreflightReport{""},
+          PreflightDone{12}};
 }
 
 TEST(PlaneCodec, EveryMessageRoundTripsInEveryMode) {
@@ -77,7 +80,7 @@ TEST(PlaneCodec, MalformedBodiesAreRefusedWithAReason) {
       {"", "truncated version"},
       {std::string("\x02\x03", 2) + std::string(8, '\0'), "version 2, this rankwrap speaks 1"},
       {std::string("\x01\x00", 2) + std::string(8, '\0'), "unknown message type 0"},
-      {std::string("\x01\x0e", 2) + std::string(8, '\0'), "unknown message type 14"},
+      {std::string("\x01\x10", 2) + std::string(8, '\0'), "unknown message type 16"},
       {std::string("\x01\x0c", 2) + std::string(8, '\0') + std::string("\0\0\0\1\2\0\0", 7), "stopped: failed flag 2"},
       {std::string("\x01\x09", 2) + std::string(4, '\0'), "truncated sequence number"},
       {hello.substr(0, hello.size() - 1), "hello: truncated credential"},

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -25,7 +26,9 @@ std::string_view Body(const std::string& frame) { return std::string_view(frame)
 
 // One server, clients over fake connections, frames delivered in order.
 struct Job {
-  explicit Job(std::uint32_t nodes, AuthMode mode = AuthMode::kSecret) : nodes_(nodes) {
+  explicit Job(std::uint32_t nodes, AuthMode mode = AuthMode::kSecret,
+               const std::function<void(ServerOptions&)>& tweak = {})
+      : nodes_(nodes) {
     ServerOptions o;
     o.job_id = "job.1";
     o.node_count = nodes;
@@ -35,6 +38,7 @@ struct Job {
     o.heartbeat_interval = 1;
     o.heartbeat_timeout = 5;
     o.handshake_timeout = 5;
+    if (tweak) tweak(o);
     server = std::make_unique<ServerCore>(o);
   }
   struct Peer {
@@ -219,6 +223,104 @@ TEST(PlaneServer, FirstFailureWinsAndReachesEveryNode) {
   j2.Send(a, Failure{0, 0, "host0", 1, 0, 1, ""});
   const ConnId b = j2.Connect(1, 1);
   EXPECT_TRUE(j2.Has(b, K::kFailure));
+}
+
+// --preflight: one report per node after the rendezvous; the judge reads
+// them all at once, in node order; the verdict reaches every node.
+TEST(PlaneServer, PreflightVerdictOnceEveryNodeReported) {
+  std::vector<std::vector<std::string>> judged;
+  auto judge = [&](const std::vector<std::string>& reports) {
+    judged.push_back(reports);
+    PreflightVerdict v;
+    v.ok = true;
+    for (std::uint32_t i = 0; i < reports.size(); ++i) {
+      if (v.ok && reports[i] != "good") v = {false, Failure{kNoRank, i, "host" + std::to_string(i), 8, 0, 7, "bad"}};
+    }
+    return v;
+  };
+  auto with_preflight = [&](ServerOptions& o) {
+    o.preflight = true;
+    o.preflight_timeout = 30;
+    o.heartbeat_timeout = 1000;  // silent nodes are not lost here
+    o.judge = judge;
+  };
+  Job j(3, AuthMode::kSecret, with_preflight);
+  std::vector<ConnId> c;
+  for (std::uint32_t i = 0; i < 3; ++i) c.push_back(j.Connect(i, i));
+  j.Send(c[0], Announce{{"host0", 29500, ""}});
+  j.Send(c[2], PreflightReport{"good"});
+  j.Send(c[0], PreflightReport{"good"});
+  j.Send(c[0], PreflightReport{"bad"});  // a second report is ignored
+  EXPECT_TRUE(judged.empty());
+  for (ConnId x : c) EXPECT_FALSE(j.Has(x, K::kPreflightDone));
+  j.Send(c[1], PreflightReport{"good"});
+  ASSERT_EQ(judged.size(), 1u);
+  EXPECT_EQ(judged[0], (std::vector<std::string>{"good", "good", "good"}));
+  for (ConnId x : c) {
+    ASSERT_NE(j.Last(x, K::kPreflightDone), nullptr);
+    EXPECT_EQ(j.Last(x, K::kPreflightDone)->preflight_nodes, 3u);
+    EXPECT_FALSE(j.Has(x, K::kFailure));
+  }
+  j.Tick(40);  // past the timeout: nothing more, the round is over
+  for (ConnId x : c) EXPECT_FALSE(j.Has(x, K::kFailure));
+
+  // One bad node: the judge's failure (no rank, exit code 8) to every node.
+  Job bad(2, AuthMode::kSecret, with_preflight);
+  const ConnId b0 = bad.Connect(0, 0), b1 = bad.Connect(1, 1);
+  bad.Send(b0, Announce{{"host0", 29500, ""}});
+  bad.Send(b1, PreflightReport{"no gpu"});
+  bad.Send(b0, PreflightReport{"good"});
+  for (ConnId x : {b0, b1}) {
+    EXPECT_FALSE(bad.Has(x, K::kPreflightDone));
+    const ClientEvent* e = bad.Last(x, K::kFailure);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->failure.node, 1u);
+    EXPECT_EQ(e->failure.code, 8);
+    EXPECT_EQ(e->failure.rank, kNoRank);
+  }
+}
+
+TEST(PlaneServer, PreflightReportsMissingAtTheTimeoutAreAFailure) {
+  Job j(4, AuthMode::kSecret, [](ServerOptions& o) {
+    o.preflight = true;
+    o.preflight_timeout = 30;
+    o.heartbeat_timeout = 1000;
+    o.judge = [](const std::vector<std::string>&) { return PreflightVerdict{true, {}}; };
+  });
+  std::vector<ConnId> c;
+  for (std::uint32_t i = 0; i < 4; ++i) c.push_back(j.Connect(i, i));
+  j.Tick(10);
+  j.Send(c[0], Announce{{"host0", 29500, ""}});  // the rendezvous completes at t=10
+  j.Send(c[0], PreflightReport{"r"});
+  j.Send(c[3], PreflightReport{"r"});
+  EXPECT_LE(j.server->NextDeadline(10), 1.0);
+  j.Tick(39);
+  for (ConnId x : c) EXPECT_FALSE(j.Has(x, K::kFailure));
+  j.Tick(40.5);
+  for (ConnId x : c) {
+    const ClientEvent* e = j.Last(x, K::kFailure);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->failure.code, 8);
+    EXPECT_EQ(e->failure.node, 1u);
+    EXPECT_NE(e->failure.cause.find("no pre-flight report from 2 of 4 nodes within 30 s of the rendezvous: node "
+                                    "indices 1-2"),
+              std::string::npos)
+        << e->failure.cause;
+  }
+}
+
+TEST(PlaneServer, APreflightReportNodeZeroDidNotAskForIsAUsageError) {
+  Job j(2);
+  const ConnId a = j.Connect(0, 0), b = j.Connect(1, 1);
+  j.Send(a, Announce{{"host0", 29500, ""}});
+  j.Send(b, PreflightReport{"r"});
+  for (ConnId x : {a, b}) {
+    const ClientEvent* e = j.Last(x, K::kFailure);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->failure.code, 2);
+    EXPECT_NE(e->failure.cause.find("node 1 (host1) ran a pre-flight check that node 0 did not"), std::string::npos)
+        << e->failure.cause;
+  }
 }
 
 // 64 nodes that join at the same moment get their heartbeats spread over the

@@ -119,6 +119,26 @@ TEST(PreflightTable, NamesBadNodesChecksFixesAndTheSlurmExclusion) {
   EXPECT_NE(t.find("sbatch --exclude=node[17,19-20]"), std::string::npos) << t;
 }
 
+TEST(PreflightTable, BadNodesInNodeOrderWithTheirFirstProblem) {
+  std::vector<NodeReport> reports;
+  for (std::uint32_t n : {3u, 0u, 2u, 1u}) {
+    reports.push_back({n, "h" + std::to_string(n), "1", "gpus=4", {{"master", true, "ok", ""}}});
+  }
+  reports[0].checks.push_back({"shm", false, "64 MiB free", "--shm-size=8g"});  // node 3
+  reports[0].checks.push_back({"memlock", false, "64 KiB", "ulimit -l unlimited"});
+  reports[3].shape = "gpus=3";  // node 1
+  const std::vector<BadNode> bad = BadNodes(reports);
+  ASSERT_EQ(bad.size(), 2u);
+  EXPECT_EQ(bad[0].node, 1u);
+  EXPECT_EQ(bad[0].host, "h1");
+  EXPECT_EQ(bad[0].problem, "shape: this node has gpus=3, most nodes have gpus=4");
+  EXPECT_EQ(bad[1].node, 3u);
+  EXPECT_EQ(bad[1].problem, "shm: 64 MiB free");
+  reports[0].checks.resize(1);
+  reports[3].shape = "gpus=4";
+  EXPECT_TRUE(BadNodes(reports).empty());
+}
+
 TEST(PreflightTable, ThousandsOfGoodNodesTakeOneLine) {
   std::vector<NodeReport> reports;
   for (std::uint32_t n = 0; n < 5000; ++n) {

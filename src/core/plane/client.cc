@@ -83,6 +83,9 @@ void ClientCore::OnFrame(std::string_view body, ClientOut& out) {
   } else if (auto* rs = std::get_if<Restart>(&*m)) {
     e.kind = K::kRestart;
     e.restart = std::move(*rs);
+  } else if (auto* pd = std::get_if<PreflightDone>(&*m)) {
+    e.kind = K::kPreflightDone;
+    e.preflight_nodes = pd->nodes;
   } else if (auto* s = std::get_if<plane::Shutdown>(&*m)) {
     e.kind = K::kShutdown;
     e.text = s->reason;

@@ -41,12 +41,14 @@ struct ClientEvent {
     kWrongServer,       // another job's (or no) plane on this port; `text`; try the next port
     kBroken,            // an invalid frame from the authenticated server; `text`
     kRestart,           // `restart`: every node stopped; the next attempt, or none
+    kPreflightDone,     // every node passed the pre-flight check; `preflight_nodes`
   } kind = Kind::kWelcome;
   std::uint32_t heartbeat_ms = 0;
   Master master;
   RendezvousFailed failed;
   Failure failure;
   Restart restart;
+  std::uint32_t preflight_nodes = 0;
   std::string text;
 };
 

@@ -111,6 +111,8 @@ Result<PlaneConfig> MakePlaneConfig(const PlaneInputs& in) {
   c.heartbeat_interval = in.heartbeat_interval;
   c.heartbeat_timeout = in.heartbeat_timeout;
   c.max_restarts = in.max_restarts;
+  c.preflight = in.preflight;
+  c.launcher = in.launcher;
   return c;
 }
 

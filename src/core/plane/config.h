@@ -41,6 +41,8 @@ struct PlaneInputs {
   double heartbeat_interval = 1;
   double heartbeat_timeout = 10;
   std::uint32_t max_restarts = 0;  // --max-restarts: the server (node 0) owns the job-wide count
+  bool preflight = false;          // --preflight: one round of reports after the rendezvous
+  std::string launcher;            // names the exclusion in the pre-flight table ("slurm", "pbs", ...)
 };
 
 struct PlaneConfig {
@@ -62,6 +64,8 @@ struct PlaneConfig {
   double heartbeat_interval = 1;
   double heartbeat_timeout = 10;
   std::uint32_t max_restarts = 0;
+  bool preflight = false;
+  std::string launcher;
   bool leader() const { return local_index == 0; }
   bool runs_server() const { return node_index == 0 && leader(); }
 };

@@ -151,6 +151,10 @@ void EncodePayload(Writer& w, const Message& msg) {
         } else if constexpr (std::is_same_v<T, Restart>) {
           w.U32(m.attempt);
           w.Str(m.blob, kMaxBlob);
+        } else if constexpr (std::is_same_v<T, PreflightReport>) {
+          w.Str(m.report, kMaxReport);
+        } else if constexpr (std::is_same_v<T, PreflightDone>) {
+          w.U32(m.nodes);
         }
         // Heartbeat, Bye: no payload.
       },
@@ -230,6 +234,10 @@ Message DecodePayload(Reader& r, std::uint8_t type) {
       m.blob = r.Str(kMaxBlob, "blob");
       return m;
     }
+    case 14:
+      return PreflightReport{r.Str(kMaxReport, "pre-flight report")};
+    case 15:
+      return PreflightDone{r.U32("nodes checked")};
     default:
       r.Fail("unknown message type " + std::to_string(type));
       return Heartbeat{};
@@ -254,9 +262,10 @@ std::uint8_t TypeOf(const Message& m) { return static_cast<std::uint8_t>(m.index
 
 const char* TypeName(std::uint8_t type) {
   static const char* names[] = {
-      "challenge", "reject",    "hello", "welcome",  "announce", "rendezvous", "rendezvous-failed",
-      "failure",   "heartbeat", "bye",   "shutdown", "stopped",  "restart"};
-  return type >= 1 && type <= 13 ? names[type - 1] : "unknown";
+      "challenge", "reject", "hello",    "welcome", "announce", "rendezvous",       "rendezvous-failed", "failure",
+      "heartbeat", "bye",    "shutdown", "stopped", "restart",  "preflight-report", "preflight-done"};
+  static_assert(sizeof names / sizeof names[0] == std::variant_size_v<Message>, "a name per message type");
+  return type >= 1 && type <= std::variant_size_v<Message> ? names[type - 1] : "unknown";
 }
 
 bool Tagged(std::uint8_t type, AuthMode mode) { return mode != AuthMode::kInsecure && type != 1 && type != 2; }
@@ -284,7 +293,8 @@ Parsed<Decoded> DecodeBody(std::string_view body, AuthMode mode) {
   const std::uint8_t type = head.U8("type");
   const std::uint64_t seq = head.U64("sequence number");
   if (head.failed()) return ParseError{head.pos(), head.error()};
-  if (type < 1 || type > 13) return ParseError{1, "unknown message type " + std::to_string(type)};
+  if (type < 1 || type > std::variant_size_v<Message>)
+    return ParseError{1, "unknown message type " + std::to_string(type)};
   const std::size_t tag = Tagged(type, mode) ? kTagSize : 0;
   if (body.size() < kHeaderSize + tag)
     return ParseError{body.size(), std::string("truncated ") + TypeName(type) + " (no tag)"};

@@ -120,13 +120,27 @@ struct Restart {
   std::string blob;
   bool operator==(const Restart& o) const { return attempt == o.attempt && blob == o.blob; }
 };
+// Pre-flight (--preflight, docs/preflight.md): once the rendezvous is done,
+// each node's leader sends its report (opaque here: preflight::Encode, at
+// most kMaxReport bytes); once every node's is in, the server sends
+// PreflightDone to every node when all passed, or the job's Failure (exit
+// code 8, naming the first bad node) when not.
+inline constexpr std::size_t kMaxReport = 3072;
+struct PreflightReport {
+  std::string report;
+  bool operator==(const PreflightReport& o) const { return report == o.report; }
+};
+struct PreflightDone {
+  std::uint32_t nodes = 0;  // how many nodes were checked
+  bool operator==(const PreflightDone& o) const { return nodes == o.nodes; }
+};
 struct Bye {};     // client -> server: this node is done; its going away is no failure
 struct Shutdown {  // server -> client: the plane ends; no failure
   std::string reason;
 };
 
 using Message = std::variant<Challenge, Reject, Hello, Welcome, Announce, RendezvousDone, RendezvousFailed, Failure,
-                             Heartbeat, Bye, Shutdown, Stopped, Restart>;
+                             Heartbeat, Bye, Shutdown, Stopped, Restart, PreflightReport, PreflightDone>;
 
 // The type byte of each alternative is its index + 1.
 std::uint8_t TypeOf(const Message& m);

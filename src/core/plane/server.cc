@@ -26,7 +26,12 @@ std::string FormatIndices(const std::vector<std::uint32_t>& v, std::size_t max_c
 }
 
 ServerCore::ServerCore(ServerOptions o, CredentialCheck check)
-    : o_(std::move(o)), check_(std::move(check)), nodes_(o_.node_count) {}
+    : o_(std::move(o)), check_(std::move(check)), nodes_(o_.node_count) {
+  if (o_.preflight) {
+    reports_.resize(o_.node_count);
+    reported_.resize(o_.node_count, false);
+  }
+}
 
 std::string ServerCore::NodeName(std::uint32_t i) const {
   std::string s = "node " + std::to_string(i);
@@ -122,9 +127,10 @@ void ServerCore::Hello(ConnId c, Conn& conn, std::string_view body, double now, 
   conn.heartbeat_due = now + o_.heartbeat_interval * (0.5 + static_cast<double>(h->node % 32) / 64);
   Send(c, conn, Welcome{static_cast<std::uint32_t>(o_.heartbeat_interval * 1000)}, out);
   if (done_) Send(c, conn, RendezvousDone{*master_}, out);
+  if (preflight_over_ && !first_failure_) Send(c, conn, PreflightDone{o_.node_count}, out);
   if (failed_) Send(c, conn, FailedMessage(), out);
   if (first_failure_) Send(c, conn, *first_failure_, out);
-  MaybeComplete(out);
+  MaybeComplete(now, out);
 }
 
 void ServerCore::OnFrame(ConnId c, std::string_view body, double now, Outbox& out) {
@@ -147,7 +153,7 @@ void ServerCore::OnFrame(ConnId c, std::string_view body, double now, Outbox& ou
     } else if (!master_) {
       master_ = a->master;
       master_node_ = idx;
-      MaybeComplete(out);
+      MaybeComplete(now, out);
     }
   } else if (auto* f = std::get_if<Failure>(&*m)) {
     Failure fail = *f;
@@ -155,6 +161,8 @@ void ServerCore::OnFrame(ConnId c, std::string_view body, double now, Outbox& ou
     TakeFailure(std::move(fail), out);
   } else if (auto* st = std::get_if<Stopped>(&*m)) {
     OnStopped(idx, *st, out);
+  } else if (auto* pr = std::get_if<PreflightReport>(&*m)) {
+    OnPreflight(idx, std::move(pr->report), out);
   } else if (std::holds_alternative<Bye>(*m)) {
     n.bye = true;
     DropConn(c, out);
@@ -205,9 +213,56 @@ void ServerCore::OnStopped(std::uint32_t idx, const Stopped& st, Outbox& out) {
   Broadcast(r, out);
 }
 
-void ServerCore::MaybeComplete(Outbox& out) {
+void ServerCore::OnPreflight(std::uint32_t idx, std::string report, Outbox& out) {
+  if (!o_.preflight || !o_.judge) {
+    // Options differ between nodes: a usage error, for the whole job.
+    TakeFailure(Failure{kNoRank, idx, nodes_[idx].host, kExitUsage, 0, 0,
+                        NodeName(idx) + " ran a pre-flight check that node 0 did not: give --preflight (or "
+                                        "--preflight-cmd) on every node or on none"},
+                out);
+    return;
+  }
+  if (reported_[idx] || preflight_over_) {
+    out.notices.push_back("ignored a second pre-flight report from " + NodeName(idx));
+    return;
+  }
+  reported_[idx] = true;
+  reports_[idx] = std::move(report);
+  if (++report_count_ < o_.node_count) return;
+  preflight_over_ = true;
+  PreflightVerdict v = o_.judge(reports_);
+  reports_ = {};  // up to 3 KiB per node: not kept past the verdict
+  if (v.ok) {
+    Broadcast(PreflightDone{o_.node_count}, out);
+  } else {
+    v.failure.rank = kNoRank;
+    TakeFailure(std::move(v.failure), out);
+  }
+}
+
+void ServerCore::PreflightMissing(std::int64_t wall_ms, Outbox& out) {
+  preflight_over_ = true;
+  std::vector<std::uint32_t> missing;
+  for (std::uint32_t i = 0; i < o_.node_count; ++i) {
+    if (!reported_[i]) missing.push_back(i);
+  }
+  Failure f;
+  f.node = missing.empty() ? 0 : missing.front();
+  f.host = nodes_[f.node].host;
+  f.code = kExitPreflight;
+  f.time_ms = wall_ms;
+  f.cause = "no pre-flight report from " + std::to_string(missing.size()) + " of " + std::to_string(o_.node_count) +
+            " nodes within " + std::to_string(static_cast<int>(o_.preflight_timeout)) +
+            " s of the rendezvous: node indices " + FormatIndices(missing) +
+            " (their check hangs, or they run without --preflight)";
+  out.notices.push_back(f.cause);
+  TakeFailure(std::move(f), out);
+}
+
+void ServerCore::MaybeComplete(double now, Outbox& out) {
   if (done_ || failed_ || !master_ || joined_ != o_.node_count) return;
   done_ = true;
+  done_at_ = now;
   Broadcast(RendezvousDone{*master_}, out);
 }
 
@@ -245,6 +300,9 @@ void ServerCore::OnTick(double now, std::int64_t wall_ms, Outbox& out) {
     out.notices.push_back("rendezvous failed: " + f.reason);
     Broadcast(f, out);
   }
+  if (o_.preflight && done_ && !preflight_over_ && now >= done_at_ + o_.preflight_timeout) {
+    PreflightMissing(wall_ms, out);
+  }
   for (std::uint32_t i = 0; i < o_.node_count; ++i) {
     Node& n = nodes_[i];
     if (!n.joined || n.bye || n.lost || now - n.last_heard < o_.heartbeat_timeout) continue;
@@ -279,6 +337,7 @@ void ServerCore::OnTick(double now, std::int64_t wall_ms, Outbox& out) {
 double ServerCore::NextDeadline(double now) const {
   double d = o_.heartbeat_interval;
   if (!done_ && !failed_) d = std::min(d, std::max(0.0, o_.rendezvous_deadline - now));
+  if (o_.preflight && done_ && !preflight_over_) d = std::min(d, std::max(0.0, done_at_ + o_.preflight_timeout - now));
   return d;
 }
 

@@ -20,6 +20,12 @@
 //   server sends Restart{attempt + 1} (with rank 0's node's new blob) when
 //   the attempt failed and restarts are left, else Restart{kNoMoreAttempts};
 //   the next attempt has a first failure of its own.
+// - Pre-flight (options.preflight): once the rendezvous is done, every node
+//   sends one PreflightReport; with every node's in, options.judge reads
+//   them all: PreflightDone to every node when they pass, else the judge's
+//   Failure. Reports missing preflight_timeout seconds after the rendezvous
+//   are a failure naming those nodes; a report the server did not ask for
+//   (the nodes were given different options) is a failure too.
 // - A node that said nothing (heartbeat included) for heartbeat_timeout, or
 //   whose connection dropped without Bye and stayed away that long, is lost:
 //   that is a failure too.
@@ -41,6 +47,13 @@ namespace rankwrap::plane {
 
 using ConnId = std::uint64_t;  // never 0
 
+// The job's pre-flight verdict from every node's report (indexed by node).
+struct PreflightVerdict {
+  bool ok = false;
+  Failure failure;  // when not ok: the first bad node, exit code 8 and why
+};
+using PreflightJudge = std::function<PreflightVerdict(const std::vector<std::string>& reports)>;
+
 struct ServerOptions {
   std::string job_id;
   std::uint32_t node_count = 1;
@@ -53,6 +66,10 @@ struct ServerOptions {
   // Job-wide restarts (--max-restarts K on node 0): the server owns the
   // count, so no node can exceed it.
   std::uint32_t max_restarts = 0;
+  // --preflight on node 0: one round of reports after the rendezvous.
+  bool preflight = false;
+  double preflight_timeout = 60;  // seconds after the rendezvous
+  PreflightJudge judge;           // required when preflight
 };
 
 // What the adapter must do after an event, in order: send, then close.
@@ -117,8 +134,10 @@ class ServerCore {
   void Broadcast(const Message& m, Outbox& out);
   void DropConn(ConnId c, Outbox& out);
   void TakeFailure(Failure f, Outbox& out);
-  void MaybeComplete(Outbox& out);
+  void MaybeComplete(double now, Outbox& out);
   void OnStopped(std::uint32_t idx, const Stopped& s, Outbox& out);
+  void OnPreflight(std::uint32_t idx, std::string report, Outbox& out);
+  void PreflightMissing(std::int64_t wall_ms, Outbox& out);
   RendezvousFailed FailedMessage() const;
   std::string NodeName(std::uint32_t i) const;
 
@@ -135,6 +154,11 @@ class ServerCore {
   std::uint32_t stopped_ = 0;
   bool attempt_failed_ = false, lost_any_ = false;
   std::string next_blob_;
+  double done_at_ = 0;  // when the rendezvous completed
+  std::vector<std::string> reports_;
+  std::vector<bool> reported_;
+  std::uint32_t report_count_ = 0;
+  bool preflight_over_ = false;
 };
 
 // "0,3,5-7", at most `max_chars` long ("...", then how many more).

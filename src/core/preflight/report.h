@@ -49,6 +49,16 @@ std::string Encode(const NodeReport& r);
 // For any input Decode accepts, Encode(*Decode(s)) == s.
 std::optional<NodeReport> Decode(std::string_view text);
 
+// A node that failed a check or disagrees with the majority's version or
+// shape, with its first problem ("master-port: connect to ... refused").
+struct BadNode {
+  std::uint32_t node = 0;
+  std::string host;
+  std::string problem;
+};
+// The bad nodes, in node order.
+std::vector<BadNode> BadNodes(const std::vector<NodeReport>& reports);
+
 // True when every check of every report passed and the nodes agree on the
 // version and the shape.
 bool AllOk(const std::vector<NodeReport>& reports);

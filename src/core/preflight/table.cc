@@ -74,6 +74,19 @@ std::string OneNode(const NodeReport& r, std::size_t problems) {
 
 }  // namespace
 
+std::vector<BadNode> BadNodes(const std::vector<NodeReport>& given) {
+  std::vector<NodeReport> reports = given;
+  std::stable_sort(reports.begin(), reports.end(), [](const auto& a, const auto& b) { return a.node < b.node; });
+  const std::string version = Majority(reports, &NodeReport::version);
+  const std::string shape = Majority(reports, &NodeReport::shape);
+  std::vector<BadNode> bad;
+  for (const NodeReport& r : reports) {
+    const std::vector<Check> problems = Problems(r, version, shape);
+    if (!problems.empty()) bad.push_back({r.node, r.host, problems.front().name + ": " + problems.front().detail});
+  }
+  return bad;
+}
+
 bool AllOk(const std::vector<NodeReport>& reports) {
   if (reports.empty()) return true;
   const std::string version = Majority(reports, &NodeReport::version);
