@@ -10,7 +10,7 @@ _rankwrap() {
   local options="--help --version --explain --launcher --master-addr --master-port --dry-run --print-env --json
     --bind --gpu-bind --gpu-visibility --cpu-bind --mem-bind --topology --report
     --nccl-bootstrap --bootstrap-timeout --nccl-comm-id
-    --nproc --supervise --tag-output --log-dir --tee --ranks-filter --grace --failure-file --max-restarts
+    --nproc --supervise --tag-output --log-dir --tee --ranks-filter --local-ranks-filter --grace --failure-file --max-restarts
     --signal-map --plane --requeue --restart-backoff
     --preflight --preflight-cmd"
   local plan_options="--help --ranks-per-node --svg --json --bind --gpu-bind --gpu-visibility --cpu-bind
@@ -26,7 +26,7 @@ _rankwrap() {
       plan | preflight | hostnames | hostlist) [[ $i -eq 1 ]] && command=${words[i]} && continue ;;
       --) _command_offset $((i + 1)); return ;;
       --launcher | --master-addr | --master-port | --bind | --gpu-bind | --gpu-visibility | --cpu-bind | --mem-bind | \
-        --topology | --nccl-bootstrap | --bootstrap-timeout | --nproc | --log-dir | --ranks-filter | --grace | \
+        --topology | --nccl-bootstrap | --bootstrap-timeout | --nproc | --log-dir | --ranks-filter | --local-ranks-filter | --grace | \
         --failure-file | --max-restarts | --restart-backoff | --signal-map | --plane | --preflight-cmd | --ranks-per-node | --svg)
         ((i++)); continue ;;
       -*) continue ;;

@@ -40,6 +40,22 @@ class Reader {
   const OptionValues& v_;
 };
 
+// --ranks-filter / --local-ranks-filter: rank numbers separated by commas.
+Result<std::vector<std::uint64_t>> RankList(const Reader& r, const std::string& name) {
+  std::vector<std::uint64_t> out;
+  const std::string t = r.Get(name);
+  for (std::string_view item : parse::Split(t, ',')) {
+    auto n = parse::Decimal(item, UINT32_MAX);
+    if (!n) {
+      return r.Bad(name, t,
+                   "'" + std::string(item) + "': " + n.error().message +
+                       "; expected rank numbers separated by commas, e.g. 0,3");
+    }
+    out.push_back(*n);
+  }
+  return out;
+}
+
 // Strict numbers (parse::Decimal, parse::Seconds): digits only, no sign,
 // spaces, exponent, hex, inf or nan.
 Result<std::optional<std::uint64_t>> Whole(const Reader& r, const std::string& name, std::uint64_t max,
@@ -190,17 +206,19 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
   s->tee = r.On("tee");
   s->log_dir = r.Get("log-dir");
   s->failure_file = r.Get("failure-file");
-  if (r.Has("ranks-filter")) {
-    const std::string t = r.Get("ranks-filter");
-    for (std::string_view item : parse::Split(t, ',')) {
-      auto n = parse::Decimal(item, UINT32_MAX);
-      if (!n) {
-        return r.Bad("ranks-filter", t,
-                     "'" + std::string(item) + "': " + n.error().message +
-                         "; expected rank numbers separated by commas, e.g. 0,3");
-      }
-      s->ranks_filter.push_back(*n);
-    }
+  if (r.Has("ranks-filter") && r.Has("local-ranks-filter")) {
+    return Error{kExitUsage, "usage",
+                 r.Named("ranks-filter", r.Get("ranks-filter")) + " and " +
+                     r.Named("local-ranks-filter", r.Get("local-ranks-filter")),
+                 "both choose the ranks shown on the console: --ranks-filter by global rank, --local-ranks-filter by "
+                 "the rank on its node",
+                 "give one of them"};
+  }
+  for (const char* name : {"ranks-filter", "local-ranks-filter"}) {
+    if (!r.Has(name)) continue;
+    auto list = RankList(r, name);
+    if (!list) return list.error();
+    (std::string(name) == "ranks-filter" ? s->ranks_filter : s->local_ranks_filter) = *list;
   }
   if (r.Has("plane")) {
     s->plane = r.Get("plane");
@@ -216,8 +234,8 @@ Status SupervisePart(const Reader& r, SuperviseConfig* s) {
   s->signal_map = *map;
   // Every supervision option turns supervision on: none is silently ignored.
   s->enabled = r.On("supervise") || s->nproc || r.Has("grace") || s->tag_output || !s->log_dir.empty() ||
-               !s->failure_file.empty() || !s->ranks_filter.empty() || !s->signal_map.empty() || s->max_restarts > 0 ||
-               s->requeue || (s->plane_given && !s->plane.empty());
+               !s->failure_file.empty() || !s->ranks_filter.empty() || !s->local_ranks_filter.empty() ||
+               !s->signal_map.empty() || s->max_restarts > 0 || s->requeue || (s->plane_given && !s->plane.empty());
   if (s->tee && s->log_dir.empty()) {
     return Usage("--tee without --log-dir", "--tee keeps the console output next to the log files");
   }
@@ -239,6 +257,8 @@ Status PreflightPart(const Reader& r, PreflightConfig* p) {
 }  // namespace
 
 const std::vector<OptionSpec>& ConfigOptions() {
+  // One option a line.
+  // clang-format off
   static const std::vector<OptionSpec> specs = {
       {"launcher", false},
       {"master-addr", false},
@@ -258,6 +278,7 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"log-dir", false},
       {"tee", true},
       {"ranks-filter", false},
+      {"local-ranks-filter", false},
       {"grace", false},
       {"failure-file", false},
       {"max-restarts", false},
@@ -268,6 +289,7 @@ const std::vector<OptionSpec>& ConfigOptions() {
       {"preflight", true},
       {"preflight-cmd", false},
   };
+  // clang-format on
   return specs;
 }
 

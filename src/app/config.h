@@ -47,7 +47,8 @@ struct SuperviseConfig {
   bool tag_output = false;
   std::string log_dir;
   bool tee = false;
-  std::vector<std::uint64_t> ranks_filter;  // empty: every rank on the console
+  std::vector<std::uint64_t> ranks_filter;        // empty: every rank on the console
+  std::vector<std::uint64_t> local_ranks_filter;  // --local-ranks-filter: by local rank (never both)
   double grace = 30.0;
   bool grace_from_scheduler = false;  // --grace scheduler: KillWait / kill_delay, read at start (app/scheduler.h)
   bool requeue = false;               // --requeue: requeue the job after a stop from outside (app/scheduler.h)

@@ -11,10 +11,10 @@
 
 namespace rankwrap::app {
 
-Result<ErrorFiles> ErrorFiles::Create(const SuperviseConfig& o, const std::string& tmpdir) {
+Result<ErrorFiles> ErrorFiles::Create(const std::string& log_run_dir, const std::string& tmpdir) {
   ErrorFiles f;
-  if (!o.log_dir.empty()) {
-    f.log_dir_ = o.log_dir;
+  if (!log_run_dir.empty()) {
+    f.log_dir_ = log_run_dir;
     return f;
   }
   std::string tmpl = (tmpdir.empty() ? std::string("/tmp") : tmpdir) + "/rankwrap-errors-XXXXXX";

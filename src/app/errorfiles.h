@@ -2,7 +2,7 @@
 // torchrun sets it: code decorated with torch's @record writes its uncaught
 // exception there, and the keeper names it in the failure summary, the
 // --failure-file and the failure it tells the other nodes.
-//   --log-dir DIR: DIR[/attempt-K]/<rank>/error.json (kept with the logs)
+//   --log-dir DIR: DIR/<run>[/attempt-K]/<rank>/error.json (kept with the logs)
 //   otherwise:     a private directory under $TMPDIR (or /tmp), removed at the end
 #pragma once
 
@@ -20,7 +20,8 @@ namespace rankwrap::app {
 
 class ErrorFiles {
  public:
-  static Result<ErrorFiles> Create(const SuperviseConfig& o, const std::string& tmpdir);
+  // `log_run_dir`: this run's directory under --log-dir (DIR/<run>), or empty.
+  static Result<ErrorFiles> Create(const std::string& log_run_dir, const std::string& tmpdir);
   ErrorFiles(ErrorFiles&& o) noexcept : log_dir_(std::move(o.log_dir_)), own_(std::exchange(o.own_, {})) {}
   ErrorFiles& operator=(ErrorFiles&&) = delete;
   ErrorFiles(const ErrorFiles&) = delete;
@@ -34,7 +35,7 @@ class ErrorFiles {
 
  private:
   ErrorFiles() = default;
-  std::string log_dir_;  // --log-dir, or empty
+  std::string log_dir_;  // the run's directory under --log-dir, or empty
   std::string own_;      // the private directory this object removes
 };
 

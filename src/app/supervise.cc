@@ -20,6 +20,8 @@
 #include "adapters/posix/posix.h"
 #include "adapters/posix/supervisor.h"
 #include "core/launch/report.h"
+#include "core/parse/number.h"
+#include "core/supervise/logrun.h"
 
 namespace rankwrap::app {
 namespace {
@@ -99,15 +101,56 @@ std::string AttemptDir(const SuperviseConfig& o, unsigned attempt) {
   return o.max_restarts > 0 ? "attempt-" + std::to_string(attempt) : "";
 }
 
-// Log files under --log-dir: <dir>[/attempt-K]/<rank>/{stdout,stderr}.log,
-// created fresh, never through a link, in directories this user owns.
-Status OpenLogs(const SuperviseConfig& o, const std::vector<RankSpec>& ranks, unsigned attempt,
-                posix::OutputOptions* out, std::vector<int>* fds) {
+// --log-dir: this run's directory DIR/<run>, created (core/supervise/logrun.h
+// names it). The keeper of rank 0 says where the logs go and points
+// DIR/latest at it. Empty without --log-dir.
+Result<std::string> LogRunDir(const SuperviseConfig& o, const SuperviseIo& io, const std::vector<RankSpec>& ranks) {
+  if (o.log_dir.empty() || ranks.empty()) return std::string();
   const std::string option = "--log-dir";
   auto top = posix::OpenOwnedDir(o.log_dir, option);
   if (!top) return top.error();
+  // One keeper for the whole job (--nproc alone) may pick a free name; the
+  // keepers of a bigger job must all compute the same one.
+  bool alone = false;
+  if (auto w = ranks.front().env.Get("WORLD_SIZE")) {
+    auto n = parse::Decimal(*w, UINT64_MAX);
+    alone = n && *n == ranks.size();
+  }
+  std::string base = ranks.front().log_run;
+  if (base.empty()) base = alone ? supervise::LocalLogRunName(time(nullptr), getpid()) : "unnamed";
+  std::string name;
+  for (unsigned n = 0;; ++n) {
+    name = supervise::LogRunCandidate(base, n);
+    auto made = posix::CreateSubdir(*top, name, o.log_dir + "/" + name, option);
+    if (!made) return made.error();
+    if (*made || !alone) break;
+    if (n == 9999) {
+      return SupError(kExitUsage, option + " '" + o.log_dir + "'", "it holds 10000 runs named " + base + " already",
+                      "give another directory, or clean it up");
+    }
+  }
+  const std::string dir = o.log_dir + "/" + name;
+  if (auto d = posix::OpenOwnedSubdir(*top, name, dir, option); !d) return d.error();
+  const bool has_rank0 = std::any_of(ranks.begin(), ranks.end(), [](const RankSpec& r) { return r.rank == 0; });
+  if (has_rank0) {
+    // Best effort: a DIR/latest that is not a link stays, with a word.
+    auto linked = posix::ReplaceLink(*top, "latest", name, o.log_dir + "/latest", option);
+    io.notice("the logs of this run go to " + dir + "/" +
+              (linked ? " (" + o.log_dir + "/latest points there)"
+                      : "; " + linked.error().what + " was not updated: " + linked.error().why));
+  }
+  return dir;
+}
+
+// Log files under --log-dir: <run dir>[/attempt-K]/<rank>/{stdout,stderr}.log,
+// created fresh, never through a link, in directories this user owns.
+Status OpenLogs(const SuperviseConfig& o, const std::string& run_dir, const std::vector<RankSpec>& ranks,
+                unsigned attempt, posix::OutputOptions* out, std::vector<int>* fds) {
+  const std::string option = "--log-dir";
+  auto top = posix::OpenOwnedDir(run_dir, option);
+  if (!top) return top.error();
   posix::Dir base = std::move(*top);
-  std::string shown = o.log_dir;
+  std::string shown = run_dir;
   if (const std::string sub = AttemptDir(o, attempt); !sub.empty()) {
     shown += "/" + sub;
     auto d = posix::OpenOwnedSubdir(base, sub, shown, option);
@@ -129,12 +172,20 @@ Status OpenLogs(const SuperviseConfig& o, const std::vector<RankSpec>& ranks, un
   return Ok{};
 }
 
-bool Shown(const SuperviseConfig& o, std::uint64_t rank) {
-  return o.ranks_filter.empty() ||
-         std::find(o.ranks_filter.begin(), o.ranks_filter.end(), rank) != o.ranks_filter.end();
+bool Listed(const std::vector<std::uint64_t>& list, std::uint64_t n) {
+  return std::find(list.begin(), list.end(), n) != list.end();
 }
 
-bool NeedsPipes(const SuperviseConfig& o) { return o.tag_output || !o.log_dir.empty() || !o.ranks_filter.empty(); }
+// On the console: --ranks-filter by global rank, --local-ranks-filter by local rank.
+bool Shown(const SuperviseConfig& o, const RankSpec& r) {
+  if (!o.ranks_filter.empty()) return Listed(o.ranks_filter, r.rank);
+  if (!o.local_ranks_filter.empty()) return Listed(o.local_ranks_filter, r.local_rank);
+  return true;
+}
+
+bool NeedsPipes(const SuperviseConfig& o) {
+  return o.tag_output || !o.log_dir.empty() || !o.ranks_filter.empty() || !o.local_ranks_filter.empty();
+}
 
 std::int64_t UnixMs() { return static_cast<std::int64_t>(time(nullptr)) * 1000; }
 
@@ -225,8 +276,8 @@ std::string FailureJson(const Failure& f, const std::string& host, unsigned atte
   return launch::Dump(j) + "\n";
 }
 
-std::string Summary(const SuperviseConfig& o, const Failure& f, const std::string& host, unsigned attempt,
-                    std::size_t nranks) {
+std::string Summary(const SuperviseConfig& o, const std::string& run_dir, const Failure& f, const std::string& host,
+                    unsigned attempt, std::size_t nranks) {
   std::string s = "rank " + std::to_string(f.rank) + " failed first: it " + Describe(f.status) + " at " + f.time +
                   (o.max_restarts > 0 ? " (attempt " + std::to_string(attempt) + ")" : "") + "\n  rank " +
                   std::to_string(f.rank) + " (local rank " + std::to_string(f.local_rank) + ", host " + host +
@@ -235,9 +286,9 @@ std::string Summary(const SuperviseConfig& o, const Failure& f, const std::strin
     s += "\n  the other ranks were stopped (SIGTERM, then SIGKILL after " + posix::FormatSeconds(o.grace) + " s)";
   if (f.error) s += ErrorLines(*f.error);
   if (!f.cause.empty()) s += "\n  likely cause: " + f.cause;
-  if (!o.log_dir.empty()) {
+  if (!run_dir.empty()) {
     const std::string sub = AttemptDir(o, attempt);
-    s += "\n  its output: " + o.log_dir + (sub.empty() ? "" : "/" + sub) + "/" + std::to_string(f.rank) + "/";
+    s += "\n  its output: " + run_dir + (sub.empty() ? "" : "/" + sub) + "/" + std::to_string(f.rank) + "/";
   }
   return s;
 }
@@ -245,7 +296,9 @@ std::string Summary(const SuperviseConfig& o, const Failure& f, const std::strin
 // One attempt: start, loop, collect the output.
 struct Attempt {
   unsigned number = 0;
-  const ErrorFiles* errors = nullptr;
+  // Made with attempt 0's ranks, which name the run directory.
+  std::optional<ErrorFiles>* errors = nullptr;
+  std::string* run_dir = nullptr;  // --log-dir's DIR/<run>, or empty
   Joined* joined = nullptr;
   posix::HeldPort* held = nullptr;  // rank 0's MASTER_PORT, let go just before its ranks start
 };
@@ -274,13 +327,22 @@ Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseI
   auto ranks = AttemptRanks(io, at);
   if (!ranks) return ranks.error();
   *nranks = ranks->size();
+  if (!*at.errors) {
+    auto dir = LogRunDir(o, io, *ranks);
+    if (!dir) return dir.error();
+    *at.run_dir = *dir;
+    auto e = ErrorFiles::Create(*dir, io.tmpdir);
+    if (!e) return e.error();
+    at.errors->emplace(std::move(*e));
+  }
+  const ErrorFiles& errors = **at.errors;
   posix::OutputOptions oo;
   oo.tag = o.tag_output;
   oo.log_out.assign(ranks->size(), -1);
   oo.log_err.assign(ranks->size(), -1);
   for (const RankSpec& r : *ranks) {
     oo.prefixes.push_back("[" + std::to_string(r.rank) + " " + io.host + "] ");
-    oo.console.push_back((o.log_dir.empty() || o.tee) && Shown(o, r.rank));
+    oo.console.push_back((o.log_dir.empty() || o.tee) && Shown(o, r));
   }
   std::vector<int> log_fds;
   struct Closer {
@@ -290,10 +352,10 @@ Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseI
     }
   } closer{log_fds};
   if (!o.log_dir.empty()) {
-    if (auto s = OpenLogs(o, *ranks, attempt, &oo, &log_fds); !s) return s.error();
+    if (auto s = OpenLogs(o, *at.run_dir, *ranks, attempt, &oo, &log_fds); !s) return s.error();
   }
   const bool attempt_dirs = o.max_restarts > 0;
-  at.errors->Prepare(attempt, attempt_dirs, &*ranks);
+  errors.Prepare(attempt, attempt_dirs, &*ranks);
   posix::OutputRouter router(std::move(oo));
   const bool piped = NeedsPipes(o);
   posix::Supervisor run(io.link.control_fd, piped ? &router : nullptr);
@@ -303,7 +365,7 @@ Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseI
   at.held->Close();
   if (auto s = run.Start(ChildSpecs(*ranks), so, io.format_error); !s) return s.error();
   auto error_of = [&](std::uint64_t rank) {
-    auto e = at.errors->Read(attempt, attempt_dirs, rank);
+    auto e = errors.Read(attempt, attempt_dirs, rank);
     return e ? supervise::ErrorSummary(*e, 1000) : std::string();
   };
   supervise::Outcome out = Loop(o, run, *ranks, plane, io.host, remote, error_of);
@@ -316,7 +378,7 @@ Result<supervise::Outcome> RunAttempt(const SuperviseConfig& o, const SuperviseI
                        UtcNow(),
                        out.failure,
                        Cause(out.failure, oom_before),
-                       at.errors->Read(attempt, attempt_dirs, r.rank)};
+                       errors.Read(attempt, attempt_dirs, r.rank)};
   }
   return out;
 }
@@ -344,6 +406,16 @@ Status CheckSupervision(const Config& c, const Prepared& p) {
                    "the job has ranks 0-" + std::to_string(world - 1) + ", so nothing of rank " + std::to_string(r) +
                        " would ever be shown",
                    "give ranks below " + std::to_string(world)};
+    }
+  }
+  // The ranks of one node: --nproc's, or the launcher's tasks on this node.
+  const std::uint64_t local = o.nproc ? n : job.local_world_size;
+  for (std::uint64_t r : o.local_ranks_filter) {
+    if (r >= local) {
+      return Error{kExitUsage, "usage", "--local-ranks-filter " + std::to_string(r),
+                   "this node has local ranks 0-" + std::to_string(local - 1) + ", so nothing of local rank " +
+                       std::to_string(r) + " would ever be shown",
+                   "give local ranks below " + std::to_string(local)};
     }
   }
   if (!o.failure_file.empty()) {
@@ -392,11 +464,30 @@ double Backoff(const SuperviseConfig& o, unsigned next) {
   return std::min(d, 60.0);
 }
 
+// The back-off before the next attempt, awake to the wrapper's signals and
+// its end (as the attempt's loop is): a stop signal (after --signal-map)
+// ends the wait and the job at once, with no further attempt. The outcome's
+// `external` is that signal, 0 when the wait ran out.
+supervise::Outcome WaitBackoff(const SuperviseConfig& o, const SuperviseIo& io, double seconds) {
+  supervise::Policy policy(supervise::PolicyOptions{o.grace, o.signal_map});
+  posix::Supervisor idle(io.link.control_fd, nullptr);  // no ranks: signals only
+  const double until = posix::Now() + seconds;
+  while (!policy.outcome().external) {
+    const double left = until - posix::Now();
+    if (left <= 0) break;
+    auto e = idle.Next(static_cast<int>(left * 1000) + 1);
+    if (!e) continue;
+    if (e->kind == posix::Event::Kind::kSignal) policy.OnSignal(e->signal, e->from_tty, posix::Now());
+    if (e->kind == posix::Event::Kind::kParentGone) policy.OnParentGone();
+  }
+  return policy.outcome();
+}
+
 Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const SuperviseIo& io) {
   if (auto s = posix::PrepareSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();
-  auto errors = ErrorFiles::Create(o, io.tmpdir);
-  if (!errors) return errors.error();
+  std::optional<ErrorFiles> errors;
+  std::string run_dir;
   posix::HeldPort held;
   auto joined = JoinJob(io.rendezvous, &held, io.notice);
   if (!joined) return joined.error();
@@ -417,7 +508,8 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
     Failure f;
     std::optional<plane::Failure> remote;
     std::size_t nranks = 0;
-    auto out = RunAttempt(o, io, Attempt{attempt, &*errors, &*joined, &held}, oom_before, &f, &remote, &nranks);
+    auto out =
+        RunAttempt(o, io, Attempt{attempt, &errors, &run_dir, &*joined, &held}, oom_before, &f, &remote, &nranks);
     if (plane) {
       for (const std::string& n : plane->TakeNotices()) io.notice("control plane: " + n);
     }
@@ -435,7 +527,7 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
     if (job_wide) v.restart = next.has_value();
     std::string summary = by_remote ? RemoteSummary(o, *remote, *out->remote) : "";
     if (v.report) {
-      summary = Summary(o, f, io.host, attempt, nranks);
+      summary = Summary(o, run_dir, f, io.host, attempt, nranks);
       if (!o.failure_file.empty()) {
         if (auto s = posix::ReplaceFile(o.failure_file, FailureJson(f, io.host, attempt), "--failure-file"); !s) {
           result.warnings.push_back(s.error().what + ": " + s.error().why);
@@ -458,7 +550,16 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
     io.notice((summary.empty() ? std::string("a rank on another node failed") : summary) + "\n  restarting every rank" +
               (job_wide ? " of the job" : "") + " (restart " + std::to_string(attempt + 1) + " of " +
               std::to_string(o.max_restarts) + ") in " + posix::FormatSeconds(wait) + " s");
-    posix::SleepSeconds(wait);
+    const supervise::Outcome stopped = WaitBackoff(o, io, wait);
+    if (stopped.external) {
+      // The failure file keeps the failure that led to the restart.
+      io.notice((stopped.parent_gone ? std::string("the wrapper ended")
+                                     : "stopped by " + posix::SignalName(stopped.external)) +
+                " during the restart back-off: restart " + std::to_string(attempt + 1) + " not started");
+      result.received = stopped.received;
+      result.exit_code = 128 + stopped.external;
+      return result;
+    }
   }
 }
 

@@ -78,9 +78,10 @@ po::options_description SuperviseOptions() {
       ("nproc", Text("N"), "start N local ranks of PROGRAM and supervise them [--nproc-per-node N]; under a scheduler, one task per node")
       ("supervise", po::bool_switch(), "stay the program's parent instead of exec'ing it: logs, failure summary, signal forwarding")
       ("tag-output", po::bool_switch(), "prefix every output line with [RANK HOST]")
-      ("log-dir", Text("DIR"), "write DIR/<rank>/stdout.log and stderr.log (DIR/attempt-K/<rank>/ with --max-restarts) [--redirects 3]")
+      ("log-dir", Text("DIR"), "write DIR/RUN/<rank>/stdout.log and stderr.log (DIR/RUN/attempt-K/<rank>/ with --max-restarts); RUN is the job id and step (Slurm: JOBID.STEP), or local-DATE-TIME-PID without one, a new name for a rerun; DIR/latest points at the newest [--redirects 3]")
       ("tee", po::bool_switch(), "with --log-dir: also print to the console [--tee 3]")
-      ("ranks-filter", Text("RANKS"), "print only these ranks on the console, e.g. 0,3 [--local-ranks-filter: the same on one node]")
+      ("ranks-filter", Text("RANKS"), "print only these ranks on the console, e.g. 0,3")
+      ("local-ranks-filter", Text("RANKS"), "print only these local ranks (the rank on its node) on the console, e.g. 0 (torchrun's option); not with --ranks-filter")
       ("grace", Text("SECONDS|scheduler"), "seconds between SIGTERM and SIGKILL when the other ranks are stopped (default 30); scheduler: the scheduler's own (Slurm KillWait, PBS kill_delay) less one second")
       ("requeue", po::bool_switch(), "after the scheduler stopped the job (time limit, preemption: a signal from outside), rank 0's rankwrap requeues it (scontrol requeue, qrerun) once its ranks have ended")
       ("failure-file", Text("FILE"), "write the first failure as JSON to FILE")
@@ -236,8 +237,7 @@ struct Alias {
 constexpr Alias kAliases[] = {
     {"--nproc-per-node", "--nproc"},
     {"--nproc_per_node", "--nproc"},
-    {"--local-ranks-filter", "--ranks-filter"},
-    {"--local_ranks_filter", "--ranks-filter"},
+    {"--local_ranks_filter", "--local-ranks-filter"},
     {"--log_dir", "--log-dir"},
     {"--max_restarts", "--max-restarts"},
     {"--master_addr", "--master-addr"},

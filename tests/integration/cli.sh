@@ -293,12 +293,21 @@ expect_exit 0 "--nproc_per_node=2" clean_env "$RW" --nproc_per_node=2 --bind non
 [ "$(printf '%s\n' "$OUT" | grep -c '^WORLD_SIZE=2$')" -eq 2 ] && pass "--nproc_per_node=2" || fail "nproc_per_node=: $OUT"
 expect_exit 0 "--local-ranks-filter 1" clean_env "$RW" --nproc 2 --local-ranks-filter 1 --bind none -- sh -c 'echo "r$RANK"'
 [ "$OUT" = "r1" ] && pass "--local-ranks-filter 1 shows rank 1 only" || fail "local-ranks-filter: $OUT"
+expect_exit 0 "--local_ranks_filter 0" clean_env "$RW" --nproc 2 --local_ranks_filter 0 --bind none -- sh -c 'echo "r$LOCAL_RANK"'
+[ "$OUT" = "r0" ] && pass "--local_ranks_filter 0 shows local rank 0 only" || fail "local_ranks_filter: $OUT"
+expect_exit 2 "both filters" clean_env "$RW" --nproc 2 --ranks-filter 0 --local-ranks-filter 1 true
+exact "both filters refused" "rankwrap[?@$H]: error: usage: --ranks-filter '0' and --local-ranks-filter '1': both choose the ranks shown on the console: --ranks-filter by global rank, --local-ranks-filter by the rank on its node
+hint: give one of them"
+expect_exit 2 "--local-ranks-filter outside the node" clean_env "$RW" --nproc 2 --local-ranks-filter 2 true
+exact "local-ranks-filter error" "rankwrap[0@$H]: error: usage: --local-ranks-filter 2: this node has local ranks 0-1, so nothing of local rank 2 would ever be shown
+hint: give local ranks below 2"
 rm -rf "$WORK/logs"
 expect_exit 0 "--redirects 3 --log_dir" clean_env "$RW" --nproc 2 --redirects 3 --log_dir "$WORK/logs" --bind none -- sh -c 'echo "out$RANK"'
-[ -z "$OUT" ] && [ "$(cat "$WORK/logs/1/stdout.log")" = out1 ] && pass "--redirects 3: logs only, console quiet" || fail "redirects: '$OUT' $(ls -R "$WORK/logs")"
+quiet=$(printf '%s\n' "$OUT" | grep -v "warning: the logs of this run go to $WORK/logs/local-" || true)
+[ -z "$quiet" ] && [ "$(cat "$WORK/logs/latest/1/stdout.log")" = out1 ] && pass "--redirects 3: logs only, console quiet" || fail "redirects: '$OUT' $(ls -R "$WORK/logs")"
 rm -rf "$WORK/logs"
 expect_exit 0 "--tee 3" clean_env "$RW" --nproc 1 --log-dir "$WORK/logs" --tee 3 --bind none -- sh -c 'echo "out$RANK"'
-[ "$OUT" = out0 ] && [ "$(cat "$WORK/logs/0/stdout.log")" = out0 ] && pass "--tee 3: logs and console" || fail "tee 3: '$OUT'"
+[ "$(printf '%s\n' "$OUT" | grep -v 'the logs of this run go to')" = out0 ] && [ "$(cat "$WORK/logs/latest/0/stdout.log")" = out0 ] && pass "--tee 3: logs and console" || fail "tee 3: '$OUT'"
 expect_exit 2 "--redirects 1" clean_env "$RW" --nproc 1 --redirects 1 --log-dir "$WORK/logs" true
 contains "--redirects 1: why" "--redirects '1': torchrun's stream selector; rankwrap --log-dir writes both stdout and stderr"
 expect_exit 2 "--tee 2" clean_env "$RW" --nproc 1 -t 2 --log-dir "$WORK/logs" true

@@ -140,7 +140,7 @@ for mode in "--supervise" "--nproc 1" "--supervise --log-dir $WORK/bl --tee"; do
   clean_env "$RW" $mode cat "$WORK/blob.bin" > blob.out
   cmp -s blob.bin blob.out && pass "$mode: binary data arrives unchanged" || fail "$mode: binary data"
 done
-cmp -s blob.bin bl/0/stdout.log && pass "--log-dir: the log holds the program's bytes" || fail "log bytes"
+cmp -s blob.bin bl/latest/0/stdout.log && pass "--log-dir: the log holds the program's bytes" || fail "log bytes"
 # With tags: prefixes at line starts only; a partial line (a prompt, a '\r' progress bar) shows before its newline.
 "${CLEAN[@]}" "$RW" --nproc 1 --tag-output -- sh -c 'printf "prompt> "; sleep 1.5; printf "\r50%%"; sleep 1.5; echo' > tag.out &
 p=$!
@@ -162,7 +162,7 @@ fi
 
 # 8. Supervision options are applied wherever they are given.
 clean_env "$RW" --log-dir "$WORK/plain" -- sh -c 'echo plain-out' > /dev/null
-[ "$(cat plain/0/stdout.log)" = "plain-out" ] && pass "--log-dir without --supervise: applied" || fail "plain log-dir"
+[ "$(cat plain/latest/0/stdout.log)" = "plain-out" ] && pass "--log-dir without --supervise: applied" || fail "plain log-dir"
 # --grace alone: supervised (a background child of the program is ended after it).
 clean_env "$RW" --grace 1 -- bash -c 'sleep 3095 & exit 0'
 wait_gone "sleep 3095" && pass "--grace without --supervise: applied" || fail "--grace alone: left $(left 'sleep 3095')"
@@ -175,7 +175,7 @@ timeout 60 "${OMPI[@]}" -np 2 "$RW" --bind none --nccl-bootstrap=mpi --log-dir "
   sh -c 'echo boot-$RANK; [ "$RANK" = 1 ] && exit 9; sleep 30' > boot.out 2>&1
 rc=$?
 set -e
-[ "$rc" -eq 9 ] && [ "$(cat blogs/1/stdout.log)" = "boot-1" ] && python3 -c "import json; d=json.load(open('$WORK/bfail.json')); assert d['rank']==1 and d['exit_code']==9" \
+[ "$rc" -eq 9 ] && [ "$(cat blogs/latest/1/stdout.log)" = "boot-1" ] && python3 -c "import json; d=json.load(open('$WORK/bfail.json')); assert d['rank']==1 and d['exit_code']==9" \
   && pass "--nccl-bootstrap=mpi with --log-dir/--failure-file: both written" || fail "bootstrap supervision: rc $rc $(cat boot.out)"
 
 # 9. --failure-file: refused when it cannot be written; stale files removed; a successful restart removes it.
@@ -195,10 +195,10 @@ set -e
 [ "$rc" -eq 0 ] && [ ! -e r.json ] && pass "after a successful restart no failure file describes attempt 0" || fail "restart ff: rc $rc $(cat r.json 2>/dev/null)"
 
 # 10. --log-dir in a shared directory: no write through a planted link, no foreign directory.
-mkdir -p shared/logs/0 && echo precious > precious.txt && ln -s "$WORK/precious.txt" shared/logs/0/stdout.log
-clean_env "$RW" --nproc 1 --log-dir "$WORK/shared/logs" -- echo written > /dev/null
-[ "$(cat precious.txt)" = "precious" ] && [ ! -L shared/logs/0/stdout.log ] && [ "$(cat shared/logs/0/stdout.log)" = "written" ] \
-  && pass "a planted symlink is replaced, its target untouched" || fail "symlink: $(cat precious.txt)"
+mkdir -p shared/logs && echo precious > precious.txt && ln -s "$WORK/precious.txt" shared/logs/latest
+clean_env "$RW" --nproc 1 --log-dir "$WORK/shared/logs" -- echo written > /dev/null 2>&1
+[ "$(cat precious.txt)" = "precious" ] && [ -L shared/logs/latest ] && [ "$(cat shared/logs/latest/0/stdout.log)" = "written" ] \
+  && pass "a planted DIR/latest symlink is replaced, its target untouched" || fail "symlink: $(cat precious.txt) $(ls -l shared/logs)"
 if [ "$(id -u)" = 0 ]; then
   mkdir -p foreign && chown nobody foreign
   set +e
@@ -240,4 +240,21 @@ set +e
 out=$(clean_env "$RW" --supervise -- sh -c 'exit 4' 2>&1); rc=$?
 set -e
 [ "$rc" -eq 4 ] && [[ "$out" == *"rank 0 failed first"* && "$out" != *"other ranks"* ]] && pass "one rank: the summary does not mention other ranks" || fail "one rank: $out"
+
+# 15. A stop signal during the restart back-off ends the job at once: no
+# further attempt, the signal's exit code.
+rm -f bo.attempts
+"${CLEAN[@]}" "$RW" --nproc 2 --max-restarts 3 --restart-backoff 30 --grace 1 -- \
+  sh -c "echo \$RANKWRAP_RESTART_COUNT >> '$WORK/bo.attempts'; [ \$RANK = 1 ] && { sleep 0.5; exit 6; }; exec sleep 30" > bo.out 2>&1 &
+p=$!
+for _ in $(seq 200); do grep -q "restarting every rank" bo.out && break; sleep 0.1; done
+start=$(now)
+kill -TERM $p || true
+set +e; wait $p; rc=$?; set -e
+took=$(since "$start")
+sleep 0.5
+[ "$rc" -eq 143 ] && python3 -c "import sys; sys.exit(0 if $took < 3 else 1)" && [ "$(sort -u bo.attempts)" = "0" ] \
+  && grep -q "stopped by SIGTERM during the restart back-off: restart 1 not started" bo.out \
+  && pass "SIGTERM during --restart-backoff 30: exit 143 in ${took}s, no further attempt" \
+  || fail "back-off TERM: rc $rc ${took}s attempts $(sort -u bo.attempts | tr '\n' ' '): $(cat bo.out)"
 finish

@@ -34,13 +34,30 @@ total=$(wc -l < "$WORK/mix.out")
 
 # Log files (and --tee), --ranks-filter.
 out=$(clean_env "$RW" --nproc 2 --log-dir "$WORK/logs" --tee -- sh -c 'echo out-$RANK; echo err-$RANK >&2' 2>&1)
-[ "$(cat "$WORK/logs/1/stdout.log")" = "out-1" ] && [ "$(cat "$WORK/logs/0/stderr.log")" = "err-0" ] \
-  && pass "--log-dir writes <rank>/stdout.log and stderr.log" || fail "logs: $(ls -R "$WORK/logs")"
+[ "$(cat "$WORK/logs/latest/1/stdout.log")" = "out-1" ] && [ "$(cat "$WORK/logs/latest/0/stderr.log")" = "err-0" ] \
+  && pass "--log-dir writes <run>/<rank>/stdout.log and stderr.log" || fail "logs: $(ls -R "$WORK/logs")"
 [[ "$out" == *out-0* && "$out" == *err-1* ]] && pass "--tee keeps the console" || fail "tee: $out"
 out=$(clean_env "$RW" --nproc 2 --log-dir "$WORK/logs2" -- sh -c 'echo quiet-$RANK')
-[ -z "$out" ] && [ "$(cat "$WORK/logs2/0/stdout.log")" = "quiet-0" ] && pass "--log-dir without --tee: console quiet" || fail "quiet: $out"
+[ -z "$out" ] && [ "$(cat "$WORK/logs2/latest/0/stdout.log")" = "quiet-0" ] && pass "--log-dir without --tee: console quiet" || fail "quiet: $out"
 out=$(clean_env "$RW" --nproc 4 --ranks-filter 0,3 -- sh -c 'echo only-$RANK' | sort | tr '\n' ' ')
 [ "$out" = "only-0 only-3 " ] && pass "--ranks-filter 0,3" || fail "filter: $out"
+out=$(clean_env "$RW" --nproc 4 --local-ranks-filter 1,2 -- sh -c 'echo local-$LOCAL_RANK' | sort | tr '\n' ' ')
+[ "$out" = "local-1 local-2 " ] && pass "--local-ranks-filter 1,2" || fail "local filter: $out"
+
+# Two runs into one --log-dir: each gets its own run directory (no job id
+# here: local-DATE-TIME-PID), DIR/latest points at the newer one, and rank
+# 0's rankwrap says where the logs go.
+err=$(clean_env "$RW" --nproc 2 --log-dir "$WORK/two" -- sh -c 'echo first-$RANK' 2>&1 >/dev/null)
+first=$(readlink "$WORK/two/latest")
+clean_env "$RW" --nproc 2 --log-dir "$WORK/two" -- sh -c 'echo second-$RANK' 2>/dev/null
+second=$(readlink "$WORK/two/latest")
+runs=$(cd "$WORK/two" && ls -d local-* | wc -l)
+[ "$runs" -eq 2 ] && [ "$first" != "$second" ] && [[ "$first" == local-* ]] \
+  && [ "$(cat "$WORK/two/$first/1/stdout.log")" = "first-1" ] && [ "$(cat "$WORK/two/$second/1/stdout.log")" = "second-1" ] \
+  && pass "two runs into one --log-dir keep both runs' files ($first, $second)" || fail "two runs: $(ls -lR "$WORK/two")"
+[[ "$err" == *"warning: the logs of this run go to $WORK/two/$first/ ($WORK/two/latest points there)"* ]] \
+  && pass "--log-dir: where the logs go is said once" || fail "log-dir notice: $err"
+[ "$(printf '%s\n' "$err" | grep -c 'the logs of this run')" -eq 1 ] || fail "log-dir notice not once: $err"
 
 # 2. One rank exits 7: the others are stopped within the grace time.
 start=$(date +%s.%N)
@@ -110,8 +127,8 @@ out=$(clean_env "$RW" --nproc 2 --max-restarts 2 --grace 2 --log-dir "$WORK/rlog
 rc=$?
 set -e
 [ "$rc" -eq 0 ] && pass "--max-restarts 2: exit 0 on the third attempt" || fail "restarts: rc $rc: $out"
-[ "$(cat "$WORK/rlogs/attempt-0/1/stdout.log")" = "attempt 0" ] && [ "$(cat "$WORK/rlogs/attempt-1/0/stdout.log")" = "attempt 1" ] \
-  && [ "$(cat "$WORK/rlogs/attempt-2/1/stdout.log")" = "attempt 2" ] \
+[ "$(cat "$WORK/rlogs/latest/attempt-0/1/stdout.log")" = "attempt 0" ] && [ "$(cat "$WORK/rlogs/latest/attempt-1/0/stdout.log")" = "attempt 1" ] \
+  && [ "$(cat "$WORK/rlogs/latest/attempt-2/1/stdout.log")" = "attempt 2" ] \
   && pass "each attempt's logs kept apart, RANKWRAP_RESTART_COUNT seen" || fail "attempt logs: $(ls -R "$WORK/rlogs")"
 [[ "$out" == *"rank 0 failed first: it exited with code 5"*"(attempt 0)"*"restarting every rank (restart 1 of 2)"* ]] \
   && pass "each restart is announced with the failure that caused it" || fail "restart messages: $out"
@@ -167,9 +184,10 @@ out=$(clean_env "$RW" --nproc 4 --bind none -- $PY "$RANKWRAP_SOURCE_DIR/example
 # 8. Error files: every rank gets TORCHELASTIC_ERROR_FILE (per attempt, under
 #    --log-dir with the logs); torch's @record writes the exception there and
 #    the summary and --failure-file carry its message and traceback.
-out=$(clean_env "$RW" --nproc 2 --bind none --max-restarts 1 --log-dir "$WORK/errlogs" --tee -- bash -c 'echo "$TORCHELASTIC_ERROR_FILE"' 2>&1)
-[ "$out" = "$WORK/errlogs/attempt-0/0/error.json"$'\n'"$WORK/errlogs/attempt-0/1/error.json" ] \
-  || [ "$out" = "$WORK/errlogs/attempt-0/1/error.json"$'\n'"$WORK/errlogs/attempt-0/0/error.json" ] \
+out=$(clean_env "$RW" --nproc 2 --bind none --max-restarts 1 --log-dir "$WORK/errlogs" --tee -- bash -c 'echo "$TORCHELASTIC_ERROR_FILE"' 2>/dev/null)
+run="$WORK/errlogs/$(readlink "$WORK/errlogs/latest")"
+[ "$out" = "$run/attempt-0/0/error.json"$'\n'"$run/attempt-0/1/error.json" ] \
+  || [ "$out" = "$run/attempt-0/1/error.json"$'\n'"$run/attempt-0/0/error.json" ] \
   && pass "TORCHELASTIC_ERROR_FILE per rank and attempt under --log-dir" || fail "error file paths: $out"
 rm -f "$WORK/record.json"
 set +e

@@ -34,9 +34,28 @@ TEST(TorchrunSpellings, NprocPerNodeIsNproc) {
 TEST(TorchrunSpellings, LocalRanksFilterLogDirMaxRestarts) {
   auto o = Parse({"--nproc", "4", "--local-ranks-filter", "0,3", "--log_dir", "/tmp/x", "--max_restarts", "2", "prog"});
   ASSERT_TRUE(o.ok()) << Text(o.error());
-  EXPECT_EQ(o->config.supervise.ranks_filter, (std::vector<std::uint64_t>{0, 3}));
+  // torchrun's --local-ranks-filter selects local ranks, not global ones.
+  EXPECT_EQ(o->config.supervise.local_ranks_filter, (std::vector<std::uint64_t>{0, 3}));
+  EXPECT_TRUE(o->config.supervise.ranks_filter.empty());
   EXPECT_EQ(o->config.supervise.log_dir, "/tmp/x");
   EXPECT_EQ(o->config.supervise.max_restarts, 2u);
+  o = Parse({"--local_ranks_filter", "1", "prog"});
+  ASSERT_TRUE(o.ok()) << Text(o.error());
+  EXPECT_EQ(o->config.supervise.local_ranks_filter, (std::vector<std::uint64_t>{1}));
+  EXPECT_TRUE(o->config.supervise.enabled);
+}
+
+TEST(TorchrunSpellings, OneRanksFilterAtATime) {
+  auto o = Parse({"--nproc", "4", "--ranks-filter", "0", "--local-ranks-filter", "1", "prog"});
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.error().what, "--ranks-filter '0' and --local-ranks-filter '1'");
+  EXPECT_EQ(o.error().hint, "give one of them");
+  o = Parse({"--nproc", "4", "--ranks-filter", "0", "prog"}, {"RANKWRAP_LOCAL_RANKS_FILTER=1"});
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.error().what, "--ranks-filter '0' and RANKWRAP_LOCAL_RANKS_FILTER='1'");
+  o = Parse({"--nproc", "4", "--local-ranks-filter", "0,x", "prog"});
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.error().what, "--local-ranks-filter '0,x'");
 }
 
 TEST(TorchrunSpellings, StreamSelectors) {

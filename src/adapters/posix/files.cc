@@ -92,6 +92,30 @@ Result<Dir> OpenOwnedSubdir(const Dir& parent, const std::string& name, const st
   return dir;
 }
 
+Result<bool> CreateSubdir(const Dir& parent, const std::string& name, const std::string& shown,
+                          const std::string& option) {
+  if (mkdirat(parent.fd(), name.c_str(), 0755) == 0) return true;
+  if (errno == EEXIST) return false;
+  return FileError(option, shown, std::string("cannot create it: ") + std::strerror(errno),
+                   "give a directory you can write to");
+}
+
+Status ReplaceLink(const Dir& dir, const std::string& name, const std::string& target, const std::string& shown,
+                   const std::string& option) {
+  const std::string tmp = "." + name + ".tmp." + std::to_string(getpid());
+  unlinkat(dir.fd(), tmp.c_str(), 0);
+  if (symlinkat(target.c_str(), dir.fd(), tmp.c_str()) != 0) {
+    return FileError(option, shown, std::string("cannot create the link: ") + std::strerror(errno),
+                     "give a directory you can write to");
+  }
+  if (renameat(dir.fd(), tmp.c_str(), dir.fd(), name.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    unlinkat(dir.fd(), tmp.c_str(), 0);
+    return FileError(option, shown, "cannot replace it: " + why, "remove it (it should be a symbolic link)");
+  }
+  return Ok{};
+}
+
 Result<int> CreateFileIn(const Dir& dir, const std::string& name, const std::string& shown, const std::string& option) {
   // Unlinking removes a planted link itself, never what it points to.
   if (unlinkat(dir.fd(), name.c_str(), 0) != 0 && errno != ENOENT) {

@@ -31,6 +31,15 @@ Result<Dir> OpenOwnedDir(const std::string& path, const std::string& option);
 // The same for `name` inside `parent` (one component).
 Result<Dir> OpenOwnedSubdir(const Dir& parent, const std::string& name, const std::string& shown,
                             const std::string& option);
+// Creates `name` inside `parent` (one component, 0755) only if nothing has
+// that name: true when this call created it, false when it existed.
+Result<bool> CreateSubdir(const Dir& parent, const std::string& name, const std::string& shown,
+                          const std::string& option);
+// Points the symbolic link `name` in `dir` at `target` (relative to `dir`),
+// atomically: a new link renamed over the old one. Refused when `name` is a
+// directory.
+Status ReplaceLink(const Dir& dir, const std::string& name, const std::string& target, const std::string& shown,
+                   const std::string& option);
 // Creates `name` in `dir` as a new file (an existing one is unlinked first,
 // never followed or truncated); returns the fd.
 Result<int> CreateFileIn(const Dir& dir, const std::string& name, const std::string& shown, const std::string& option);

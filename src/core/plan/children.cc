@@ -64,6 +64,7 @@ const std::vector<std::string> kOptionVariables = {
     "RANKWRAP_GPU_BIND",
     "RANKWRAP_GPU_VISIBILITY",
     "RANKWRAP_GRACE",
+    "RANKWRAP_LOCAL_RANKS_FILTER",
     "RANKWRAP_LOG_DIR",
     "RANKWRAP_MASTER_ADDR",
     "RANKWRAP_MASTER_PORT",
