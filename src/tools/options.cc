@@ -52,7 +52,7 @@ po::options_description BindingOptions() {
       ("bind", Text("auto|none")->default_value("auto"), "auto: bind GPUs, cores and memory as the options below say; none: no GPU, CPU or memory binding at all")
       ("gpu-bind", Text("POLICY")->default_value("closest"), "closest (GPUs by locality, shared evenly), map:I,J,... (GPU per local rank; Slurm's map_gpu:I,J,... too), none")
       ("gpu-visibility", Text("MODE")->default_value("single"), "single (only the rank's GPUs visible), reorder (all the node's GPUs, the rank's own first) or local-rank (all the node's GPUs, the same list on every rank, index LOCAL_RANK being the rank's own: torch.cuda.set_device(LOCAL_RANK))")
-      ("cpu-bind", Text("POLICY")->default_value("auto"), "auto: gpu on a node with GPUs, else cores; gpu (cores local to the rank's GPU), numa (Slurm's ldoms too), cores (an even share of the node's cores), none")
+      ("cpu-bind", Text("POLICY")->default_value("auto"), "auto: gpu on a node with GPUs, else cores; gpu (cores local to the rank's GPU), numa (Slurm's ldoms too), cores (an even share of the node's cores), map_cpu:ID,... (local rank i on OS CPU ID i; ID*N for N ranks; the list reused), mask_cpu:MASK,... (the same with hexadecimal CPU masks), none")
       ("mem-bind", Text("POLICY")->default_value("local"), "local or prefer (prefer the rank's NUMA nodes: MPOL_PREFERRED_MANY), strict (only them: MPOL_BIND), or none")
       ("topology", Text("FILE.xml"), "plan from this hwloc XML file instead of this machine (CPU/memory binding is then not applied)")
       ("report", po::bool_switch(), "print this rank's binding to stderr (Slurm's --cpu-bind=verbose,... and --gpu-bind=verbose,... too)");
@@ -188,6 +188,7 @@ std::string PlanHelpText() {
          "Examples:\n"
          "  rankwrap plan                                   this node, one rank per GPU\n"
          "  rankwrap plan --ranks-per-node 8 --cpu-bind numa\n"
+         "  rankwrap plan --ranks-per-node 4 --cpu-bind map_cpu:0,28,56,84\n"
          "  rankwrap plan --topology node.xml --ranks-per-node 8 --svg node.svg\n"
          "  lstopo --of xml node.xml                        record a node's topology\n";
   return out.str();
@@ -423,8 +424,9 @@ std::string Quoted(const std::string& name, const app::OptionValue& v) {
 
 // srun's spellings of the binding values, where they mean what rankwrap's
 // do: [verbose,]map_gpu:LIST is map:LIST (verbose is --report), ldoms is
-// numa. Per-rank CPU lists and masks have no rankwrap equivalent: srun
-// applies them itself.
+// numa; map_cpu:LIST and mask_cpu:LIST are rankwrap's own values too
+// (core/parse/cpulist.h). NUMA-domain lists and GPU masks have no rankwrap
+// equivalent: srun applies them itself.
 Status SlurmBindValues(app::OptionValues* values, bool* report) {
   for (const std::string name : {"gpu-bind", "cpu-bind"}) {
     auto it = values->find(name);
@@ -438,13 +440,13 @@ Status SlurmBindValues(app::OptionValues* values, bool* report) {
     }
     if (t.starts_with("map_gpu:")) t = "map:" + t.substr(8);
     if (t == "ldoms") t = "numa";
-    if (t.starts_with("map_cpu:") || t.starts_with("mask_cpu:") || t.starts_with("map_ldom:") ||
-        t.starts_with("mask_ldom:") || t.starts_with("mask_gpu:")) {
-      return Error{kExitUsage, "usage", given,
-                   "Slurm's per-rank " + t.substr(0, t.find(':')) +
-                       " list has no rankwrap equivalent: rankwrap plans from the node's topology (" +
-                       (name == "cpu-bind" ? "gpu, numa or cores)" : "closest or map:I,J,...)"),
-                   "let srun bind and keep it: srun --" + name + "=" + t + " rankwrap --" + name + " none PROGRAM"};
+    if (t.starts_with("map_ldom:") || t.starts_with("mask_ldom:") || t.starts_with("mask_gpu:")) {
+      return Error{
+          kExitUsage, "usage", given,
+          "Slurm's per-rank " + t.substr(0, t.find(':')) +
+              " list has no rankwrap equivalent: rankwrap plans from the node's topology (" +
+              (name == "cpu-bind" ? "gpu, numa, cores, map_cpu:LIST or mask_cpu:LIST)" : "closest or map:I,J,...)"),
+          "let srun bind and keep it: srun --" + name + "=" + t + " rankwrap --" + name + " none PROGRAM"};
     }
     if (t.empty()) {
       values->erase(it);  // "verbose" alone: the default binding, reported

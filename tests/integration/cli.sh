@@ -329,11 +329,36 @@ expect_exit 0 "plan --cpu-bind=ldoms" clean_env "$RW" plan --topology "$topo" --
 [ "$OUT" = "$want" ] && pass "ldoms plans as numa" || fail "ldoms: $OUT"
 expect_exit 0 "--cpu-bind=verbose,cores" clean_env "$RW" --cpu-bind=verbose,cores -- true
 contains "verbose is --report" "binding"
-expect_exit 2 "--cpu-bind=map_cpu:" clean_env "$RW" --cpu-bind=map_cpu:0,4 true
-contains "map_cpu: names it" "--cpu-bind 'map_cpu:0,4'"
-contains "map_cpu: the fix" "hint: let srun bind and keep it: srun --cpu-bind=map_cpu:0,4 rankwrap --cpu-bind none PROGRAM"
-expect_exit 2 "RANKWRAP_CPU_BIND=mask_cpu:" clean_env RANKWRAP_CPU_BIND=mask_cpu:0x3 "$RW" true
-contains "mask_cpu from the environment: names the variable" "RANKWRAP_CPU_BIND='mask_cpu:0x3'"
+expect_exit 2 "--cpu-bind=map_ldom:" clean_env "$RW" --cpu-bind=map_ldom:0,1 true
+contains "map_ldom: names it" "--cpu-bind 'map_ldom:0,1'"
+contains "map_ldom: the fix" "hint: let srun bind and keep it: srun --cpu-bind=map_ldom:0,1 rankwrap --cpu-bind none PROGRAM"
+# map_cpu:/mask_cpu: with srun's meaning: local rank i on item i, ID*N
+# repeated, the list reused; OS CPU numbers.
+expect_exit 0 "plan --cpu-bind=map_cpu:" clean_env "$RW" plan --topology "$topo" --ranks-per-node 4 --cpu-bind=verbose,map_cpu:0*2,0x1c --json
+cpus=$(printf '%s\n' "$OUT" | python3 -c 'import json,sys; print(" ".join(r["cpus"] for r in json.load(sys.stdin)["ranks"]))')
+[ "$cpus" = "0 0 28 0" ] && pass "map_cpu:0*2,0x1c on 4 ranks: $cpus" || fail "map_cpu: $cpus: $OUT"
+expect_exit 0 "plan --cpu-bind mask_cpu:" clean_env "$RW" plan --topology "$topo" --ranks-per-node 2 --cpu-bind mask_cpu:3,0xf0000000000000000000000000000 --json
+cpus=$(printf '%s\n' "$OUT" | python3 -c 'import json,sys; print(" ".join(r["cpus"]+"/"+",".join(map(str,r["numa_nodes"])) for r in json.load(sys.stdin)["ranks"]))')
+[ "$cpus" = "0-1/0 112-115/0" ] && pass "mask_cpu:3,0xf<<112 on 2 ranks: $cpus" || fail "mask_cpu: $cpus: $OUT"
+expect_exit 4 "map_cpu: a CPU the node does not have" clean_env "$RW" plan --topology "$topo" --ranks-per-node 2 --cpu-bind map_cpu:0,224
+contains "map_cpu: names the item, the CPU and the allowed set" "--cpu-bind 'map_cpu:0,224' item 2: names CPU 224, which is not one of this node's allowed PUs 0-223"
+contains "map_cpu: the fix" "hint: list only CPUs in 0-223"
+expect_exit 2 "map_cpu: an empty item" clean_env "$RW" --cpu-bind=map_cpu:0,,1 true
+contains "map_cpu: names the item and offset" "--cpu-bind 'map_cpu:0,,1': item 2 is empty (offset 10)"
+expect_exit 2 "RANKWRAP_CPU_BIND=mask_cpu:0" clean_env RANKWRAP_CPU_BIND=mask_cpu:0 "$RW" true
+contains "mask_cpu from the environment: names the variable" "RANKWRAP_CPU_BIND='mask_cpu:0': item 1 '0': the mask selects no CPU"
+# Applied for real: each local rank runs on exactly its item (the first two
+# CPUs this test may use, in reverse order).
+mine=$(python3 -c 'import os; print(" ".join(map(str, sorted(os.sched_getaffinity(0))[:2])))')
+read -r cpu_a cpu_b <<<"$mine"
+if [ -n "${cpu_b:-}" ]; then
+  expect_exit 0 "--cpu-bind map_cpu: applied" clean_env "$RW" --nproc 2 --cpu-bind "map_cpu:$cpu_b,$cpu_a" -- \
+    sh -c 'echo "r$LOCAL_RANK $(sed -n "s/^Cpus_allowed_list:[[:space:]]*//p" /proc/self/status)"'
+  got=$(printf '%s\n' "$OUT" | sort | tr '\n' ' ')
+  [ "$got" = "r0 $cpu_b r1 $cpu_a " ] && pass "map_cpu:$cpu_b,$cpu_a applied: $got" || fail "map_cpu applied: $got: $OUT"
+else
+  fail "map_cpu applied: this test needs 2 CPUs, has '$mine'"
+fi
 
 # --ranks-filter (like every supervision option) turns supervision on: the
 # program's parent is rankwrap, not whoever started rankwrap.

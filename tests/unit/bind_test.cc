@@ -370,6 +370,120 @@ TEST(Bind, MapAndReorder) {
   EXPECT_EQ(nearest.error().why, "expected closest, map:LIST or none");
 }
 
+// ---- Slurm's explicit lists: --cpu-bind map_cpu:LIST / mask_cpu:LIST ----
+
+BindOptions CpuList(const std::string& cpu_bind) {
+  auto o = ParseBindOptions("closest", "single", cpu_bind, "local", "auto");
+  EXPECT_TRUE(o.ok()) << cpu_bind << ": " << (o ? "" : o.error().why);
+  return o ? *o : BindOptions{};
+}
+
+TEST(CpuList, GoldenPlansOnARealTopology) {
+  // dell-xe8640 in SNC-4: NUMA node k holds PUs 14k..14k+13 and their
+  // siblings 112+14k..; the GPUs are planned by local rank as for the default.
+  struct Case {
+    const char* topology;
+    unsigned ranks;
+    const char* cpu_bind;
+    const char* golden;
+  };
+  const bool update = std::getenv("RANKWRAP_UPDATE_GOLDEN") != nullptr;
+  for (const Case& c :
+       {Case{"dell-xe8640-4xh100-spr.xml", 4, "map_cpu:0,28,56,84", "dell-xe8640-4xh100-spr.map_cpu.r4.json"},
+        Case{"dell-xe8640-4xh100-spr.xml", 6, "mask_cpu:0x3fff*2,fffc000",
+             "dell-xe8640-4xh100-spr.mask_cpu.r6.json"}}) {
+    auto t = LoadOrDie(c.topology);
+    t.source = c.topology;
+    const NodePlan plan = PlanOrDie(t, c.ranks, {}, CpuList(c.cpu_bind));
+    const NodePlan usual = PlanOrDie(t, c.ranks);
+    for (unsigned r = 0; r < c.ranks; ++r) EXPECT_EQ(plan.ranks[r].gpus, usual.ranks[r].gpus) << c.golden << " " << r;
+    const std::string got = nlohmann::ordered_json::parse(Json(plan, t)).dump(1) + "\n";
+    const std::string golden = RANKWRAP_TEST_DATA "/plans/" + std::string(c.golden);
+    if (update) {
+      std::ofstream(golden) << got;
+    } else {
+      ASSERT_TRUE(fs::exists(golden)) << golden << " missing";
+      EXPECT_EQ(got, testing::ReadText(golden)) << c.golden;
+    }
+  }
+  if (update) ADD_FAILURE() << "RANKWRAP_UPDATE_GOLDEN is set: goldens rewritten; review the diff, then run without it";
+}
+
+TEST(CpuList, EachLocalRankGetsExactlyItsItemAndItsNumaNodes) {
+  auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
+  auto plan = PlanOrDie(t, 4, {}, CpuList("map_cpu:0,28,56,84"));
+  const std::vector<unsigned> cpus = {0, 28, 56, 84}, numa = {0, 2, 4, 6};
+  for (unsigned r = 0; r < 4; ++r) {
+    EXPECT_EQ(plan.ranks[r].cpus, std::vector<unsigned>{cpus[r]}) << r;
+    EXPECT_EQ(plan.ranks[r].cores, 1u) << r;
+    EXPECT_EQ(plan.ranks[r].numa, std::vector<unsigned>{numa[r]}) << r;
+    EXPECT_EQ(RankEnv(plan, plan.ranks[r], t, EnvSnapshot{}).at("OMP_NUM_THREADS"), "1");
+  }
+  EXPECT_TRUE(plan.warnings.empty()) << plan.warnings[0];
+  // A mask: PU 0 and its sibling 112 (one core), and two NUMA nodes' PUs.
+  auto mask = PlanOrDie(t, 2, {}, CpuList("mask_cpu:0x10000000000000000000000000001,0xfffc000"));
+  EXPECT_EQ(topo::ListString(mask.ranks[0].cpus), "0,112");
+  EXPECT_EQ(mask.ranks[0].cores, 1u);
+  EXPECT_EQ(mask.ranks[0].numa, std::vector<unsigned>{0});
+  EXPECT_EQ(topo::ListString(mask.ranks[1].cpus), "14-27");
+  EXPECT_EQ(mask.ranks[1].cores, 14u);
+  EXPECT_EQ(mask.ranks[1].numa, std::vector<unsigned>{1});
+}
+
+TEST(CpuList, MoreRanksThanItemsReuseTheListAndWarn) {
+  auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
+  auto plan = PlanOrDie(t, 4, {}, CpuList("map_cpu:0*2,5"));  // 4 ranks: one GPU each, no GPU warning
+  std::vector<std::string> got;
+  for (const auto& l : plan.ranks) got.push_back(topo::ListString(l.cpus));
+  EXPECT_EQ(got, (std::vector<std::string>{"0", "0", "5", "0"}));
+  ASSERT_EQ(plan.warnings.size(), 1u);
+  EXPECT_EQ(plan.warnings[0], "PU(s) 0 shared by up to 3 local ranks (--cpu-bind map_cpu:0*2,5)");
+}
+
+TEST(CpuList, ACpuOutsideTheAllowedSetIsAnErrorNamingItAndTheSet) {
+  auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
+  t.source = "dell.xml";
+  // Every item is checked, also one no rank takes.
+  auto bad = PlanNode(t, 1, *MapVisible(t, EnvSnapshot{}), CpuList("map_cpu:0,224"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().exit_code, kExitBinding);
+  EXPECT_EQ(bad.error().what, "--cpu-bind 'map_cpu:0,224' item 2");
+  EXPECT_EQ(bad.error().why,
+            "names CPU 224, which is not one of this node's allowed PUs 0-223 (dell.xml; OS CPU numbers)");
+  EXPECT_EQ(bad.error().hint, "list only CPUs in 0-223");
+  // The job's cpuset: socket 0 only (0-55, 112-167); CPU 56 is the machine's, not the job's.
+  std::vector<unsigned> socket0;
+  for (const auto& c : t.cores) {
+    if (c.package == 0) socket0.insert(socket0.end(), c.pus.begin(), c.pus.end());
+  }
+  auto node = NodeTopology(t, socket0);
+  auto outside = PlanNode(node, 2, *MapVisible(node, EnvSnapshot{}), CpuList("mask_cpu:1,0x100000000000000"));
+  ASSERT_FALSE(outside.ok());
+  EXPECT_EQ(outside.error().what, "--cpu-bind 'mask_cpu:1,0x100000000000000' item 2");
+  EXPECT_NE(outside.error().why.find("names CPU 56, which is not one of this node's allowed PUs 0-55,112-167"),
+            std::string::npos)
+      << outside.error().why;
+  EXPECT_TRUE(PlanNode(node, 2, *MapVisible(node, EnvSnapshot{}), CpuList("map_cpu:55,112")).ok());
+}
+
+TEST(CpuList, MalformedListsAreUsageErrorsNamingTheItem) {
+  auto empty = ParseBindOptions("closest", "single", "map_cpu:", "local", "auto");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.error().exit_code, kExitUsage);
+  EXPECT_EQ(empty.error().what, "--cpu-bind 'map_cpu:'");
+  EXPECT_EQ(empty.error().why, "empty list, expected map_cpu:ID,ID,... (offset 8)");
+  auto bad_hex = ParseBindOptions("closest", "single", "mask_cpu:0x3,0xz", "local", "auto");
+  ASSERT_FALSE(bad_hex.ok());
+  EXPECT_EQ(bad_hex.error().why,
+            "item 2 '0xz': 'z' is not a hexadecimal digit; a mask is hexadecimal, with or without 0x (offset 15)");
+  EXPECT_EQ(bad_hex.error().hint,
+            "write mask_cpu:MASK,MASK,... with one hexadecimal CPU mask per local rank, MASK*N for N ranks in a row "
+            "(mask_cpu:0x3,0xc or mask_cpu:0x3*2,0xc*2)");
+  auto other = ParseBindOptions("closest", "single", "map_ldom:0", "local", "auto");
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().why, "expected gpu, numa, cores, map_cpu:LIST, mask_cpu:LIST or none");
+}
+
 TEST(Bind, MissingAndBrokenFilesAreErrorsNamingTheFile) {
   auto missing = hwloc::Load("/nonexistent/topo.xml");
   ASSERT_FALSE(missing.ok());

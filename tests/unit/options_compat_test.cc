@@ -102,8 +102,20 @@ INSTANTIATE_TEST_SUITE_P(
         Refused{{"--supervize", "p"}, {}, "did you mean '--supervise'?"},
         Refused{{"--npro", "2", "p"}, {}, "did you mean '--nproc'?"},
         Refused{{"--frobnicate", "p"}, {}, "hint: see 'rankwrap --help' for the options"},
-        Refused{{"--cpu-bind=map_cpu:0,4", "p"}, {}, "--cpu-bind 'map_cpu:0,4': Slurm's per-rank map_cpu list"},
-        Refused{{"--cpu-bind=verbose,mask_cpu:0x3", "p"}, {}, "srun --cpu-bind=mask_cpu:0x3 rankwrap --cpu-bind none"},
+        Refused{{"--cpu-bind=map_ldom:0,1", "p"}, {}, "--cpu-bind 'map_ldom:0,1': Slurm's per-rank map_ldom list"},
+        Refused{
+            {"--cpu-bind=verbose,mask_ldom:0x3", "p"}, {}, "srun --cpu-bind=mask_ldom:0x3 rankwrap --cpu-bind none"},
+        // map_cpu:/mask_cpu: are accepted; a malformed list names the item, where, and the form.
+        Refused{{"--cpu-bind=map_cpu:0,,4", "p"},
+                {},
+                "--cpu-bind 'map_cpu:0,,4': item 2 is empty (offset 10) / hint: write map_cpu:ID,ID,..."},
+        Refused{{"--cpu-bind=verbose,mask_cpu:0x3,0xg", "p"},
+                {},
+                "--cpu-bind 'mask_cpu:0x3,0xg': item 2 '0xg': 'g' is not a hexadecimal digit; a mask is hexadecimal, "
+                "with or without 0x (offset 15)"},
+        Refused{{"p"},
+                {"RANKWRAP_CPU_BIND=mask_cpu:0"},
+                "RANKWRAP_CPU_BIND='mask_cpu:0': item 1 '0': the mask selects no CPU"},
         Refused{{"--gpu-bind=mask_gpu:0x1", "p"}, {}, "--gpu-bind 'mask_gpu:0x1'"},
         Refused{{"p"}, {"RANKWRAP_CPU_BIND=map_ldom:0,1"}, "RANKWRAP_CPU_BIND='map_ldom:0,1'"}));
 
@@ -116,6 +128,16 @@ TEST(SlurmSpellings, BindValues) {
   ASSERT_TRUE(same.ok());
   EXPECT_EQ(o->config.bind.options.gpu, same->config.bind.options.gpu);
   EXPECT_EQ(o->config.bind.options.cpu, same->config.bind.options.cpu);
+  // srun's explicit lists: rankwrap's own values, verbose, prefix included.
+  o = Parse({"--cpu-bind=verbose,map_cpu:0*2,0x1c", "p"});
+  ASSERT_TRUE(o.ok()) << Text(o.error());
+  EXPECT_TRUE(o->report);
+  EXPECT_EQ(o->config.bind.options.cpu, bind::BindOptions::Cpu::kList);
+  EXPECT_EQ(o->config.bind.options.cpu_list_value, "map_cpu:0*2,0x1c");
+  EXPECT_EQ(o->config.bind.options.cpu_list, (std::vector<parse::CpuListItem>{{{0}, 2}, {{28}, 1}}));
+  o = Parse({"p"}, {"RANKWRAP_CPU_BIND=mask_cpu:0x3,c0"});
+  ASSERT_TRUE(o.ok()) << Text(o.error());
+  EXPECT_EQ(o->config.bind.options.cpu_list, (std::vector<parse::CpuListItem>{{{0, 1}, 1}, {{6, 7}, 1}}));
   o = Parse({"--cpu-bind=verbose", "p"});  // the default binding, reported
   ASSERT_TRUE(o.ok()) << Text(o.error());
   EXPECT_TRUE(o->report);

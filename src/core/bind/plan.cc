@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/parse/cpulist.h"
 #include "core/parse/number.h"
 #include "core/topo/serialize.h"
 
@@ -254,8 +255,24 @@ Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::str
     o.cpu = BindOptions::Cpu::kCores;
   } else if (cpu_bind == "none") {
     o.cpu = BindOptions::Cpu::kNone;
+  } else if (cpu_bind.starts_with("map_cpu:") || cpu_bind.starts_with("mask_cpu:")) {
+    const bool map = cpu_bind.starts_with("map_cpu:");
+    const std::size_t prefix = map ? 8 : 9;
+    auto list = parse::CpuList(std::string_view(cpu_bind).substr(prefix),
+                               map ? parse::CpuListForm::kMap : parse::CpuListForm::kMask);
+    if (!list) {
+      return Error{kExitUsage, "usage", "--cpu-bind '" + cpu_bind + "'",
+                   list.error().message + " (offset " + std::to_string(prefix + list.error().pos) + ")",
+                   map ? "write map_cpu:ID,ID,... with one OS CPU number per local rank, ID*N for N ranks in a row "
+                         "(map_cpu:0,4 or map_cpu:0*2,4*2)"
+                       : "write mask_cpu:MASK,MASK,... with one hexadecimal CPU mask per local rank, MASK*N for N "
+                         "ranks in a row (mask_cpu:0x3,0xc or mask_cpu:0x3*2,0xc*2)"};
+    }
+    o.cpu = BindOptions::Cpu::kList;
+    o.cpu_list = std::move(*list);
+    o.cpu_list_value = cpu_bind;
   } else {
-    return Usage("--cpu-bind '" + cpu_bind + "'", "expected gpu, numa, cores or none");
+    return Usage("--cpu-bind '" + cpu_bind + "'", "expected gpu, numa, cores, map_cpu:LIST, mask_cpu:LIST or none");
   }
   // Named like Slurm's --mem-bind: "local" is the rank's own NUMA node(s),
   // preferred (allocations spill to other nodes when those are full: on
@@ -444,6 +461,49 @@ Status CpusByNuma(const topo::Topology& topo, NodePlan* plan) {
   return Ok{};
 }
 
+// --cpu-bind map_cpu:/mask_cpu: local rank i takes exactly the CPUs of item
+// i, as srun(1) describes them ("the lowest task ID on each node is mapped to
+// the first CPU ID specified in the list, etc."; more ranks than items: "elements
+// in the list will be reused as needed starting from the beginning of the
+// list"). The numbers are OS (machine) CPU numbers, never Slurm's abstract
+// ones: task/affinity checks the list against the step's CPUs after their
+// abstract-to-machine translation and binds to the IDs as given (_alloc_mask,
+// _validate_map, _validate_mask in src/plugins/task/affinity/dist_tasks.c).
+// Like Slurm ("CPU binding outside of job step allocation"), a CPU the node
+// does not allow is an error, checked for every item whether or not a rank
+// takes it; unlike Slurm's mask_cpu, no item is trimmed or widened.
+Status CpusFromList(const topo::Topology& topo, const BindOptions& opts, NodePlan* plan) {
+  std::set<unsigned> allowed;
+  for (const topo::Core& c : topo.cores) allowed.insert(c.pus.begin(), c.pus.end());
+  for (std::size_t i = 0; i < opts.cpu_list.size(); ++i) {
+    for (unsigned p : opts.cpu_list[i].cpus) {
+      if (allowed.count(p)) continue;
+      const std::string pus = topo::ListString(std::vector<unsigned>(allowed.begin(), allowed.end()));
+      return BindError("--cpu-bind '" + opts.cpu_list_value + "' item " + std::to_string(i + 1),
+                       "names CPU " + std::to_string(p) + ", which is not one of this node's allowed PUs " + pus +
+                           " (" + topo.source + "; OS CPU numbers)",
+                       "list only CPUs in " + pus);
+    }
+  }
+  std::map<unsigned, unsigned> users;
+  for (RankLine& line : plan->ranks) {
+    line.cpus = parse::CpuListAt(opts.cpu_list, line.local_rank).cpus;
+    line.cores = static_cast<unsigned>(CoresOf(topo, line.cpus).size());
+    for (unsigned p : line.cpus) ++users[p];
+  }
+  std::vector<unsigned> shared;
+  unsigned most = 0;
+  for (const auto& [p, n] : users) {
+    if (n > 1) shared.push_back(p);
+    most = std::max(most, n);
+  }
+  if (!shared.empty()) {
+    plan->warnings.push_back("PU(s) " + topo::ListString(shared) + " shared by up to " + std::to_string(most) +
+                             " local ranks (--cpu-bind " + opts.cpu_list_value + ")");
+  }
+  return Ok{};
+}
+
 void CheckLocalRankVisibility(const BindOptions& opts, std::size_t gpu_count, NodePlan* plan) {
   if (opts.visibility != BindOptions::Visibility::kLocalRank || opts.gpu == BindOptions::Gpu::kNone) return;
   std::set<unsigned> firsts;
@@ -526,6 +586,8 @@ Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks, cons
     CpusByGpu(topo, vis, &plan);
   } else if (cpu == BindOptions::Cpu::kNuma) {
     if (auto s = CpusByNuma(topo, &plan); !s) return s.error();
+  } else if (cpu == BindOptions::Cpu::kList) {
+    if (auto s = CpusFromList(topo, opts, &plan); !s) return s.error();
   }
   CheckLocalRankVisibility(opts, vis.size(), &plan);
 

@@ -11,6 +11,7 @@
 #include "core/bind/visible.h"
 #include "core/env/snapshot.h"
 #include "core/error.h"
+#include "core/parse/cpulist.h"
 #include "core/topo/topology.h"
 
 namespace rankwrap::bind {
@@ -22,7 +23,13 @@ struct BindOptions {
   // local-rank: all, the same list on every rank, position LOCAL_RANK being
   // the rank's GPU (torchrun's model: torch.cuda.set_device(LOCAL_RANK)).
   enum class Visibility { kSingle, kReorder, kLocalRank } visibility = Visibility::kSingle;
-  enum class Cpu { kAuto, kGpu, kNuma, kCores, kNone } cpu = Cpu::kAuto;
+  enum class Cpu { kAuto, kGpu, kNuma, kCores, kNone, kList } cpu = Cpu::kAuto;
+  // kList: --cpu-bind map_cpu:LIST or mask_cpu:LIST (Slurm's spellings).
+  // Local rank i takes exactly the CPUs of item i (parse::CpuListAt: repeats
+  // expanded, the list reused from its start). `cpu_list_value` is the
+  // value as given, for messages.
+  std::vector<parse::CpuListItem> cpu_list;
+  std::string cpu_list_value;
   enum class Mem { kLocal, kNone } mem = Mem::kLocal;
   // How kLocal binds: prefer the rank's nodes (MPOL_PREFERRED_MANY, the
   // default: "local") or only them (MPOL_BIND: "strict").
@@ -30,7 +37,8 @@ struct BindOptions {
 };
 
 // Parses the option values ("closest", "map:0,1", "none"; "single",
-// "reorder", "local-rank"; "gpu", "numa", "cores", "none"; "local" (=
+// "reorder", "local-rank"; "gpu", "numa", "cores", "none", "map_cpu:LIST",
+// "mask_cpu:LIST"; "local" (=
 // "prefer"), "strict", "none"). `bind` is
 // --bind ("auto" or "none": everything off). Errors are usage errors.
 Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::string& visibility,
@@ -39,7 +47,7 @@ Result<BindOptions> ParseBindOptions(const std::string& gpu_bind, const std::str
 struct RankLine {
   unsigned local_rank = 0;
   std::vector<unsigned> gpus;  // topology GPU indices
-  std::vector<unsigned> cpus;  // OS PU indices (whole cores)
+  std::vector<unsigned> cpus;  // OS PU indices (whole cores; map_cpu/mask_cpu: the PUs listed)
   unsigned cores = 0;          // number of cores in `cpus`
   std::vector<unsigned> numa;  // OS NUMA indices for memory binding
   std::vector<std::string> nics;
@@ -69,7 +77,7 @@ std::optional<std::string> LauncherMaskNote(const topo::Topology& node, const st
 
 // Plans `local_ranks` ranks on `topo`. Errors (exit 4): no rank, a map
 // entry outside the visible GPUs, --cpu-bind gpu for a rank without GPU, no
-// allowed core.
+// allowed core, a map_cpu/mask_cpu CPU that is not one of topo's PUs.
 Result<NodePlan> PlanNode(const topo::Topology& topo, unsigned local_ranks, const VisibleGpus& visible,
                           const BindOptions& opts);
 
