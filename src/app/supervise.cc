@@ -214,7 +214,10 @@ supervise::Outcome Loop(const SuperviseConfig& o, posix::Supervisor& run, const 
   };
   if (plane) run.Watch(plane->failure_fd());
   while (true) {
-    const bool ranks_running = run.RunningCount() > 0;
+    // An exit reaped but not yet handed over still counts: ranks that end
+    // together are reaped in one turn, and the attempt must not end before
+    // the policy has seen every one of them (a failure among them).
+    const bool ranks_running = run.RunningCount() > 0 || run.HasPending();
     // The /proc walk only once the ranks are gone (stragglers).
     const bool alive = ranks_running || run.AnyAlive();
     act(policy.OnTick(posix::Now(), ranks_running, alive));

@@ -257,4 +257,15 @@ sleep 0.5
   && grep -q "stopped by SIGTERM during the restart back-off: restart 1 not started" bo.out \
   && pass "SIGTERM during --restart-backoff 30: exit 143 in ${took}s, no further attempt" \
   || fail "back-off TERM: rc $rc ${took}s attempts $(sort -u bo.attempts | tr '\n' ' '): $(cat bo.out)"
+# 16. Ranks that end in the same instant are reaped in one turn: every exit
+# counts, so a failure among them is never lost (it once was: the attempt
+# ended after the first exit, and the job could report success). 30 runs of
+# 4 ranks that exit at once, rank 3 with code 6.
+bad=0
+for i in $(seq 30); do
+  set +e; "${CLEAN[@]}" "$RW" --nproc 4 --grace 1 -- sh -c '[ "$RANK" = 3 ] && exit 6; exit 0' > same.out 2>&1; rc=$?; set -e
+  if [ "$rc" -ne 6 ] || ! grep -q "rank 3 failed first: it exited with code 6" same.out; then bad=$((bad + 1)); last="rc $rc: $(cat same.out)"; fi
+done
+[ "$bad" -eq 0 ] && pass "4 ranks ending at once, rank 3 with code 6: exit 6 and rank 3 named in 30 of 30 runs" \
+  || fail "simultaneous exits: $bad of 30 runs wrong; last: $last"
 finish

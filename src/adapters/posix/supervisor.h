@@ -70,6 +70,9 @@ class Supervisor {
   // the caller must drain or stop watching it).
   void Watch(int fd) { watch_fd_ = fd; }
   int RunningCount() const;
+  // Events taken from the system but not yet returned by Next (a second
+  // rank's exit reaped in the same turn as the first's).
+  bool HasPending() const { return next_pending_ < pending_.size(); }
   bool Running(int i) const { return !children_[static_cast<std::size_t>(i)].exited; }
   // True while a process of the job runs (a rank, or anything it started).
   bool AnyAlive() const;
