@@ -1,16 +1,11 @@
 #include "app/bootstrap.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <condition_variable>
-#include <cstring>
 #include <mutex>
 #include <thread>
 #include <chrono>
@@ -35,34 +30,6 @@ constexpr const char* kCheckHint =
 Error BootError(int code, std::string what, std::string why, std::string hint) {
   return Error{code, "bootstrap", std::move(what), std::move(why), std::move(hint)};
 }
-
-// Binds a free TCP port on all interfaces and keeps it until Close(), so no
-// other process takes it between the choice and the program's own bind.
-class HeldPort {
- public:
-  Result<std::uint16_t> Open() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0)
-      return BootError(kExitBootstrap, "socket() for MASTER_PORT failed", std::strerror(errno), "pass --master-port");
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_ANY);
-    socklen_t len = sizeof a;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      return BootError(kExitBootstrap, "no free port for MASTER_PORT", std::strerror(errno), "pass --master-port");
-    }
-    return static_cast<std::uint16_t>(ntohs(a.sin_port));
-  }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-  ~HeldPort() { Close(); }
-
- private:
-  int fd_ = -1;
-};
 
 std::string Flavor(const std::string& launcher) {
   if (launcher == "hydra") return "mpich";
@@ -181,7 +148,7 @@ boot::RankRecord MyRecord(const Prepared& p, const std::string& host, int mpi_ra
 // failed check is a verdict (every rank stops the same way); only a port
 // that cannot be opened is an error here.
 Result<boot::Verdict> RootVerdict(const std::vector<char>& all, int mpi_size, const Config& c, const EnvSnapshot& env,
-                                  HeldPort& port, std::string* table) {
+                                  posix::HeldPort& port, std::string* table) {
   boot::Verdict verdict;
   std::vector<boot::RankRecord> records;
   for (int r = 0; r < mpi_size; ++r) {
@@ -208,8 +175,10 @@ Result<boot::Verdict> RootVerdict(const std::vector<char>& all, int mpi_size, co
   if (c.contract.master_port) {
     verdict.master_port = *c.contract.master_port;
   } else {
-    auto pnum = port.Open();
-    if (!pnum) return pnum.error();
+    // Any free port, bound on every interface and held until just before
+    // the program starts (posix::HeldPort); the error keeps this stage's name.
+    auto pnum = port.Open(0);
+    if (!pnum) return BootError(kExitBootstrap, "no free port for MASTER_PORT", pnum.error().why, "pass --master-port");
     verdict.master_port = *pnum;
   }
   verdict.ok = true;
@@ -249,7 +218,7 @@ Status InitMpi(const RankwrapMpiApi* api, double timeout, pid_t keeper, int* mpi
 // Gather, verdict, broadcast, barrier: the exchange itself, all under `deadline`.
 Result<boot::Verdict> Exchange(const RankwrapMpiApi* api, const boot::RankRecord& mine, int mpi_rank, int mpi_size,
                                double deadline, double timeout, const Config& c, const EnvSnapshot& env,
-                               HeldPort& port) {
+                               posix::HeldPort& port) {
   char why[512] = {};
   auto failed = [&](int rc, const char* what) -> Error {
     if (rc == 1) {
@@ -307,7 +276,7 @@ Result<std::unique_ptr<MpiBootstrap>> MpiBootstrap::Start(
   if (auto s = InitMpi(*api, timeout, child->pid(), &mpi_rank, &mpi_size, format_error); !s) return abandon(s.error());
   TestStall(env, mpi_rank);
   // 3-5. Records to rank 0, its verdict (id, address, port) to everyone.
-  HeldPort port;
+  posix::HeldPort port;
   auto verdict =
       Exchange(*api, MyRecord(p, host, mpi_rank, program_mpi), mpi_rank, mpi_size, deadline, timeout, c, env, port);
   if (!verdict) return abandon(verdict.error());

@@ -47,27 +47,40 @@ mpicc.openmpi "$JOBS/mpi_hello.c" -o "$JOBS/mpi_hello"
 out=$(submit mpi-pmix.sbatch "$JOBS/mpi_hello")
 agree=$(printf '%s\n' "$out" | grep -cE '^mpi ([0-9]+)/4 RANK=\1 WORLD_SIZE=4$' || true)
 [ "$agree" -eq 4 ] && pass "mpi-pmix.sbatch: 4 MPI ranks, MPI's rank = RANK on each" || fail "mpi-pmix.sbatch: $out"
-# The checkpoint-and-requeue template: USR1 (what --signal=USR1@120 sends
-# before the time limit; here sent at once with scancel -s USR1, so the test
-# need not wait for Slurm's once-a-minute limit check) reaches every rank,
-# the ranks checkpoint and exit 0, rank 0's rankwrap requeues the job, and
-# the second run resumes from the checkpoint with SLURM_RESTART_COUNT=1.
+# The checkpoint-and-requeue template under a real time limit: submitted
+# with --time=1 --signal=USR1@20 (overriding its 1 h and USR1@120), nothing
+# sent by hand. slurmctld tests time limits every PERIODIC_TIMEOUT (30 s,
+# src/slurmctld/slurmctld.h; _slurmctld_background in controller.c calls
+# job_time_limit), and send_job_warn_signal (job_mgr.c) sends the signal
+# once warn_time + PERIODIC_TIMEOUT + now >= end_time: here when 20..50 s
+# remain, 10..40 s into the run (sbatch(1): "up to 60 seconds earlier than
+# specified"). The loop runs 50 s (250 steps of 0.2 s), so the ranks are
+# still training when USR1 arrives; they checkpoint and exit 0, rank 0's
+# rankwrap requeues the job, and run 2 resumes from the checkpoint with
+# SLURM_RESTART_COUNT=1. Slurm re-arms the warning on requeue (job_mgr.c:
+# "clear signal sent flag on requeue"), so with a 1-minute limit run 2 would
+# be warned too within 40 s; while the requeued job waits (cred_expire, 30 s
+# on the test cluster) its limit is raised to 3 minutes so run 2 finishes.
+# About 2 minutes in all.
 ck=$JOBS/ckpt; rm -rf "$ck"; mkdir -p "$ck"
-jid=$(timeout 30 "${SC[@]}" sbatch --parsable --chdir="$ck" -o "$ck/out" \
-  --export="ALL,PATH=$bindir:$PATH,PROGRAM=/usr/bin/python3 $root/examples/checkpoint_train.py,CKPT_DIR=$ck/state,TOTAL_STEPS=40" \
+start=$(date +%s)
+jid=$(timeout 30 "${SC[@]}" sbatch --parsable --time=1 --signal=USR1@20 --chdir="$ck" -o "$ck/out" \
+  --export="ALL,PATH=$bindir:$PATH,PROGRAM=/usr/bin/python3 $root/examples/checkpoint_train.py,CKPT_DIR=$ck/state,TOTAL_STEPS=250" \
   "$root/slurm/checkpoint-requeue.sbatch")
 # Counted as occurrences, not lines: two nodes append to one output file and
 # a line of one may run into another's.
 count() { grep -o "$1" "$ck/out" 2>/dev/null | wc -l; }
-for _ in $(seq 120); do [ "$(count 'starts at step 0 (restart count 0)')" -ge 4 ] && break; sleep 0.5; done
-sleep 1
-"${SC[@]}" scancel -s USR1 "$jid"
-for _ in $(seq 180); do [ "$(count 'done at step 40')" -ge 4 ] && break; sleep 1; done
+for _ in $(seq 120); do [ "$(count 'requeued it (scontrol requeue')" -ge 1 ] && break; sleep 1; done
+warned=$(( $(date +%s) - start ))
+"${SC[@]}" scontrol update JobId="$jid" TimeLimit=3 || true
+for _ in $(seq 150); do [ "$(count 'done at step 250')" -ge 4 ] && break; sleep 1; done
+"${SC[@]}" scancel "$jid" 2>/dev/null || true
 out=$(cat "$ck/out")
-resumed=$(printf '%s\n' "$out" | grep -o 'rank [0-3] starts at step [0-9]* (restart count 1)' | awk '{print $6}' | sort -u)
-[ "$(count 'checkpointed at step')" -eq 4 ] && [ "$(count 'requeued it (scontrol requeue')" -eq 1 ] \
-  && [ -n "$resumed" ] && [ "$resumed" -gt 0 ] && [ "$(count 'done at step 40')" -eq 4 ] \
-  && pass "checkpoint-requeue.sbatch: 4 ranks checkpoint on USR1, the job is requeued once, run 2 resumes at step $resumed" \
-  || fail "checkpoint-requeue.sbatch (job $jid): $out"
+resumed=$(printf '%s\n' "$out" | grep -o 'rank [0-3] starts at step [0-9]* (restart count 1)' | awk '{print $6}' | sort -n | head -1)
+[ "$(count 'starts at step 0 (restart count 0)')" -eq 4 ] && [ "$(count 'checkpointed at step')" -eq 4 ] \
+  && [ "$(count 'requeued it (scontrol requeue')" -eq 1 ] && [ "$(count '(restart count 1)')" -eq 4 ] \
+  && [ -n "$resumed" ] && [ "$resumed" -gt 0 ] && [ "$(count 'done at step 250')" -eq 4 ] \
+  && pass "checkpoint-requeue.sbatch under --time=1 --signal=USR1@20: 4 ranks checkpoint on Slurm's warning (${warned}s), the job is requeued once, run 2 resumes at step $resumed with SLURM_RESTART_COUNT=1 and finishes ($(( $(date +%s) - start ))s)" \
+  || fail "checkpoint-requeue.sbatch under a time limit (job $jid): $out"
 
 finish
