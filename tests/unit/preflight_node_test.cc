@@ -210,6 +210,15 @@ TEST(PreflightNode, UserCommandExitCodeAndOutput) {
   const auto slow = Find(CheckNode(in, FakeLimits(std::nullopt)), "preflight-cmd");
   EXPECT_FALSE(slow.ok);
   EXPECT_NE(slow.fix.find("finish within"), std::string::npos) << slow.detail;
+  // A command that closes its output and goes on (a daemon, `sleep` in the
+  // background of a shell that exits later) is held to the limit too, and
+  // what it started is ended with it.
+  in.command = "exec >/dev/null 2>&1; sleep 5 & sleep 5";
+  const auto start = std::chrono::steady_clock::now();
+  const auto quiet = Find(CheckNode(in, FakeLimits(std::nullopt)), "preflight-cmd");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_FALSE(quiet.ok);
+  EXPECT_LT(took, 2.0) << "the limit is 0.3 s";
   in.command.clear();
   for (const auto& c : CheckNode(in, FakeLimits(std::nullopt)).checks) EXPECT_NE(c.name, "preflight-cmd");
 }

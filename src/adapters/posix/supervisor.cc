@@ -112,6 +112,11 @@ Status Supervisor::Start(std::vector<ChildSpec> specs, const StartOptions& so,
     if (pid == 0) {
       signal(SIGCHLD, SIG_DFL);
       signal(SIGPIPE, SIG_DFL);
+      // The keeper's own stop handlers too: a SIGTERM that reaches this
+      // child before exec (the job stopping as it starts) must end it, not
+      // run OnDirect, which would tell the keeper, through the pipe they
+      // share until exec, that the stop came from outside.
+      for (int sig : kDirect) signal(sig, SIG_DFL);
       sigprocmask(SIG_SETMASK, &old, nullptr);
       // The ranks join the wrapper's process group: the terminal's
       // foreground (Ctrl-C, Ctrl-Z, reading stdin) and a launcher's
