@@ -438,9 +438,18 @@ Status Plane::Preflight(const std::optional<std::string>& report) {
   cv_.wait_for(l, std::chrono::seconds(90), [&] { return preflight_done_ || failure_.has_value() || lost_; });
   if (failure_) {
     const plane::Failure& f = *failure_;
-    return Error{f.code == kExitUsage ? kExitUsage : kExitPreflight, "preflight", "the job's pre-flight check", f.cause,
-                 f.code == kExitUsage ? "give every node the same rankwrap options"
-                                      : "apply the fix the table gives, or leave the bad nodes out"};
+    if (f.code == kExitPreflight) {
+      return Error{kExitPreflight, "preflight", "the job's pre-flight check", f.cause,
+                   "apply the fix the table gives, or leave the bad nodes out"};
+    }
+    if (f.code == kExitUsage) {
+      return Error{kExitUsage, "preflight", "the job's pre-flight check", f.cause,
+                   "give every node the same rankwrap options"};
+    }
+    // Not the checks' verdict: a node was lost, or the plane, during the round.
+    return Error{kExitBootstrap, "plane",
+                 "the job's pre-flight round (node " + std::to_string(f.node) + ", " + f.host + ")", f.cause,
+                 "see node 0's log"};
   }
   if (preflight_done_) return Ok{};
   return Error{kExitPreflight, "preflight", "the job's pre-flight round",

@@ -471,15 +471,20 @@ double Backoff(const SuperviseConfig& o, unsigned next) {
 // its end (as the attempt's loop is): a stop signal (after --signal-map)
 // ends the wait and the job at once, with no further attempt. The outcome's
 // `external` is that signal, 0 when the wait ran out.
-supervise::Outcome WaitBackoff(const SuperviseConfig& o, const SuperviseIo& io, double seconds) {
+// `failure_fd` (the plane's, job-wide restarts): another node's failure in
+// the meantime ends the wait early; the next attempt then stops at once and
+// the server's barrier decides (no restart once a node has left).
+supervise::Outcome WaitBackoff(const SuperviseConfig& o, const SuperviseIo& io, double seconds, int failure_fd) {
   supervise::Policy policy(supervise::PolicyOptions{o.grace, o.signal_map});
   posix::Supervisor idle(io.link.control_fd, nullptr);  // no ranks: signals only
+  idle.Watch(failure_fd);
   const double until = posix::Now() + seconds;
   while (!policy.outcome().external) {
     const double left = until - posix::Now();
     if (left <= 0) break;
     auto e = idle.Next(static_cast<int>(left * 1000) + 1);
     if (!e) continue;
+    if (e->kind == posix::Event::Kind::kWatched) break;
     if (e->kind == posix::Event::Kind::kSignal) policy.OnSignal(e->signal, e->from_tty, posix::Now());
     if (e->kind == posix::Event::Kind::kParentGone) policy.OnParentGone();
   }
@@ -506,6 +511,12 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
   if (io.preflight && plane) {
     // Every node's verdict, before any rank starts here.
     if (auto s = RunPreflightRound(*plane, *joined, *io.preflight); !s) return s.error();
+    // The round is over: rank 0's keeper keeps MASTER_PORT but stops
+    // answering, so a rank that connects before rank 0's program listens is
+    // refused and retries, rather than accepted and then reset.
+    if (held.listening()) {
+      if (auto s = held.StopListening(); !s) io.notice("MASTER_PORT after the pre-flight round: " + s.error().why);
+    }
   }
   for (unsigned attempt = 0;; ++attempt) {
     Failure f;
@@ -553,7 +564,7 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
     io.notice((summary.empty() ? std::string("a rank on another node failed") : summary) + "\n  restarting every rank" +
               (job_wide ? " of the job" : "") + " (restart " + std::to_string(attempt + 1) + " of " +
               std::to_string(o.max_restarts) + ") in " + posix::FormatSeconds(wait) + " s");
-    const supervise::Outcome stopped = WaitBackoff(o, io, wait);
+    const supervise::Outcome stopped = WaitBackoff(o, io, wait, job_wide ? plane->failure_fd() : -1);
     if (stopped.external) {
       // The failure file keeps the failure that led to the restart.
       io.notice((stopped.parent_gone ? std::string("the wrapper ended")
@@ -561,6 +572,13 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
                 " during the restart back-off: restart " + std::to_string(attempt + 1) + " not started");
       result.received = stopped.received;
       result.exit_code = 128 + stopped.external;
+      if (job_wide) {
+        // The other nodes were told to restart: they hear that this node
+        // stopped (its leaving also ends the job's restarts at the server).
+        plane->ReportFailure(
+            plane::Failure{plane::kNoRank, 0, io.host, 0, stopped.external, UnixMs(),
+                           "stopped by " + posix::SignalName(stopped.external) + " during the restart back-off"});
+      }
       return result;
     }
   }

@@ -253,7 +253,7 @@ int RunKept(const app::Config& given, const app::Prepared& p, const EnvSnapshot&
     // table, every keeper gets the verdict before its ranks start.
     app::PreflightRound round;
     round.print = [](const std::string& table) { Print(table); };
-    if (p.contract.job.local_rank == 0) {
+    if (c.supervise.nproc || p.contract.job.local_rank == 0) {  // the node's leader on the plane
       const app::PreflightInputs in = app::InputsFor(c, p, host);
       round.check = [in](const plane::Master& m, const std::string& port_problem) {
         return app::CheckAfterRendezvous(in, m, port_problem, posix::PreflightProbe());

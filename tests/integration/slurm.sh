@@ -277,6 +277,27 @@ ids=$(printf '%s\n' "$out" | awk '/^id /{print $2, $3}' | sort -u)
   && pass "per-rank rankwraps: 3 attempts (count 0-2) with one fresh NCCL id each, then exit 4" \
   || fail "restarts exhausted: rc $rc: $out"
 
+# A node stopped from outside during the job-wide restart back-off (a node
+# health check killing its processes, as proctrack does: wrapper and
+# keeper): the other node hears of it at once, the restarts end there too,
+# and nothing waits for the node that left.
+srun_ -N2 --ntasks-per-node=1 "$RW" --bind none --nproc 1 --max-restarts 3 --restart-backoff 20 --grace 1 -- \
+  bash -c '[ "$RANK" = 1 ] && [ "$RANKWRAP_RESTART_COUNT" = 0 ] && exit 3; sleep 60' > backoff.out 2>&1 &
+sp=$!
+for _ in $(seq 150); do [ "$(grep -c 'restarting every rank of the job' backoff.out)" -ge 2 ] && break; sleep 0.2; done
+start=$(date +%s)
+for pid in $(pgrep -f -- "--restart-backoff 20"); do
+  tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx 'SLURMD_NODENAME=node2' && kill -TERM "$pid"
+done
+set +e; wait $sp; rc=$?; set -e
+took=$(( $(date +%s) - start ))
+out=$(cat backoff.out)
+[ "$rc" -ne 0 ] && [ "$took" -le 10 ] && [[ "$out" == *"stopped by SIGTERM during the restart back-off: restart 1 not started"* ]] \
+  && [[ "$out" == *"node 1 on node2 failed first"*"its error: stopped by SIGTERM during the restart back-off"* ]] \
+  && ! [[ "$out" == *"restart 2 of 3"* ]] \
+  && pass "TERM to node2 in the job-wide back-off: node1 hears it and both end in ${took}s (back-off 20 s), no further restart" \
+  || fail "back-off stop on one node: rc $rc ${took}s: $out"
+
 # --preflight on two nodes, one round through the control plane: node2's
 # own check fails (--preflight-cmd); node 0 prints the job's one table,
 # naming node2 and the exclusion; every node says why and exits 8 within

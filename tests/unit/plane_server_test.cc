@@ -323,6 +323,57 @@ TEST(PlaneServer, APreflightReportNodeZeroDidNotAskForIsAUsageError) {
   }
 }
 
+// A node that leaves while the job restarts (stopped from outside in its
+// back-off) ends the restarts: the others hear of it, their barrier does
+// not wait for it, and no further attempt starts. A Bye after the last
+// Restart is no failure.
+TEST(PlaneServer, ANodeLeavingDuringRestartsEndsThem) {
+  Job j(3, AuthMode::kSecret, [](ServerOptions& o) {
+    o.max_restarts = 2;
+    o.heartbeat_timeout = 1000;
+  });
+  std::vector<ConnId> c;
+  for (std::uint32_t i = 0; i < 3; ++i) c.push_back(j.Connect(i, i));
+  j.Send(c[0], Announce{{"host0", 29500, ""}});
+  j.Send(c[2], Failure{2, 2, "host2", 3, 0, 1, "exit code 3"});
+  for (ConnId x : c) j.Send(x, Stopped{0, x == c[2], ""});
+  for (ConnId x : c) ASSERT_EQ(j.Last(x, K::kRestart)->restart.attempt, 1u);
+  // Node 1 is stopped in its back-off: it says so, then leaves.
+  j.Send(c[1], Failure{kNoRank, 1, "host1", 0, 15, 2, "stopped by SIGTERM during the restart back-off"});
+  j.Send(c[1], Bye{});
+  for (ConnId x : {c[0], c[2]}) {
+    EXPECT_EQ(j.Last(x, K::kFailure)->failure.cause, "stopped by SIGTERM during the restart back-off");
+    j.Send(x, Stopped{1, false, ""});
+  }
+  for (ConnId x : {c[0], c[2]}) EXPECT_EQ(j.Last(x, K::kRestart)->restart.attempt, kNoMoreAttempts);
+
+  // Leaving without a word in attempt 1 is a failure of its own.
+  Job k(2, AuthMode::kSecret, [](ServerOptions& o) {
+    o.max_restarts = 1;
+    o.heartbeat_timeout = 1000;
+  });
+  const ConnId a = k.Connect(0, 0), b = k.Connect(1, 1);
+  k.Send(a, Announce{{"host0", 29500, ""}});
+  k.Send(b, Bye{});
+  EXPECT_NE(k.Last(a, K::kFailure)->failure.cause.find("node 1 (host1) left the job during its restarts"),
+            std::string::npos);
+  k.Send(a, Stopped{0, false, ""});
+  EXPECT_EQ(k.Last(a, K::kRestart)->restart.attempt, kNoMoreAttempts);
+
+  // Every node done: the last Restart, then Byes, and no failure.
+  Job ok(2, AuthMode::kSecret, [](ServerOptions& o) {
+    o.max_restarts = 2;
+    o.heartbeat_timeout = 1000;
+  });
+  const ConnId p = ok.Connect(0, 0), q = ok.Connect(1, 1);
+  ok.Send(p, Announce{{"host0", 29500, ""}});
+  ok.Send(p, Stopped{0, false, ""});
+  ok.Send(q, Stopped{0, false, ""});
+  EXPECT_EQ(ok.Last(p, K::kRestart)->restart.attempt, kNoMoreAttempts);
+  ok.Send(q, Bye{});
+  EXPECT_FALSE(ok.Has(p, K::kFailure));
+}
+
 // 64 nodes that join at the same moment get their heartbeats spread over the
 // interval, not all in one tick; each gets one within the first interval.
 TEST(PlaneServer, HeartbeatsOfNodesThatJoinedTogetherAreSpread) {

@@ -4,6 +4,11 @@
 // (--preflight, --preflight-cmd, `rankwrap preflight`).
 #include "app/preflight.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -128,6 +133,41 @@ TEST(PreflightNode, MasterPortReachableOrNotNamingTheInterface) {
   const auto unknown = Find(CheckNode(in, FakeLimits(std::nullopt)), "master");
   EXPECT_FALSE(unknown.ok);
   EXPECT_NE(unknown.detail.find("cannot resolve"), std::string::npos) << unknown.detail;
+}
+
+// Rank 0's node answers every node's connect test however many there are
+// (each is accepted and closed at once: the accept queue never fills), and
+// once the round is over it holds the port without answering.
+TEST(PreflightNode, TheHeldPortAnswersManyThenStopsListeningButKeepsThePort) {
+  posix::HeldPort held;
+  auto port = held.Open(0);
+  ASSERT_TRUE(port);
+  ASSERT_TRUE(held.Listen());
+  EXPECT_TRUE(held.listening());
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(*port);
+  int connected = 0;
+  for (int i = 0; i < 300; ++i) {  // more than net.core.somaxconn on older kernels (128)
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    timeval tv{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    connected += connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+  }
+  EXPECT_EQ(connected, 300);
+  ASSERT_TRUE(held.StopListening());
+  EXPECT_FALSE(held.listening());
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_NE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << "refused once the round is over";
+  EXPECT_EQ(errno, ECONNREFUSED);
+  close(fd);
+  posix::HeldPort other;
+  EXPECT_FALSE(other.Open(*port)) << "the port is still held";
+  held.Close();
+  EXPECT_TRUE(other.Open(*port));
 }
 
 TEST(PreflightNode, RankZerosNodeListensDuringItsOwnCheck) {

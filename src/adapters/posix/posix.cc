@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -357,7 +358,8 @@ Result<std::uint16_t> HeldPort::Open(std::uint16_t port) {
   if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return fail("bind()");
   socklen_t len = sizeof addr;
   if (getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return fail("getsockname()");
-  return static_cast<std::uint16_t>(ntohs(addr.sin_port));
+  port_ = static_cast<std::uint16_t>(ntohs(addr.sin_port));
+  return port_;
 }
 
 void SleepSeconds(double seconds) {
@@ -373,14 +375,38 @@ Status HeldPort::Listen() {
     return Error{kExitSystem, "preflight", "listen on MASTER_PORT", "the port is not held (HeldPort::Open first)",
                  "this is a bug in rankwrap: please report it"};
   }
+  if (listening()) return Ok{};
   if (listen(fd_, SOMAXCONN) != 0) {
-    return Error{kExitSystem, "preflight", "listen() on the held MASTER_PORT", std::strerror(errno),
-                 "pass --master-port PORT (a port free on rank 0's host)"};
+    return Error{kExitSystem, "preflight", "listen() on the held MASTER_PORT " + std::to_string(port_),
+                 std::strerror(errno), "pass --master-port PORT (a port free on rank 0's host)"};
   }
+  stop_ = false;
+  const int fd = fd_;
+  answer_ = std::thread([this, fd] {
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (c >= 0) close(c);
+    }
+  });
+  return Ok{};
+}
+
+Status HeldPort::StopListening() {
+  if (!listening()) return Ok{};
+  const std::uint16_t port = port_;
+  Close();
+  auto again = Open(port);
+  if (!again) return again.error();
   return Ok{};
 }
 
 void HeldPort::Close() {
+  if (answer_.joinable()) {
+    stop_ = true;
+    answer_.join();
+  }
   if (fd_ >= 0) close(fd_);
   fd_ = -1;
 }

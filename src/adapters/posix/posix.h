@@ -2,9 +2,11 @@
 // name, opens sockets or execs. Everything else gets these facts as values.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/env/snapshot.h"
@@ -101,13 +103,24 @@ class HeldPort {
   // naming it and why (EADDRINUSE: another process has it).
   Result<std::uint16_t> Open(std::uint16_t port);
   // Starts listening on the bound port (pre-flight: rank 0's node answers
-  // the other nodes' connect test while it holds MASTER_PORT). Connections
-  // are never accepted; Close drops them. An Error names the port.
+  // the other nodes' connect test while it holds MASTER_PORT). A thread
+  // accepts and closes every connection at once, so the accept queue never
+  // fills however many nodes test (net.core.somaxconn is 128 on older
+  // kernels). An Error names the port.
   Status Listen();
+  // Back to bound but not listening (the pre-flight round is over: a rank
+  // that connects early must be refused and retry, not be accepted and
+  // reset). The port is let go and bound again at once; an Error when
+  // another process took it in between.
+  Status StopListening();
+  bool listening() const { return answer_.joinable(); }
   void Close();
 
  private:
   int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread answer_;  // while listening
+  std::atomic<bool> stop_{false};
 };
 
 // The path execvp would run for `program` with this PATH (no shell), or

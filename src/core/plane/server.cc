@@ -166,6 +166,16 @@ void ServerCore::OnFrame(ConnId c, std::string_view body, double now, Outbox& ou
   } else if (std::holds_alternative<Bye>(*m)) {
     n.bye = true;
     DropConn(c, out);
+    if (o_.max_restarts > 0 && !restarts_over_) {
+      // Gone before the job's restarts were over (stopped from outside in
+      // a back-off): no further attempt can have it, and this attempt's
+      // barrier must not wait for it.
+      lost_any_ = true;
+      if (!first_failure_) {
+        TakeFailure(Failure{kNoRank, idx, n.host, 0, 0, 0, NodeName(idx) + " left the job during its restarts"}, out);
+      }
+      if (!n.stopped) OnStopped(idx, Stopped{attempt_, true, ""}, out);
+    }
   } else if (!std::holds_alternative<Heartbeat>(*m)) {
     out.notices.push_back("closed the connection of " + NodeName(idx) + ": unexpected " + TypeName(TypeOf(*m)));
     DropConn(c, out);
@@ -203,6 +213,7 @@ void ServerCore::OnStopped(std::uint32_t idx, const Stopped& st, Outbox& out) {
   // Every node's ranks of this attempt have ended: the barrier is passed.
   const bool again = (attempt_failed_ || first_failure_) && attempt_ < o_.max_restarts && !lost_any_;
   Restart r{again ? attempt_ + 1 : kNoMoreAttempts, again ? next_blob_ : std::string()};
+  restarts_over_ = !again;
   if (again) {
     ++attempt_;
     stopped_ = 0;
@@ -223,7 +234,8 @@ void ServerCore::OnPreflight(std::uint32_t idx, std::string report, Outbox& out)
     return;
   }
   if (reported_[idx] || preflight_over_) {
-    out.notices.push_back("ignored a second pre-flight report from " + NodeName(idx));
+    out.notices.push_back(std::string("ignored a ") + (reported_[idx] ? "second" : "late") +
+                          " pre-flight report from " + NodeName(idx));
     return;
   }
   reported_[idx] = true;

@@ -153,6 +153,7 @@ class ServerCore {
   std::uint32_t attempt_ = 0;
   std::uint32_t stopped_ = 0;
   bool attempt_failed_ = false, lost_any_ = false;
+  bool restarts_over_ = false;  // Restart{kNoMoreAttempts} was sent
   std::string next_blob_;
   double done_at_ = 0;  // when the rendezvous completed
   std::vector<std::string> reports_;
