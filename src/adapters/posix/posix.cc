@@ -383,12 +383,37 @@ Status HeldPort::Listen() {
   stop_ = false;
   const int fd = fd_;
   answer_ = std::thread([this, fd] {
+    // Each connection is closed once its peer has (the node's check closes
+    // right after connecting): the peer is the active closer, so no
+    // TIME_WAIT is left on MASTER_PORT here to stop the program's bind.
+    // Whatever is still open at the end is reset, which leaves none either.
+    constexpr std::size_t kMaxOpen = 4096;
+    std::vector<pollfd> fds{{fd, POLLIN, 0}};
+    auto reset = [](int c) {
+      linger l{1, 0};
+      setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      close(c);
+    };
     while (!stop_) {
-      pollfd p{fd, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) continue;
-      const int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (c >= 0) close(c);
+      if (poll(fds.data(), fds.size(), 50) <= 0) continue;
+      for (std::size_t i = fds.size(); i-- > 1;) {
+        if (fds[i].revents == 0) continue;
+        char buf[256];
+        const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+        if (n > 0 || (n < 0 && errno == EAGAIN)) continue;
+        close(fds[i].fd);
+        fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+      }
+      if (fds[0].revents != 0) {
+        const int c = accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (c >= 0 && fds.size() > kMaxOpen) {
+          reset(c);
+        } else if (c >= 0) {
+          fds.push_back({c, POLLIN, 0});
+        }
+      }
     }
+    for (std::size_t i = 1; i < fds.size(); ++i) reset(fds[i].fd);
   });
   return Ok{};
 }
@@ -397,9 +422,14 @@ Status HeldPort::StopListening() {
   if (!listening()) return Ok{};
   const std::uint16_t port = port_;
   Close();
-  auto again = Open(port);
-  if (!again) return again.error();
-  return Ok{};
+  // A connection closed a moment ago may still hold the port (LAST_ACK until
+  // the peer's ACK): try again for a little while.
+  for (int i = 0;; ++i) {
+    auto again = Open(port);
+    if (again) return Ok{};
+    if (i == 50) return again.error();
+    SleepSeconds(0.01);
+  }
 }
 
 void HeldPort::Close() {
