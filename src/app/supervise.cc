@@ -137,7 +137,8 @@ Result<std::string> LogRunDir(const SuperviseConfig& o, const SuperviseIo& io, c
     auto linked = posix::ReplaceLink(*top, "latest", name, o.log_dir + "/latest", option);
     io.notice("the logs of this run go to " + dir + "/" +
               (linked ? " (" + o.log_dir + "/latest points there)"
-                      : "; " + linked.error().what + " was not updated: " + linked.error().why));
+                      : "; " + linked.error().what + " was not updated: " + linked.error().why + " (" +
+                            linked.error().hint + ")"));
   }
   return dir;
 }
