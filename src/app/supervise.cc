@@ -137,7 +137,8 @@ Result<std::string> LogRunDir(const SuperviseConfig& o, const SuperviseIo& io, c
     auto linked = posix::ReplaceLink(*top, "latest", name, o.log_dir + "/latest", option);
     io.notice("the logs of this run go to " + dir + "/" +
               (linked ? " (" + o.log_dir + "/latest points there)"
-                      : "; " + linked.error().what + " was not updated: " + linked.error().why));
+                      : "; " + linked.error().what + " was not updated: " + linked.error().why + " (" +
+                            linked.error().hint + ")"));
   }
   return dir;
 }
@@ -411,14 +412,21 @@ Status CheckSupervision(const Config& c, const Prepared& p) {
                    "give ranks below " + std::to_string(world)};
     }
   }
-  // The ranks of one node: --nproc's, or the launcher's tasks on this node.
-  const std::uint64_t local = o.nproc ? n : job.local_world_size;
+  // Refused only when no node of the job can have the local rank. With
+  // --nproc every node runs N ranks. The launcher's tasks per node may differ
+  // (srun -n5 -N2: 3 and 2), and this node does not know the others' counts:
+  // a local rank that this node lacks is just not shown here, and the bound
+  // is the job's size.
+  const std::uint64_t most = o.nproc ? n : world;
   for (std::uint64_t r : o.local_ranks_filter) {
-    if (r >= local) {
+    if (r >= most) {
       return Error{kExitUsage, "usage", "--local-ranks-filter " + std::to_string(r),
-                   "this node has local ranks 0-" + std::to_string(local - 1) + ", so nothing of local rank " +
-                       std::to_string(r) + " would ever be shown",
-                   "give local ranks below " + std::to_string(local)};
+                   (o.nproc ? "each node runs --nproc " + std::to_string(n) + " ranks (local ranks 0-" +
+                                  std::to_string(most - 1) + "), so"
+                            : "the job has " + std::to_string(world) + " ranks, so no node has a local rank above " +
+                                  std::to_string(most - 1) + " and") +
+                       " nothing of local rank " + std::to_string(r) + " would ever be shown",
+                   "give local ranks below " + std::to_string(most)};
     }
   }
   if (!o.failure_file.empty()) {

@@ -298,9 +298,24 @@ expect_exit 0 "--local_ranks_filter 0" clean_env "$RW" --nproc 2 --local_ranks_f
 expect_exit 2 "both filters" clean_env "$RW" --nproc 2 --ranks-filter 0 --local-ranks-filter 1 true
 exact "both filters refused" "rankwrap[?@$H]: error: usage: --ranks-filter '0' and --local-ranks-filter '1': both choose the ranks shown on the console: --ranks-filter by global rank, --local-ranks-filter by the rank on its node
 hint: give one of them"
-expect_exit 2 "--local-ranks-filter outside the node" clean_env "$RW" --nproc 2 --local-ranks-filter 2 true
-exact "local-ranks-filter error" "rankwrap[0@$H]: error: usage: --local-ranks-filter 2: this node has local ranks 0-1, so nothing of local rank 2 would ever be shown
+expect_exit 2 "--local-ranks-filter beyond --nproc" clean_env "$RW" --nproc 2 --local-ranks-filter 2 true
+exact "local-ranks-filter error" "rankwrap[0@$H]: error: usage: --local-ranks-filter 2: each node runs --nproc 2 ranks (local ranks 0-1), so nothing of local rank 2 would ever be shown
 hint: give local ranks below 2"
+# Uneven tasks per node (srun -n5 -N2: 3 and 2): node 1 has no local rank 2,
+# which node 0 has. Not an error there: node 1 just shows nothing.
+UNEVEN=(SLURM_JOB_ID=18 SLURM_STEP_ID=0 SLURM_PROCID=4 SLURM_LOCALID=1 SLURM_NODEID=1
+        "SLURM_STEP_NODELIST=node[1-2]" SLURM_STEP_NUM_NODES=2 SLURM_STEP_NUM_TASKS=5
+        "SLURM_STEP_TASKS_PER_NODE=3,2")
+expect_exit 0 "--local-ranks-filter 2 on a node of 2 tasks (3,2)" clean_env "${UNEVEN[@]}" "$RW" --supervise \
+  --master-addr 127.0.0.1 --local-ranks-filter 2 --bind none -- sh -c 'echo "r$RANK"'
+[ -z "$(printf '%s\n' "$OUT" | grep '^r4$' || true)" ] && pass "local rank 1 not shown under --local-ranks-filter 2" || fail "uneven filter: $OUT"
+expect_exit 0 "--local-ranks-filter 1 on that node" clean_env "${UNEVEN[@]}" "$RW" --supervise \
+  --master-addr 127.0.0.1 --local-ranks-filter 1 --bind none -- sh -c 'echo "r$RANK"'
+contains "local rank 1 shown" "r4"
+expect_exit 2 "--local-ranks-filter 5 with 5 ranks" clean_env "${UNEVEN[@]}" "$RW" --supervise \
+  --master-addr 127.0.0.1 --local-ranks-filter 0,5 --bind none -- true
+exact "local-ranks-filter beyond the job" "rankwrap[4@$H]: error: usage: --local-ranks-filter 5: the job has 5 ranks, so no node has a local rank above 4 and nothing of local rank 5 would ever be shown
+hint: give local ranks below 5"
 rm -rf "$WORK/logs"
 expect_exit 0 "--redirects 3 --log_dir" clean_env "$RW" --nproc 2 --redirects 3 --log_dir "$WORK/logs" --bind none -- sh -c 'echo "out$RANK"'
 quiet=$(printf '%s\n' "$OUT" | grep -v "warning: the logs of this run go to $WORK/logs/local-" || true)

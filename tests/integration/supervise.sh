@@ -58,6 +58,13 @@ runs=$(cd "$WORK/two" && ls -d local-* | wc -l)
 [[ "$err" == *"warning: the logs of this run go to $WORK/two/$first/ ($WORK/two/latest points there)"* ]] \
   && pass "--log-dir: where the logs go is said once" || fail "log-dir notice: $err"
 [ "$(printf '%s\n' "$err" | grep -c 'the logs of this run')" -eq 1 ] || fail "log-dir notice not once: $err"
+# A DIR/latest that is not a link is the user's: left as it is, with a word.
+mkdir -p "$WORK/mine" && echo mine > "$WORK/mine/latest"
+err=$(clean_env "$RW" --nproc 2 --log-dir "$WORK/mine" -- sh -c 'echo run-$RANK' 2>&1 >/dev/null)
+run=$(cd "$WORK/mine" && ls -d local-*)
+[ ! -L "$WORK/mine/latest" ] && [ "$(cat "$WORK/mine/latest")" = mine ] && [ "$(cat "$WORK/mine/$run/1/stdout.log")" = run-1 ] \
+  && [[ "$err" == *"the logs of this run go to $WORK/mine/$run/; --log-dir '$WORK/mine/latest' was not updated: it is a regular file, not a symbolic link"*"move it away"* ]] \
+  && pass "a regular file DIR/latest is left as it is, with a word" || fail "latest file: $err $(ls -l "$WORK/mine")"
 
 # 2. One rank exits 7: the others are stopped within the grace time.
 start=$(date +%s.%N)

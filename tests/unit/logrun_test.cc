@@ -34,6 +34,18 @@ TEST(LogRun, ARequeuedJobGetsItsOwnName) {
   EXPECT_EQ(LogRunName(Keyed(""), "2"), "");
 }
 
+TEST(LogRun, ALongKeyIsCutBeforeTheRequeueSuffix) {
+  const std::string key(200, 'k');
+  const std::string first = LogRunName(Keyed("launch/" + key), std::nullopt);
+  EXPECT_EQ(first, std::string(96, 'k'));
+  const std::string second = LogRunName(Keyed("launch/" + key), "1");
+  const std::string third = LogRunName(Keyed("launch/" + key), "12");
+  EXPECT_EQ(second, std::string(96, 'k') + ".requeue-1");
+  EXPECT_EQ(third, std::string(96, 'k') + ".requeue-12");
+  // A key that is cut to a hidden name still is not hidden.
+  EXPECT_EQ(LogRunName(Keyed("launch/." + key), "2"), "_." + std::string(95, 'k') + ".requeue-2");
+}
+
 TEST(LogRun, LocalNamesAndCandidates) {
   EXPECT_EQ(LocalLogRunName(0, 42), "local-19700101-000000-42");
   EXPECT_EQ(LocalLogRunName(1706745599, 4242), "local-20240131-235959-4242");

@@ -1,5 +1,6 @@
 // The posix adapter's file reads: only regular files, bounded in size, never
-// blocking on a FIFO; NeededLibraries on truncated and corrupt ELF files.
+// blocking on a FIFO; NeededLibraries on truncated and corrupt ELF files;
+// ReplaceLink replaces only a link.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <random>
 
+#include "adapters/posix/files.h"
 #include "adapters/posix/posix.h"
 #include "core/launch/report.h"
 #include "core/plan/contract.h"
@@ -186,6 +188,38 @@ TEST(NeededLibraries, TruncatedOrCorruptElfIsSafe) {
     const auto got = posix::NeededLibraries(dir / "bad");
     for (const auto& l : got) EXPECT_LT(l.size(), variants[v].size()) << "variant " << v;
   }
+}
+
+TEST(ReplaceLink, ReplacesALinkAndMakesOneWhereNoneIs) {
+  TempDir dir;
+  auto d = posix::OpenOwnedDir(dir / "logs", "--log-dir");
+  ASSERT_TRUE(d.ok()) << d.error().why;
+  ASSERT_TRUE(posix::ReplaceLink(*d, "latest", "run-1", dir / "logs/latest", "--log-dir").ok());
+  EXPECT_EQ(fs::read_symlink(dir / "logs/latest"), "run-1");
+  ASSERT_TRUE(posix::ReplaceLink(*d, "latest", "run-2", dir / "logs/latest", "--log-dir").ok());
+  EXPECT_EQ(fs::read_symlink(dir / "logs/latest"), "run-2");
+}
+
+TEST(ReplaceLink, LeavesAFileOrDirectoryThatIsNotALinkAndSaysSo) {
+  TempDir dir;
+  auto d = posix::OpenOwnedDir(dir / "logs", "--log-dir");
+  ASSERT_TRUE(d.ok()) << d.error().why;
+  Write(dir / "logs/latest", "mine\n");
+  auto s = posix::ReplaceLink(*d, "latest", "run-1", dir / "logs/latest", "--log-dir");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().what, "--log-dir '" + (dir / "logs/latest") + "'");
+  EXPECT_NE(s.error().why.find("regular file, not a symbolic link"), std::string::npos) << s.error().why;
+  EXPECT_NE(s.error().hint.find("move it away"), std::string::npos) << s.error().hint;
+  EXPECT_FALSE(fs::is_symlink(dir / "logs/latest"));
+  EXPECT_EQ(ReadAll(dir / "logs/latest"), "mine\n");
+  // No temporary link is left behind.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "logs"), fs::directory_iterator()), 1);
+
+  fs::create_directory(dir / "logs/dir");
+  s = posix::ReplaceLink(*d, "dir", "run-1", dir / "logs/dir", "--log-dir");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().why.find("directory, not a symbolic link"), std::string::npos) << s.error().why;
+  EXPECT_TRUE(fs::is_directory(fs::symlink_status(dir / "logs/dir")));
 }
 
 }  // namespace

@@ -102,6 +102,17 @@ Result<bool> CreateSubdir(const Dir& parent, const std::string& name, const std:
 
 Status ReplaceLink(const Dir& dir, const std::string& name, const std::string& target, const std::string& shown,
                    const std::string& option) {
+  // Only a link (or nothing) is replaced: renameat would silently replace a
+  // regular file too, and that file is the user's.
+  struct stat st {};
+  if (fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode)) {
+    return FileError(option, shown,
+                     std::string(S_ISDIR(st.st_mode)   ? "it is a directory"
+                                 : S_ISREG(st.st_mode) ? "it is a regular file"
+                                                       : "it exists") +
+                         ", not a symbolic link, and is left as it is",
+                     "move it away, and rankwrap points the link " + name + " at the newest run");
+  }
   const std::string tmp = "." + name + ".tmp." + std::to_string(getpid());
   unlinkat(dir.fd(), tmp.c_str(), 0);
   if (symlinkat(target.c_str(), dir.fd(), tmp.c_str()) != 0) {

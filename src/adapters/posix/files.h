@@ -36,8 +36,8 @@ Result<Dir> OpenOwnedSubdir(const Dir& parent, const std::string& name, const st
 Result<bool> CreateSubdir(const Dir& parent, const std::string& name, const std::string& shown,
                           const std::string& option);
 // Points the symbolic link `name` in `dir` at `target` (relative to `dir`),
-// atomically: a new link renamed over the old one. Refused when `name` is a
-// directory.
+// atomically: a new link renamed over the old one. Refused, leaving it as it
+// is, when `name` exists and is not a symbolic link (a file, a directory).
 Status ReplaceLink(const Dir& dir, const std::string& name, const std::string& target, const std::string& shown,
                    const std::string& option);
 // Creates `name` in `dir` as a new file (an existing one is unlinked first,

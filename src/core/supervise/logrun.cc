@@ -33,14 +33,17 @@ std::string LogRunName(const JobInfo& job, std::optional<std::string_view> resta
   } else if (const std::size_t eq = key.find('='); eq != std::string_view::npos) {
     key.remove_prefix(eq + 1);
   }
-  std::string name;
-  for (char c : key) name += c == '/' ? '.' : c;
+  std::string base;
+  for (char c : key) base += c == '/' ? '.' : c;
+  // The key is cut, never the suffix: a long key (an MPI launcher's
+  // namespace) must still tell a requeued run from the first one.
+  std::string name = Sanitize(base);
   if (restart_count) {
     if (auto n = parse::Decimal(*restart_count, UINT32_MAX); n && *n > 0) {
       name += ".requeue-" + std::to_string(*n);
     }
   }
-  return Sanitize(name);
+  return name;
 }
 
 std::string LocalLogRunName(long long unix_seconds, long pid) {

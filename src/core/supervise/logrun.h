@@ -6,7 +6,9 @@
 //    "123". Every rankwrap of the launch, on every node, computes the same
 //    name without talking to the others. A requeued Slurm job
 //    (SLURM_RESTART_COUNT=N, N > 0) writes "<name>.requeue-N", so its
-//    earlier run's logs stay.
+//    earlier run's logs stay. PBS keeps PBS_JOBID on a rerun (qrerun) and
+//    puts no run count in the job's environment: a rerun shares the name
+//    (docs/supervision.md: one --log-dir per run in the script).
 //  - No job id: "local-YYYYmmdd-HHMMSS-<pid>", made by the one rankwrap that
 //    starts every rank (--nproc).
 // Where one rankwrap starts every rank of the job it also takes the next
