@@ -594,7 +594,7 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
 
 // --requeue: once the ranks of a job the scheduler stopped have ended,
 // rank 0's keeper puts the job back in the queue (its next run sees
-// SLURM_RESTART_COUNT / PBS's run count one higher).
+// SLURM_RESTART_COUNT one higher; PBS exports no run count).
 void Requeue(const SuperviseIo& io, SupervisedRun* run) {
   if (io.requeue.empty() || !io.rendezvous.announces || run->received == 0) return;
   std::string cmd;
