@@ -8,7 +8,9 @@
 source "$(dirname "$0")/lib.sh"
 : "${PLANE_NODE:?set by ctest: path of rankwrap_plane_node}"
 export RANKWRAP_JOB_SECRET=integration-secret-0123456789abcdef
-base=$((40000 + (RANDOM % 500) * 16))
+# Above the kernel's ephemeral range (32768-60999 by default), where any
+# outgoing connection of a test running beside this one could take a port.
+base=$((61000 + (RANDOM % 270) * 16))
 run_nodes() {  # run_nodes TAG PORT NODES ARGS... (per-node extra args in EXTRA_<i>)
   local tag=$1 port=$2 n=$3; shift 3
   for i in $(seq 0 $((n - 1))); do
