@@ -499,6 +499,40 @@ supervise::Outcome WaitBackoff(const SuperviseConfig& o, const SuperviseIo& io, 
   return policy.outcome();
 }
 
+// --preflight with the plane: every node's verdict before any rank starts
+// here. Then rank 0's keeper keeps MASTER_PORT but stops answering, so a
+// rank that connects before rank 0's program listens is refused and
+// retries, rather than accepted and then reset.
+Status PreflightRound(const SuperviseIo& io, Plane* plane, const Joined& joined, posix::HeldPort* held) {
+  if (auto s = RunPreflightRound(*plane, joined, *io.preflight); !s) return s;
+  if (held->listening()) {
+    if (auto s = held->StopListening(); !s) io.notice("MASTER_PORT after the pre-flight round: " + s.error().why);
+  }
+  return Ok{};
+}
+
+// The back-off before attempt `attempt + 1`; true when a stop from outside
+// ended it (`result` says how). `plane`: job-wide restarts, whose other
+// nodes hear of that stop (its leaving also ends the restarts at the server).
+bool StoppedInBackoff(const SuperviseConfig& o, const SuperviseIo& io, Plane* plane, unsigned attempt,
+                      SupervisedRun* result) {
+  const supervise::Outcome stopped =
+      WaitBackoff(o, io, Backoff(o, attempt + 1), plane != nullptr ? plane->failure_fd() : -1);
+  if (!stopped.external) return false;
+  // The failure file keeps the failure that led to the restart.
+  io.notice(
+      (stopped.parent_gone ? std::string("the wrapper ended") : "stopped by " + posix::SignalName(stopped.external)) +
+      " during the restart back-off: restart " + std::to_string(attempt + 1) + " not started");
+  result->received = stopped.received;
+  result->exit_code = 128 + stopped.external;
+  if (plane != nullptr) {
+    plane->ReportFailure(
+        plane::Failure{plane::kNoRank, 0, io.host, 0, stopped.external, UnixMs(),
+                       "stopped by " + posix::SignalName(stopped.external) + " during the restart back-off"});
+  }
+  return true;
+}
+
 Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const SuperviseIo& io) {
   if (auto s = posix::PrepareSignals(); !s) return s.error();
   const std::optional<std::uint64_t> oom_before = posix::OomKillCount();
@@ -517,14 +551,7 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
   const bool job_wide = plane != nullptr && o.max_restarts > 0;
   SupervisedRun result;
   if (io.preflight && plane) {
-    // Every node's verdict, before any rank starts here.
-    if (auto s = RunPreflightRound(*plane, *joined, *io.preflight); !s) return s.error();
-    // The round is over: rank 0's keeper keeps MASTER_PORT but stops
-    // answering, so a rank that connects before rank 0's program listens is
-    // refused and retries, rather than accepted and then reset.
-    if (held.listening()) {
-      if (auto s = held.StopListening(); !s) io.notice("MASTER_PORT after the pre-flight round: " + s.error().why);
-    }
+    if (auto s = PreflightRound(io, plane, *joined, &held); !s) return s.error();
   }
   for (unsigned attempt = 0;; ++attempt) {
     Failure f;
@@ -568,27 +595,10 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
       return result;
     }
     if (next && !next->blob.empty() && joined->master) joined->master->blob = next->blob;
-    const double wait = Backoff(o, attempt + 1);
     io.notice((summary.empty() ? std::string("a rank on another node failed") : summary) + "\n  restarting every rank" +
               (job_wide ? " of the job" : "") + " (restart " + std::to_string(attempt + 1) + " of " +
-              std::to_string(o.max_restarts) + ") in " + posix::FormatSeconds(wait) + " s");
-    const supervise::Outcome stopped = WaitBackoff(o, io, wait, job_wide ? plane->failure_fd() : -1);
-    if (stopped.external) {
-      // The failure file keeps the failure that led to the restart.
-      io.notice((stopped.parent_gone ? std::string("the wrapper ended")
-                                     : "stopped by " + posix::SignalName(stopped.external)) +
-                " during the restart back-off: restart " + std::to_string(attempt + 1) + " not started");
-      result.received = stopped.received;
-      result.exit_code = 128 + stopped.external;
-      if (job_wide) {
-        // The other nodes were told to restart: they hear that this node
-        // stopped (its leaving also ends the job's restarts at the server).
-        plane->ReportFailure(
-            plane::Failure{plane::kNoRank, 0, io.host, 0, stopped.external, UnixMs(),
-                           "stopped by " + posix::SignalName(stopped.external) + " during the restart back-off"});
-      }
-      return result;
-    }
+              std::to_string(o.max_restarts) + ") in " + posix::FormatSeconds(Backoff(o, attempt + 1)) + " s");
+    if (StoppedInBackoff(o, io, job_wide ? plane : nullptr, attempt, &result)) return result;
   }
 }
 

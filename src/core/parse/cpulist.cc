@@ -96,6 +96,7 @@ Parsed<std::vector<CpuListItem>> CpuList(std::string_view list, CpuListForm form
 const CpuListItem& CpuListAt(const std::vector<CpuListItem>& items, std::uint64_t rank) {
   std::uint64_t total = 0;
   for (const CpuListItem& i : items) total += i.repeat;
+  if (total == 0) return items.front();  // ParseCpuList never gives this (repeats are >= 1)
   std::uint64_t at = rank % total;
   for (const CpuListItem& i : items) {
     if (at < i.repeat) return i;

@@ -76,6 +76,8 @@ class ClientCore {
  private:
   enum class State { kChallenge, kWelcome, kReady, kClosed };
   void Fail(ClientEvent::Kind k, std::string text, ClientOut& out);
+  void OnChallenge(std::string_view body, ClientOut& out);
+  void OnReady(Message m, ClientOut& out);
   ClientOptions o_;
   Nonce nonce_;
   std::string munge_key_;

@@ -161,6 +161,34 @@ void EncodePayload(Writer& w, const Message& msg) {
       msg);
 }
 
+// The messages added with restarts (12, 13) and the pre-flight round (14, 15).
+Message DecodeLater(Reader& r, std::uint8_t type) {
+  switch (type) {
+    case 12: {
+      Stopped m;
+      m.attempt = r.U32("attempt");
+      const std::uint8_t failed = r.U8("failed");
+      if (!r.failed() && failed > 1) r.Fail("failed flag " + std::to_string(failed));
+      m.failed = failed == 1;
+      m.blob = r.Str(kMaxBlob, "blob");
+      return m;
+    }
+    case 13: {
+      Restart m;
+      m.attempt = r.U32("attempt");
+      m.blob = r.Str(kMaxBlob, "blob");
+      return m;
+    }
+    case 14:
+      return PreflightReport{r.Str(kMaxReport, "pre-flight report")};
+    case 15:
+      return PreflightDone{r.U32("nodes checked")};
+    default:
+      r.Fail("unknown message type " + std::to_string(type));
+      return Heartbeat{};
+  }
+}
+
 Message DecodePayload(Reader& r, std::uint8_t type) {
   switch (type) {
     case 1: {
@@ -219,28 +247,8 @@ Message DecodePayload(Reader& r, std::uint8_t type) {
       return Bye{};
     case 11:
       return Shutdown{r.Str(kMaxText, "reason")};
-    case 12: {
-      Stopped m;
-      m.attempt = r.U32("attempt");
-      const std::uint8_t failed = r.U8("failed");
-      if (!r.failed() && failed > 1) r.Fail("failed flag " + std::to_string(failed));
-      m.failed = failed == 1;
-      m.blob = r.Str(kMaxBlob, "blob");
-      return m;
-    }
-    case 13: {
-      Restart m;
-      m.attempt = r.U32("attempt");
-      m.blob = r.Str(kMaxBlob, "blob");
-      return m;
-    }
-    case 14:
-      return PreflightReport{r.Str(kMaxReport, "pre-flight report")};
-    case 15:
-      return PreflightDone{r.U32("nodes checked")};
     default:
-      r.Fail("unknown message type " + std::to_string(type));
-      return Heartbeat{};
+      return DecodeLater(r, type);
   }
 }
 
