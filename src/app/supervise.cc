@@ -493,7 +493,13 @@ supervise::Outcome WaitBackoff(const SuperviseConfig& o, const SuperviseIo& io, 
     auto e = idle.Next(static_cast<int>(left * 1000) + 1);
     if (!e) continue;
     if (e->kind == posix::Event::Kind::kWatched) break;
-    if (e->kind == posix::Event::Kind::kSignal) policy.OnSignal(e->signal, e->from_tty, posix::Now());
+    if (e->kind == posix::Event::Kind::kSignal) {
+      policy.OnSignal(e->signal, e->from_tty, posix::Now());
+      // Any other signal from outside ends the wait too: no rank runs to
+      // take it, and a scheduler's warning (--signal=USR1@T) means the job
+      // ends soon, so a new attempt would only be cut off.
+      if (!e->from_tty) break;
+    }
     if (e->kind == posix::Event::Kind::kParentGone) policy.OnParentGone();
   }
   return policy.outcome();
@@ -511,24 +517,27 @@ Status PreflightRound(const SuperviseIo& io, Plane* plane, const Joined& joined,
   return Ok{};
 }
 
-// The back-off before attempt `attempt + 1`; true when a stop from outside
-// ended it (`result` says how). `plane`: job-wide restarts, whose other
-// nodes hear of that stop (its leaving also ends the restarts at the server).
-bool StoppedInBackoff(const SuperviseConfig& o, const SuperviseIo& io, Plane* plane, unsigned attempt,
+// The back-off before attempt `attempt + 1`; true when a signal from
+// outside ended it (`result` says how): a stop (exit 128 + signal), or a
+// warning such as Slurm's USR1 before the time limit (the failed attempt's
+// code; --requeue then requeues the job). `plane`: job-wide restarts, whose
+// other nodes hear of it (its leaving also ends the restarts at the server).
+bool StoppedInBackoff(const SuperviseConfig& o, const SuperviseIo& io, Plane* plane, unsigned attempt, int failed_code,
                       SupervisedRun* result) {
   const supervise::Outcome stopped =
       WaitBackoff(o, io, Backoff(o, attempt + 1), plane != nullptr ? plane->failure_fd() : -1);
-  if (!stopped.external) return false;
+  if (!stopped.external && stopped.received == 0 && !stopped.parent_gone) return false;
   // The failure file keeps the failure that led to the restart.
-  io.notice(
-      (stopped.parent_gone ? std::string("the wrapper ended") : "stopped by " + posix::SignalName(stopped.external)) +
-      " during the restart back-off: restart " + std::to_string(attempt + 1) + " not started");
+  const std::string what = stopped.parent_gone ? std::string("the wrapper ended")
+                           : stopped.external  ? "stopped by " + posix::SignalName(stopped.external)
+                                               : posix::SignalName(stopped.received) + " arrived";
+  io.notice(what + " during the restart back-off: restart " + std::to_string(attempt + 1) + " not started" +
+            (stopped.external || stopped.parent_gone ? "" : " (a warning from outside: the job ends soon)"));
   result->received = stopped.received;
-  result->exit_code = 128 + stopped.external;
+  result->exit_code = stopped.external ? 128 + stopped.external : failed_code;
   if (plane != nullptr) {
-    plane->ReportFailure(
-        plane::Failure{plane::kNoRank, 0, io.host, 0, stopped.external, UnixMs(),
-                       "stopped by " + posix::SignalName(stopped.external) + " during the restart back-off"});
+    plane->ReportFailure(plane::Failure{plane::kNoRank, 0, io.host, stopped.external ? 0 : failed_code,
+                                        stopped.external, UnixMs(), what + " during the restart back-off"});
   }
   return true;
 }
@@ -598,7 +607,7 @@ Result<SupervisedRun> SuperviseAttempts(const SuperviseConfig& o, const Supervis
     io.notice((summary.empty() ? std::string("a rank on another node failed") : summary) + "\n  restarting every rank" +
               (job_wide ? " of the job" : "") + " (restart " + std::to_string(attempt + 1) + " of " +
               std::to_string(o.max_restarts) + ") in " + posix::FormatSeconds(Backoff(o, attempt + 1)) + " s");
-    if (StoppedInBackoff(o, io, job_wide ? plane : nullptr, attempt, &result)) return result;
+    if (StoppedInBackoff(o, io, job_wide ? plane : nullptr, attempt, v.exit_code, &result)) return result;
   }
 }
 

@@ -268,4 +268,21 @@ for i in $(seq 30); do
 done
 [ "$bad" -eq 0 ] && pass "4 ranks ending at once, rank 3 with code 6: exit 6 and rank 3 named in 30 of 30 runs" \
   || fail "simultaneous exits: $bad of 30 runs wrong; last: $last"
+# 17. A warning from outside during the restart back-off (Slurm's
+# --signal=USR1@T before the time limit) ends it too: no rank runs to
+# checkpoint, and a new attempt would be cut off. The job exits with the
+# failed attempt's code, no further attempt.
+rm -f w.attempts
+"${CLEAN[@]}" "$RW" --nproc 2 --max-restarts 3 --restart-backoff 30 --grace 1 -- \
+  sh -c "echo \$RANKWRAP_RESTART_COUNT >> '$WORK/w.attempts'; [ \$RANK = 1 ] && { sleep 0.5; exit 6; }; exec sleep 30" > w.out 2>&1 &
+p=$!
+for _ in $(seq 200); do grep -q "restarting every rank" w.out && break; sleep 0.1; done
+start=$(now)
+kill -USR1 $p || true
+set +e; wait $p; rc=$?; set -e
+took=$(since "$start")
+[ "$rc" -eq 6 ] && python3 -c "import sys; sys.exit(0 if $took < 3 else 1)" && [ "$(sort -u w.attempts)" = "0" ] \
+  && grep -q "SIGUSR1 arrived during the restart back-off: restart 1 not started" w.out \
+  && pass "SIGUSR1 during --restart-backoff 30: exit 6 (the failed attempt's) in ${took}s, no further attempt" \
+  || fail "back-off USR1: rc $rc ${took}s attempts $(sort -u w.attempts | tr '\n' ' '): $(cat w.out)"
 finish
