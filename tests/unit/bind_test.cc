@@ -430,6 +430,33 @@ TEST(CpuList, EachLocalRankGetsExactlyItsItemAndItsNumaNodes) {
   EXPECT_EQ(mask.ranks[1].numa, std::vector<unsigned>{1});
 }
 
+// The GPUs are still planned by local rank: a rank whose listed CPUs are
+// outside its GPU's locality is told so, one that lists them is not.
+TEST(CpuList, CpusAwayFromTheRanksGpuAreNamed) {
+  auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
+  const NodePlan usual = PlanOrDie(t, 4);
+  std::vector<unsigned> near;  // local rank i's GPU: the first PU of its locality
+  for (const auto& l : usual.ranks) near.push_back(t.gpus[l.gpus.at(0)].local_pus.at(0));
+  auto list = [&](std::vector<unsigned> v) {
+    std::string s;
+    for (unsigned p : v) s += (s.empty() ? "map_cpu:" : ",") + std::to_string(p);
+    return s;
+  };
+  const NodePlan good = PlanOrDie(t, 4, {}, CpuList(list(near)));
+  for (const auto& l : good.ranks) EXPECT_TRUE(l.warnings.empty()) << l.warnings[0];
+  std::vector<unsigned> rotated = {near[1], near[2], near[3], near[0]};
+  const NodePlan bad = PlanOrDie(t, 4, {}, CpuList(list(rotated)));
+  for (unsigned r = 0; r < 4; ++r) {
+    EXPECT_EQ(bad.ranks[r].gpus, usual.ranks[r].gpus);
+    ASSERT_EQ(bad.ranks[r].warnings.size(), 1u) << r;
+    EXPECT_NE(
+        bad.ranks[r].warnings[0].find("local rank " + std::to_string(r) + "'s CPU(s) " + std::to_string(rotated[r]) +
+                                      " are not near its GPU " + t.gpus[usual.ranks[r].gpus.at(0)].bus_id),
+        std::string::npos)
+        << bad.ranks[r].warnings[0];
+  }
+}
+
 TEST(CpuList, MoreRanksThanItemsReuseTheListAndWarn) {
   auto t = LoadOrDie("dell-xe8640-4xh100-spr.xml");
   auto plan = PlanOrDie(t, 4, {}, CpuList("map_cpu:0*2,5"));  // 4 ranks: one GPU each, no GPU warning

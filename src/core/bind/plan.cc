@@ -490,6 +490,20 @@ Status CpusFromList(const topo::Topology& topo, const BindOptions& opts, NodePla
     line.cpus = parse::CpuListAt(opts.cpu_list, line.local_rank).cpus;
     line.cores = static_cast<unsigned>(CoresOf(topo, line.cpus).size());
     for (unsigned p : line.cpus) ++users[p];
+    // The list is the user's; the GPU is still chosen by local rank: say so
+    // when none of the rank's CPUs is in its GPU's locality (the PUs of the
+    // GPU's NUMA node or package, as hwloc places it): its copies cross it.
+    auto near = [&](unsigned g) {
+      const std::vector<unsigned>& pus = topo.gpus[g].local_pus;
+      return pus.empty() || std::any_of(line.cpus.begin(), line.cpus.end(),
+                                        [&](unsigned p) { return std::find(pus.begin(), pus.end(), p) != pus.end(); });
+    };
+    if (line.gpus.empty() || std::any_of(line.gpus.begin(), line.gpus.end(), near)) continue;
+    const topo::Gpu& gpu = topo.gpus[line.gpus.front()];
+    line.warnings.push_back("--cpu-bind " + opts.cpu_list_value + ": local rank " + std::to_string(line.local_rank) +
+                            "'s CPU(s) " + topo::ListString(line.cpus) + " are not near its GPU " + gpu.bus_id +
+                            " (its CPUs: " + topo::ListString(gpu.local_pus) +
+                            "): list CPUs from those for this rank, or use --cpu-bind gpu");
   }
   std::vector<unsigned> shared;
   unsigned most = 0;
