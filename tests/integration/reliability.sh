@@ -241,22 +241,30 @@ out=$(clean_env "$RW" --supervise -- sh -c 'exit 4' 2>&1); rc=$?
 set -e
 [ "$rc" -eq 4 ] && [[ "$out" == *"rank 0 failed first"* && "$out" != *"other ranks"* ]] && pass "one rank: the summary does not mention other ranks" || fail "one rank: $out"
 
-# 15. A stop signal during the restart back-off ends the job at once: no
-# further attempt, the signal's exit code.
-rm -f bo.attempts
-"${CLEAN[@]}" "$RW" --nproc 2 --max-restarts 3 --restart-backoff 30 --grace 1 -- \
-  sh -c "echo \$RANKWRAP_RESTART_COUNT >> '$WORK/bo.attempts'; [ \$RANK = 1 ] && { sleep 0.5; exit 6; }; exec sleep 30" > bo.out 2>&1 &
-p=$!
-for _ in $(seq 200); do grep -q "restarting every rank" bo.out && break; sleep 0.1; done
-start=$(now)
-kill -TERM $p || true
-set +e; wait $p; rc=$?; set -e
-took=$(since "$start")
-sleep 0.5
-[ "$rc" -eq 143 ] && python3 -c "import sys; sys.exit(0 if $took < 3 else 1)" && [ "$(sort -u bo.attempts)" = "0" ] \
-  && grep -q "stopped by SIGTERM during the restart back-off: restart 1 not started" bo.out \
-  && pass "SIGTERM during --restart-backoff 30: exit 143 in ${took}s, no further attempt" \
-  || fail "back-off TERM: rc $rc ${took}s attempts $(sort -u bo.attempts | tr '\n' ' '): $(cat bo.out)"
+# 15/17. A signal from outside during the restart back-off ends the job at
+# once, with no further attempt: a stop (TERM) with the signal's exit code;
+# a warning (USR1, Slurm's --signal=USR1@T before the time limit: no rank
+# runs to checkpoint, and a new attempt would be cut off) with the failed
+# attempt's code.
+backoff_signal() {  # backoff_signal SIG EXPECTED_RC MESSAGE
+  local sig=$1 want=$2 msg=$3 p rc start took
+  rm -f "bo.$sig.attempts"
+  "${CLEAN[@]}" "$RW" --nproc 2 --max-restarts 3 --restart-backoff 30 --grace 1 -- \
+    sh -c "echo \$RANKWRAP_RESTART_COUNT >> '$WORK/bo.$sig.attempts'; [ \$RANK = 1 ] && { sleep 0.5; exit 6; }; exec sleep 30" \
+    > "bo.$sig.out" 2>&1 &
+  p=$!
+  for _ in $(seq 200); do grep -q "restarting every rank" "bo.$sig.out" && break; sleep 0.1; done
+  start=$(now)
+  kill -"$sig" $p || true
+  set +e; wait $p; rc=$?; set -e
+  took=$(since "$start")
+  [ "$rc" -eq "$want" ] && python3 -c "import sys; sys.exit(0 if $took < 3 else 1)" && [ "$(sort -u "bo.$sig.attempts")" = "0" ] \
+    && grep -q "$msg" "bo.$sig.out" \
+    && pass "SIG$sig during --restart-backoff 30: exit $want in ${took}s, no further attempt" \
+    || fail "back-off $sig: rc $rc ${took}s attempts $(sort -u "bo.$sig.attempts" | tr '\n' ' '): $(cat "bo.$sig.out")"
+}
+backoff_signal TERM 143 "stopped by SIGTERM during the restart back-off: restart 1 not started"
+backoff_signal USR1 6 "SIGUSR1 arrived during the restart back-off: restart 1 not started"
 # 16. Ranks that end in the same instant are reaped in one turn: every exit
 # counts, so a failure among them is never lost (it once was: the attempt
 # ended after the first exit, and the job could report success). 30 runs of
@@ -268,21 +276,4 @@ for i in $(seq 30); do
 done
 [ "$bad" -eq 0 ] && pass "4 ranks ending at once, rank 3 with code 6: exit 6 and rank 3 named in 30 of 30 runs" \
   || fail "simultaneous exits: $bad of 30 runs wrong; last: $last"
-# 17. A warning from outside during the restart back-off (Slurm's
-# --signal=USR1@T before the time limit) ends it too: no rank runs to
-# checkpoint, and a new attempt would be cut off. The job exits with the
-# failed attempt's code, no further attempt.
-rm -f w.attempts
-"${CLEAN[@]}" "$RW" --nproc 2 --max-restarts 3 --restart-backoff 30 --grace 1 -- \
-  sh -c "echo \$RANKWRAP_RESTART_COUNT >> '$WORK/w.attempts'; [ \$RANK = 1 ] && { sleep 0.5; exit 6; }; exec sleep 30" > w.out 2>&1 &
-p=$!
-for _ in $(seq 200); do grep -q "restarting every rank" w.out && break; sleep 0.1; done
-start=$(now)
-kill -USR1 $p || true
-set +e; wait $p; rc=$?; set -e
-took=$(since "$start")
-[ "$rc" -eq 6 ] && python3 -c "import sys; sys.exit(0 if $took < 3 else 1)" && [ "$(sort -u w.attempts)" = "0" ] \
-  && grep -q "SIGUSR1 arrived during the restart back-off: restart 1 not started" w.out \
-  && pass "SIGUSR1 during --restart-backoff 30: exit 6 (the failed attempt's) in ${took}s, no further attempt" \
-  || fail "back-off USR1: rc $rc ${took}s attempts $(sort -u w.attempts | tr '\n' ' '): $(cat w.out)"
 finish
