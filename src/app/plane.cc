@@ -16,6 +16,11 @@ namespace {
 
 static_assert(preflight::kMaxEncoded <= plane::kMaxReport, "a node's report must fit one plane message");
 
+// Seconds after the rendezvous the server waits for every node's pre-flight
+// report: each node's checks take at most the connect and command timeouts
+// (3 s + 30 s, app/preflight.h); twice that covers a slow start.
+constexpr double kPreflightTimeout = 60;
+
 // Node 0's server: every node's pre-flight report in, the job's table out
 // (to `table`), and the verdict; the first bad nodes are named in the
 // failure every node prints.
@@ -137,9 +142,7 @@ Status Plane::StartServer() {
   so.handshake_timeout = std::min(10.0, cfg_.rendezvous_timeout);
   so.max_restarts = cfg_.max_restarts;
   so.preflight = cfg_.preflight;
-  // Each node's checks take at most the connect and command timeouts
-  // (3 s + 30 s, app/preflight.h); twice that covers a slow start.
-  so.preflight_timeout = 60;
+  so.preflight_timeout = kPreflightTimeout;
   Plane* judge_self = this;
   so.judge = [judge_self](const std::vector<std::string>& blobs) {
     std::string table;
@@ -426,16 +429,18 @@ Status Plane::Preflight(const std::optional<std::string>& report) {
       return Error{kExitPreflight, "preflight", "this node's report of " + std::to_string(report->size()) + " bytes",
                    "at most " + std::to_string(plane::kMaxReport), "this is a bug in the caller"};
     }
-    if (client_) {
-      client_->Send(plane::PreflightReport{*report});
-    } else if (relay_client_) {
-      relay_client_->Send(plane::PreflightReport{*report});
+    if (!client_) {  // a member: its node's leader reports for the node
+      return Error{kExitPreflight, "preflight", "a report from local rank " + std::to_string(cfg_.local_index),
+                   "only the node's leader (local rank 0's rankwrap) reports", "this is a bug in the caller"};
     }
+    client_->Send(plane::PreflightReport{*report});
   }
   std::unique_lock<std::mutex> l(mu_);
-  // The server gives up on missing reports 60 s after the rendezvous; a
+  // The server gives up on missing reports kPreflightTimeout after the rendezvous; a
   // lost plane is a failure too: this wait ends with one of them.
-  cv_.wait_for(l, std::chrono::seconds(90), [&] { return preflight_done_ || failure_.has_value() || lost_; });
+  constexpr double kWait = kPreflightTimeout + 30;
+  cv_.wait_for(l, std::chrono::duration<double>(kWait),
+               [&] { return preflight_done_ || failure_.has_value() || lost_; });
   if (failure_) {
     const plane::Failure& f = *failure_;
     if (f.code == kExitPreflight) {
@@ -453,7 +458,9 @@ Status Plane::Preflight(const std::optional<std::string>& report) {
   }
   if (preflight_done_) return Ok{};
   return Error{kExitPreflight, "preflight", "the job's pre-flight round",
-               "no verdict from the job's control plane on " + cfg_.server_host + " within 90 s", "see node 0's log"};
+               "no verdict from the job's control plane on " + cfg_.server_host + " within " +
+                   std::to_string(static_cast<int>(kWait)) + " s",
+               "see node 0's log"};
 }
 
 std::string Plane::TakePreflightTable() {

@@ -1,7 +1,6 @@
 #include "app/spec.h"
 
 #include "core/plan/children.h"
-#include "core/supervise/logrun.h"
 
 namespace rankwrap::app {
 namespace {
@@ -41,7 +40,6 @@ std::uint64_t WorldSize(const Config& c, const Prepared& p) {
 std::vector<RankSpec> BuildRankSpecs(const Config& c, const Prepared& p, const EnvSnapshot& env,
                                      const std::optional<Endpoint>& standalone, unsigned attempt) {
   const JobInfo& job = p.contract.job;
-  const std::string log_run = supervise::LogRunName(job, env.Get("SLURM_RESTART_COUNT"));
   std::vector<RankSpec> specs;
   if (!c.supervise.nproc) {
     RankSpec s;
@@ -55,7 +53,6 @@ std::vector<RankSpec> BuildRankSpecs(const Config& c, const Prepared& p, const E
     for (const auto& [k, v] : p.contract.env) s.env.Set(k, v);
     if (c.supervise.max_restarts > 0) SetRestartCount(c, attempt, &s);
     if (p.binding.line) Bind(c, p.binding, *p.binding.line, &s);
-    s.log_run = log_run;
     specs.push_back(std::move(s));
     return specs;
   }
@@ -94,7 +91,6 @@ std::vector<RankSpec> BuildRankSpecs(const Config& c, const Prepared& p, const E
       for (const auto& [k, v] : bind::RankEnv(p.binding.plan, line, p.binding.topo, env)) s.env.Set(k, v);
       Bind(c, p.binding, line, &s);
     }
-    s.log_run = log_run;
     specs.push_back(std::move(s));
   }
   return specs;

@@ -24,9 +24,6 @@ struct RankSpec {
   std::vector<unsigned> numa;     // memory nodes; empty: memory left alone
   bool strict_memory = false;     // MPOL_BIND instead of preferring `numa`
   std::vector<std::string> gpus;  // PCI bus ids, for reports
-  // --log-dir: the run's directory name under DIR, the same for every rank
-  // of one launch (core/supervise/logrun.h); empty when the job has no id.
-  std::string log_run;
 };
 
 // Where the ranks of a standalone --nproc job meet (a port free on this host

@@ -20,7 +20,6 @@
 #include "adapters/posix/posix.h"
 #include "adapters/posix/supervisor.h"
 #include "core/launch/report.h"
-#include "core/parse/number.h"
 #include "core/supervise/logrun.h"
 
 namespace rankwrap::app {
@@ -111,12 +110,8 @@ Result<std::string> LogRunDir(const SuperviseConfig& o, const SuperviseIo& io, c
   if (!top) return top.error();
   // One keeper for the whole job (--nproc alone) may pick a free name; the
   // keepers of a bigger job must all compute the same one.
-  bool alone = false;
-  if (auto w = ranks.front().env.Get("WORLD_SIZE")) {
-    auto n = parse::Decimal(*w, UINT64_MAX);
-    alone = n && *n == ranks.size();
-  }
-  std::string base = ranks.front().log_run;
+  const bool alone = io.starts_every_rank;
+  std::string base = io.log_run;
   if (base.empty()) base = alone ? supervise::LocalLogRunName(time(nullptr), getpid()) : "unnamed";
   std::string name;
   for (unsigned n = 0;; ++n) {

@@ -47,6 +47,12 @@ struct SuperviseIo {
   std::function<std::string(const Error&)> format_error;
   // Shows a failure that is followed by a restart, and the plane's notices.
   std::function<void(const std::string&)> notice;
+  // --log-dir: this launch's run name, the same in every keeper of the job
+  // (core/supervise/logrun.h; empty when the job has no id), and whether
+  // this keeper starts every rank of the job (then a rerun may take a free
+  // name of its own).
+  std::string log_run;
+  bool starts_every_rank = false;
   std::string tmpdir;  // TMPDIR: where the ranks' error files go without --log-dir
   // --requeue: the scheduler's command, run by rank 0's keeper when a signal
   // from outside stopped the job (empty: never).

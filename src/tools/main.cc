@@ -30,6 +30,7 @@
 #include "core/launch/report.h"
 #include "core/parse/hostlist.h"
 #include "core/preflight/report.h"
+#include "core/supervise/logrun.h"
 #include "tools/options.h"
 #include "version.h"
 
@@ -198,9 +199,12 @@ int KeeperMain(const app::Config& c, const app::SuperviseIo& io, const std::stri
   return run->exit_code;
 }
 
-app::SuperviseIo KeeperIo(const std::string& rank, const std::string& host) {
+app::SuperviseIo KeeperIo(const app::Config& c, const app::Prepared& p, const EnvSnapshot& env, const std::string& rank,
+                          const std::string& host) {
   app::SuperviseIo io;
   io.host = host;
+  io.log_run = supervise::LogRunName(p.contract.job, env.Get("SLURM_RESTART_COUNT"));
+  io.starts_every_rank = app::WorldSize(c, p) == c.supervise.nproc.value_or(1);
   io.link.wrapper_pgid = getpgrp();
   io.format_error = [rank, host](const Error& e) { return ErrorLine(e, rank, host); };
   io.notice = [host](const std::string& notice) { Print(launch::Line(host, "warning", notice)); };
@@ -236,7 +240,7 @@ int RunKept(const app::Config& given, const app::Prepared& p, const EnvSnapshot&
             const std::string& rank) {
   app::Config c = given;
   if (auto s = app::ResolveSchedulerGrace(&c.supervise, env); !s) return Report(s.error(), rank, host);
-  app::SuperviseIo io = KeeperIo(rank, host);
+  app::SuperviseIo io = KeeperIo(c, p, env, rank, host);
   if (c.supervise.requeue) {
     auto cmd = app::RequeueCommand(env);
     if (!cmd) return Report(cmd.error(), rank, host);
@@ -333,7 +337,7 @@ int WaitBootstrapped(app::MpiBootstrap& boot, const std::string& rank, const std
 // the program's final environment when the exchange is done.
 int RunBootstrapped(const app::Config& c, app::Prepared& p, const EnvSnapshot& env, const app::RankSpec& spec,
                     const std::string& host, const std::string& rank) {
-  app::SuperviseIo io = KeeperIo(rank, host);
+  app::SuperviseIo io = KeeperIo(c, p, env, rank, host);
   auto keeper = [&](int control_fd, const EnvSnapshot* released) {
     io.link.control_fd = control_fd;
     app::RankSpec mine = spec;
